@@ -1,0 +1,23 @@
+//! rocksdb-branch: RocksDB for Node.js, with checkpoints and writable branches.
+//!
+//! The native layer is deliberately thin: it moves bytes between JavaScript
+//! and RocksDB and runs blocking work on libuv's thread pool. Encodings,
+//! argument checks and the idiomatic API live in `lib/` on top of it.
+
+#![deny(clippy::all)]
+
+mod checkpoint;
+mod database;
+mod error;
+mod task;
+
+pub use database::{NativeDatabase, OpenOptions};
+
+/// Every error `code` the native layer can raise.
+#[napi_derive::napi]
+pub fn error_codes() -> Vec<&'static str> {
+  error::ErrorCode::ALL
+    .iter()
+    .map(|code| code.as_str())
+    .collect()
+}
