@@ -1,0 +1,258 @@
+'use strict'
+
+const test = require('ava')
+const fs = require('node:fs')
+const { RocksDatabase, ERROR_CODES } = require('..')
+const { scratch } = require('./helpers')
+
+test('open creates missing directories and reads back what was written', async (t) => {
+  const s = scratch(t)
+  const db = s.open('a/b/c/db')
+  t.true(db.isOpen())
+  t.true(fs.existsSync(s.path('a/b/c/db/CURRENT')))
+  await db.put('greeting', { hello: 'world' })
+  t.deepEqual(await db.get('greeting'), { hello: 'world' })
+  db.putSync('n', 42)
+  t.is(db.getSync('n'), 42)
+})
+
+test('new RocksDatabase() then open() is the same as RocksDatabase.open()', (t) => {
+  const s = scratch(t)
+  const db = s.track(new RocksDatabase(s.path('db')))
+  t.false(db.isOpen())
+  t.is(db.open(), db)
+  t.true(db.isOpen())
+  db.putSync('k', 'v')
+  t.is(db.getSync('k'), 'v')
+})
+
+test('a missing key reads as undefined, sync and async', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  t.is(db.getSync('nope'), undefined)
+  t.is(await db.get('nope'), undefined)
+  t.is(db.getBinarySync('nope'), undefined)
+  t.is(await db.getBinary('nope'), undefined)
+})
+
+test('remove and removeSync delete keys; removing a missing key is fine', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  db.putSync('a', 1)
+  db.putSync('b', 2)
+  db.removeSync('a')
+  await db.remove('b')
+  await db.remove('never-there')
+  t.is(db.getSync('a'), undefined)
+  t.is(await db.get('b'), undefined)
+})
+
+test('data survives close and reopen, including after flush', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  for (let i = 0; i < 100; i++) db.putSync(i, `v${i}`)
+  await db.flush()
+  db.putSync('after-flush', true)
+  db.close()
+  const again = s.open('db')
+  t.is(again.getSync(99), 'v99')
+  t.is(again.getSync('after-flush'), true)
+})
+
+test('msgpack values round-trip: objects, arrays, strings, numbers, Dates, Buffers', (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const values = {
+    object: { a: 1, nested: { b: [1, 2, { c: 'd' }] } },
+    array: [1, 'two', null, true, 3.5],
+    string: 'ünïcødé ✓ 𝄞',
+    integer: -123456789,
+    float: Math.PI,
+    date: new Date('2024-02-29T12:34:56.789Z'),
+    buffer: Buffer.from([0, 1, 2, 255]),
+    null: null,
+    bool: false,
+  }
+  for (const [key, value] of Object.entries(values)) db.putSync(key, value)
+  for (const [key, value] of Object.entries(values)) t.deepEqual(db.getSync(key), value, key)
+  t.true(db.getSync('date') instanceof Date)
+  t.true(Buffer.isBuffer(db.getSync('buffer')))
+})
+
+test('getBinary returns the stored msgpack bytes', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  db.putSync('k', 'hi')
+  const bytes = await db.getBinary('k')
+  t.true(Buffer.isBuffer(bytes))
+  // msgpack fixstr: 0xa0 | length, then the UTF-8 bytes
+  t.deepEqual([...bytes], [0xa2, 0x68, 0x69])
+  t.deepEqual(db.getBinarySync('k'), bytes)
+})
+
+test("encoding: 'binary' stores raw bytes and refuses non-binary values", async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { encoding: 'binary', keyEncoding: 'binary' })
+  const key = Buffer.from([0, 0, 1])
+  const value = Buffer.from([9, 8, 7, 0])
+  db.putSync(key, value)
+  t.deepEqual(db.getSync(key), value)
+  await db.put(Buffer.from([1]), new Uint8Array([5]))
+  t.deepEqual([...(await db.get(Buffer.from([1])))], [5])
+  const error = t.throws(() => db.putSync(key, 'text'), { instanceOf: TypeError })
+  t.is(error.code, 'ERR_INVALID_ARG_TYPE')
+  t.regex(error.message, /"value"/)
+  t.throws(() => db.putSync('string key', value), { instanceOf: TypeError, message: /"key"/ })
+})
+
+test('ordered-binary keys: strings, numbers, arrays and Buffers address distinct entries', (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const keys = ['1', 1, [1], ['a', 1], ['a', '1'], Buffer.from('xyz'), true, -5.5]
+  keys.forEach((key, i) => db.putSync(key, i))
+  keys.forEach((key, i) => t.is(db.getSync(key), i, JSON.stringify(key)))
+})
+
+test('ordered-binary keys sort by type then value: numbers numerically, strings by code point', (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { encoding: 'binary' })
+  const keys = [-1000, -1.5, 0, 2, 10, 1e9, 'A', 'a', 'aa', 'b', ['a', 2], ['a', 10]]
+  // The encoded bytes, compared as RocksDB compares them, order like the values.
+  const { toBufferKey } = require('ordered-binary')
+  const sorted = [...keys].sort((x, y) => Buffer.compare(toBufferKey(x), toBufferKey(y)))
+  t.deepEqual(sorted.slice(0, 6), [-1000, -1.5, 0, 2, 10, 1e9])
+  t.deepEqual(sorted.filter((k) => typeof k === 'string'), ['A', 'a', 'aa', 'b'])
+  t.deepEqual(sorted.filter(Array.isArray), [['a', 2], ['a', 10]])
+  for (const key of keys) db.putSync(key, Buffer.from('x'))
+  t.deepEqual(db.getSync(10), Buffer.from('x'))
+})
+
+test('empty keys and keys of the wrong type are TypeErrors naming the key', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  for (const key of ['', [], undefined, null, {}, () => 1, Symbol('x'), [{}]]) {
+    const error = t.throws(() => db.putSync(key, 1), { instanceOf: TypeError })
+    t.regex(error.message, /"key"/)
+    t.true(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'].includes(error.code))
+    await t.throwsAsync(db.get(key), { instanceOf: TypeError })
+  }
+})
+
+test('options of the wrong type get a TypeError naming the option', (t) => {
+  const s = scratch(t)
+  const cases = [
+    [{ readOnly: 'yes' }, 'options.readOnly'],
+    [{ compression: 5 }, 'options.compression'],
+    [{ compression: 'snappy-ish' }, 'options.compression'],
+    [{ encoding: 'json5' }, 'options.encoding'],
+    [{ keyEncoding: 7 }, 'options.keyEncoding'],
+    ['fast', 'options'],
+  ]
+  for (const [options, name] of cases) {
+    const error = t.throws(() => RocksDatabase.open(s.path('db'), options), { instanceOf: TypeError })
+    t.true(error.message.includes(`"${name}"`), error.message)
+  }
+  t.throws(() => RocksDatabase.open(42), { instanceOf: TypeError, message: /"path"/ })
+  t.throws(() => RocksDatabase.open(''), { instanceOf: TypeError, message: /"path"/ })
+})
+
+for (const compression of ['none', 'lz4', 'zstd']) {
+  test(`compression '${compression}' writes SST files that read back`, (t) => {
+    const s = scratch(t)
+    const db = s.open('db', { compression })
+    const value = 'compressible '.repeat(200)
+    for (let i = 0; i < 500; i++) db.putSync(i, value)
+    db.flushSync()
+    db.close()
+    const again = s.open('db', { compression })
+    t.is(again.getSync(250), value)
+    const sst = fs.readdirSync(s.path('db')).filter((f) => f.endsWith('.sst'))
+    t.true(sst.length > 0)
+    const size = sst.reduce((sum, f) => sum + fs.statSync(s.path('db', f)).size, 0)
+    if (compression === 'none') t.true(size > 500 * value.length, `uncompressed ${size}`)
+    else t.true(size < 500 * value.length / 4, `${compression} ${size}`)
+  })
+}
+
+test('readOnly refuses writes with ERR_DATABASE_READ_ONLY and still reads', async (t) => {
+  const s = scratch(t)
+  const writer = s.open('db')
+  writer.putSync('k', 'v')
+  writer.close()
+  const reader = s.open('db', { readOnly: true })
+  t.true(reader.readOnly)
+  t.is(reader.getSync('k'), 'v')
+  t.throws(() => reader.putSync('k', 'w'), { code: 'ERR_DATABASE_READ_ONLY' })
+  await t.throwsAsync(reader.put('k', 'w'), { code: 'ERR_DATABASE_READ_ONLY' })
+  await t.throwsAsync(reader.remove('k'), { code: 'ERR_DATABASE_READ_ONLY' })
+})
+
+test('readOnly on a missing database fails with a RocksDB code instead of creating it', (t) => {
+  const s = scratch(t)
+  const error = t.throws(() => RocksDatabase.open(s.path('missing'), { readOnly: true }))
+  t.true(error.code.startsWith('ERR_ROCKSDB_'), error.code)
+  t.false(fs.existsSync(s.path('missing', 'CURRENT')))
+})
+
+test('opening a database twice reports RocksDB lock error with its message', (t) => {
+  const s = scratch(t)
+  s.open('db')
+  const error = t.throws(() => RocksDatabase.open(s.path('db')))
+  t.is(error.code, 'ERR_ROCKSDB_IO_ERROR')
+  t.regex(error.message, /lock/i)
+})
+
+test('a closed database is an error with ERR_DATABASE_CLOSED, never a crash', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  db.putSync('k', 1)
+  db.close()
+  db.close() // idempotent
+  t.false(db.isOpen())
+  t.throws(() => db.getSync('k'), { code: 'ERR_DATABASE_CLOSED' })
+  t.throws(() => db.putSync('k', 2), { code: 'ERR_DATABASE_CLOSED' })
+  t.throws(() => db.removeSync('k'), { code: 'ERR_DATABASE_CLOSED' })
+  t.throws(() => db.flushSync(), { code: 'ERR_DATABASE_CLOSED' })
+  await t.throwsAsync(db.get('k'), { code: 'ERR_DATABASE_CLOSED' })
+  await t.throwsAsync(db.put('k', 2), { code: 'ERR_DATABASE_CLOSED' })
+  await t.throwsAsync(db.remove('k'), { code: 'ERR_DATABASE_CLOSED' })
+  await t.throwsAsync(db.flush(), { code: 'ERR_DATABASE_CLOSED' })
+  await t.throwsAsync(db.createCheckpoint(s.path('cp')), { code: 'ERR_DATABASE_CLOSED' })
+  t.false(fs.existsSync(s.path('cp')))
+  // and it can be opened again
+  t.is(db.open().getSync('k'), 1)
+  const never = new RocksDatabase(s.path('other'))
+  t.throws(() => never.getSync('k'), { code: 'ERR_DATABASE_CLOSED' })
+})
+
+test('close with reads and writes in flight settles them all without crashing', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const pending = []
+  for (let i = 0; i < 200; i++) pending.push(db.put(i, i), db.get(i))
+  db.close()
+  const results = await Promise.allSettled(pending)
+  for (const result of results) {
+    if (result.status === 'rejected') t.is(result.reason.code, 'ERR_DATABASE_CLOSED')
+  }
+  // Every write that was acknowledged is on disk after reopening.
+  const again = s.open('db')
+  for (let i = 0; i < 200; i++) {
+    if (results[2 * i].status === 'fulfilled') t.is(again.getSync(i), i)
+  }
+})
+
+test('values of 10 MB round-trip', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { encoding: 'binary' })
+  const big = Buffer.alloc(10 * 1024 * 1024)
+  for (let i = 0; i < big.length; i += 4096) big[i] = i % 251
+  await db.put('big', big)
+  t.true((await db.get('big')).equals(big))
+  t.true(db.getSync('big').equals(big))
+})
+
+test('every error code is listed in the README', (t) => {
+  const readme = fs.readFileSync(require.resolve('../README.md'), 'utf8')
+  for (const code of ERROR_CODES) t.true(readme.includes(`\`${code}\``), `${code} missing from README`)
+})
