@@ -4,20 +4,23 @@
 //! speaks bytes only; keys and values are encoded in JavaScript.
 
 use std::cell::{Ref, RefCell};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
 use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
-  ColumnFamilyDescriptor, DBCompressionType, DBPinnableSlice, DBWithThreadMode, MultiThreaded,
-  OptimisticTransactionDB, Options, WriteOptions, DB,
+  BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, DBPinnableSlice, DBWithThreadMode,
+  MultiThreaded, OptimisticTransactionDB, Options, WriteOptions, DB,
 };
 
 use crate::checkpoint;
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::iterator::{NativeIterator, RangeOptions, Scan};
 use crate::task::Blocking;
+use crate::transaction::NativeTransaction;
 
 /// Options of `RocksDatabase.open()` that the native layer acts on.
 #[napi(object)]
@@ -32,9 +35,23 @@ pub struct OpenOptions {
   /// Create the database (and missing parent directories) when absent.
   /// Default `true`; ignored when `readOnly` is set.
   pub create_if_missing: Option<bool>,
+  /// The column family this handle reads and writes; the default family
+  /// when absent. A missing family is created unless the database is read-only.
+  pub name: Option<String>,
+  /// Write without RocksDB's write-ahead log: faster, but writes since the
+  /// last flush are lost if the process dies. Default `false`.
+  pub disable_wal: Option<bool>,
+  /// Background threads for flushes and compactions. Default: the CPU count.
+  pub parallelism_threads: Option<u32>,
+  /// Bytes of one memtable before it is flushed. RocksDB's default is 64 MiB.
+  pub write_buffer_size: Option<f64>,
+  /// Most SST files RocksDB keeps open; -1 keeps all open (RocksDB's default).
+  pub max_open_files: Option<i32>,
+  /// Read SST blocks without a block cache.
+  pub no_block_cache: Option<bool>,
 }
 
-/// The open RocksDB instance behind a handle.
+/// The open RocksDB instance behind one or more handles.
 ///
 /// Read-write databases open as an `OptimisticTransactionDB`, so that
 /// transactions need no second kind of handle; read-only ones as a plain `DB`,
@@ -55,24 +72,109 @@ macro_rules! with_db {
   };
 }
 
+/// Runs `$with` with `$handle` bound to the named column family, or
+/// `$without` for the default one.
+macro_rules! on_family {
+  ($db:expr, $cf:expr, $handle:ident => $with:expr, $without:expr) => {
+    match $cf {
+      Some(name) => {
+        let $handle = $db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+        $with
+      }
+      None => $without,
+    }
+  };
+}
+
+pub(crate) fn missing_family(name: &str) -> DbError {
+  DbError::new(
+    ErrorCode::RocksColumnFamilyDropped,
+    format!("column family '{name}' does not exist (it was dropped)"),
+  )
+}
+
+/// Read-write engines open in this process, by directory. RocksDB locks a
+/// directory against a second open, so handles of one database (one per
+/// column family, say) share a single engine.
+static OPEN_ENGINES: LazyLock<Mutex<HashMap<PathBuf, Weak<Engine>>>> =
+  LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// What an engine was opened with; handles that share it reuse these for the
+/// column families they create.
+pub(crate) struct EngineOptions {
+  pub opts: Options,
+  pub write: WriteOptions,
+}
+
 impl Engine {
-  fn open(path: &Path, options: &OpenOptions) -> DbResult<Engine> {
+  fn options(options: &OpenOptions) -> DbResult<EngineOptions> {
     let read_only = options.read_only.unwrap_or(false);
-    let create = options.create_if_missing.unwrap_or(true) && !read_only;
     let mut opts = Options::default();
-    opts.create_if_missing(create);
+    opts.create_if_missing(options.create_if_missing.unwrap_or(true) && !read_only);
     opts.set_compression_type(parse_compression(options.compression.as_deref())?);
     // RocksDB defaults to one background thread; a live database that is also
     // checkpointed needs flushes and compactions to run side by side.
-    opts.increase_parallelism(std::thread::available_parallelism().map_or(2, |n| n.get() as i32));
-    if create {
+    let threads = match options.parallelism_threads {
+      Some(n) => n.max(1) as i32,
+      None => std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
+    };
+    opts.increase_parallelism(threads);
+    if let Some(size) = options.write_buffer_size {
+      if !(size >= 1.0 && size.fract() == 0.0) {
+        return Err(DbError::new(
+          ErrorCode::InvalidArgument,
+          "options.writeBufferSize must be a positive integer",
+        ));
+      }
+      opts.set_write_buffer_size(size as usize);
+    }
+    if let Some(files) = options.max_open_files {
+      opts.set_max_open_files(files);
+    }
+    if options.no_block_cache.unwrap_or(false) {
+      let mut table = BlockBasedOptions::default();
+      table.disable_cache();
+      opts.set_block_based_table_factory(&table);
+    }
+    let mut write = WriteOptions::default();
+    write.disable_wal(options.disable_wal.unwrap_or(false));
+    Ok(EngineOptions { opts, write })
+  }
+
+  /// Opens the engine of `path`, or shares the one already open in this
+  /// process.
+  pub(crate) fn open_shared(
+    path: &Path,
+    options: &OpenOptions,
+  ) -> DbResult<(Arc<Engine>, Arc<EngineOptions>)> {
+    let engine_options = Arc::new(Engine::options(options)?);
+    if options.read_only.unwrap_or(false) {
+      // Read-only opens take no lock: each gets its own engine.
+      let engine = Engine::open(path, &engine_options.opts, true)?;
+      return Ok((Arc::new(engine), engine_options));
+    }
+    if engine_options.opts.get_create_if_missing() {
       std::fs::create_dir_all(path)
         .map_err(|err| DbError::io(&err, "cannot create database directory", path))?;
     }
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut open = OPEN_ENGINES
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner());
+    open.retain(|_, engine| engine.strong_count() > 0);
+    if let Some(engine) = open.get(&key).and_then(Weak::upgrade) {
+      return Ok((engine, engine_options));
+    }
+    let engine = Arc::new(Engine::open(path, &engine_options.opts, false)?);
+    open.insert(key, Arc::downgrade(&engine));
+    Ok((engine, engine_options))
+  }
+
+  fn open(path: &Path, opts: &Options, read_only: bool) -> DbResult<Engine> {
     // Every column family on disk must be named at open; a missing directory
     // simply has only the default one.
     let families = if path.join("CURRENT").exists() {
-      DB::list_cf(&opts, path)?
+      DB::list_cf(opts, path)?
     } else {
       vec![rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME.to_string()]
     };
@@ -87,7 +189,7 @@ impl Engine {
     if read_only {
       Ok(Engine::ReadOnly(
         DBWithThreadMode::<MultiThreaded>::open_cf_descriptors_read_only(
-          &opts,
+          opts,
           path,
           descriptors(),
           false,
@@ -95,36 +197,100 @@ impl Engine {
       ))
     } else {
       Ok(Engine::ReadWrite(
-        OptimisticTransactionDB::open_cf_descriptors(&opts, path, descriptors())?,
+        OptimisticTransactionDB::open_cf_descriptors(opts, path, descriptors())?,
       ))
     }
   }
 
-  fn writable(&self) -> DbResult<&OptimisticTransactionDB<MultiThreaded>> {
+  pub(crate) fn writable(&self) -> DbResult<&OptimisticTransactionDB<MultiThreaded>> {
     match self {
       Engine::ReadWrite(db) => Ok(db),
       Engine::ReadOnly(_) => Err(DbError::read_only()),
     }
   }
 
-  pub(crate) fn get(&self, key: &[u8]) -> DbResult<Option<DBPinnableSlice<'_>>> {
-    Ok(with_db!(self, db => db.get_pinned(key))?)
+  pub(crate) fn has_family(&self, name: &str) -> bool {
+    with_db!(self, db => db.cf_handle(name).is_some())
   }
 
-  pub(crate) fn put(&self, key: &[u8], value: &[u8]) -> DbResult<()> {
+  pub(crate) fn create_family(&self, name: &str, opts: &Options) -> DbResult<()> {
+    Ok(self.writable()?.create_cf(name, opts)?)
+  }
+
+  pub(crate) fn drop_family(&self, name: &str) -> DbResult<()> {
+    Ok(self.writable()?.drop_cf(name)?)
+  }
+
+  pub(crate) fn get(&self, cf: Option<&str>, key: &[u8]) -> DbResult<Option<DBPinnableSlice<'_>>> {
     Ok(
-      self
-        .writable()?
-        .put_opt(key, value, &WriteOptions::default())?,
+      with_db!(self, db => on_family!(db, cf, h => db.get_pinned_cf(&h, key), db.get_pinned(key)))?,
     )
   }
 
-  pub(crate) fn remove(&self, key: &[u8]) -> DbResult<()> {
-    Ok(self.writable()?.delete_opt(key, &WriteOptions::default())?)
+  pub(crate) fn put(
+    &self,
+    cf: Option<&str>,
+    key: &[u8],
+    value: &[u8],
+    write: &WriteOptions,
+  ) -> DbResult<()> {
+    let db = self.writable()?;
+    Ok(
+      on_family!(db, cf, h => db.put_cf_opt(&h, key, value, write), db.put_opt(key, value, write))?,
+    )
   }
 
-  pub(crate) fn flush(&self) -> DbResult<()> {
-    Ok(self.writable()?.flush()?)
+  pub(crate) fn remove(&self, cf: Option<&str>, key: &[u8], write: &WriteOptions) -> DbResult<()> {
+    let db = self.writable()?;
+    Ok(on_family!(db, cf, h => db.delete_cf_opt(&h, key, write), db.delete_opt(key, write))?)
+  }
+
+  pub(crate) fn flush(&self, cf: Option<&str>) -> DbResult<()> {
+    let db = self.writable()?;
+    Ok(on_family!(db, cf, h => db.flush_cf(&h), db.flush())?)
+  }
+
+  /// Removes every key of the family: one range tombstone from the first key
+  /// to just past the last, which RocksDB drops at the next compaction.
+  pub(crate) fn clear(&self, cf: Option<&str>, write: &WriteOptions) -> DbResult<()> {
+    let db = self.writable()?;
+    let mut iter = on_family!(db, cf, h => db.raw_iterator_cf(&h), db.raw_iterator());
+    iter.seek_to_first();
+    let Some(first) = iter.key().map(<[u8]>::to_vec) else {
+      return Ok(iter.status()?);
+    };
+    iter.seek_to_last();
+    let mut end = iter
+      .key()
+      .map(<[u8]>::to_vec)
+      .unwrap_or_else(|| first.clone());
+    end.push(0);
+    drop(iter);
+    let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
+    let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+    Ok(db.delete_range_cf_opt(&handle, &first, &end, write)?)
+  }
+
+  pub(crate) fn compact(
+    &self,
+    cf: Option<&str>,
+    start: Option<&[u8]>,
+    end: Option<&[u8]>,
+  ) -> DbResult<()> {
+    with_db!(self, db => on_family!(db, cf, h => db.compact_range_cf(&h, start, end), db.compact_range(start, end)));
+    Ok(())
+  }
+
+  pub(crate) fn property(&self, cf: Option<&str>, name: &str) -> DbResult<Option<String>> {
+    Ok(
+      with_db!(self, db => on_family!(db, cf, h => db.property_value_cf(&h, name), db.property_value(name)))?,
+    )
+  }
+
+  pub(crate) fn int_property(&self, cf: Option<&str>, name: &str) -> DbResult<Option<u64>> {
+    Ok(
+      with_db!(self, db => on_family!(db, cf, h => db.property_int_value_cf(&h, name), db.property_int_value(name)))?,
+    )
   }
 
   pub(crate) fn latest_sequence_number(&self) -> u64 {
@@ -158,7 +324,8 @@ fn check_key(key: &[u8]) -> DbResult<()> {
   Ok(())
 }
 
-/// The native handle of one open database. Bytes in, bytes out.
+/// The native handle of one column family of an open database. Bytes in,
+/// bytes out.
 #[napi]
 pub struct NativeDatabase {
   // `None` once closed. Tasks hold their own clone of the `Arc`, so work in
@@ -166,18 +333,63 @@ pub struct NativeDatabase {
   // A `RefCell` because napi keeps the handle borrowed while its async tasks
   // are in flight, so `close()` cannot take `&mut self`.
   engine: RefCell<Option<Arc<Engine>>>,
+  options: Arc<EngineOptions>,
+  // `None` for the default column family.
+  family: Option<String>,
   path: PathBuf,
+}
+
+/// A handle's view of its engine: what every operation needs, cheap to clone
+/// into a task.
+#[derive(Clone)]
+pub(crate) struct Family {
+  pub engine: Arc<Engine>,
+  pub options: Arc<EngineOptions>,
+  pub name: Option<String>,
+}
+
+impl Family {
+  pub(crate) fn cf(&self) -> Option<&str> {
+    self.name.as_deref()
+  }
 }
 
 #[napi]
 impl NativeDatabase {
-  /// Opens (and by default creates) the database at `path`.
+  /// Opens (and by default creates) the database at `path`, or shares the
+  /// engine already open on it in this process.
   #[napi(factory)]
   pub fn open(path: String, options: Option<OpenOptions>) -> napi::Result<Self, ErrorCode> {
     let path = PathBuf::from(path);
-    let engine = Engine::open(&path, &options.unwrap_or_default())?;
+    let options = options.unwrap_or_default();
+    let (engine, engine_options) = Engine::open_shared(&path, &options)?;
+    let family = match options.name.as_deref() {
+      None | Some(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME) => None,
+      Some("") => {
+        return Err(
+          DbError::new(ErrorCode::InvalidArgument, "options.name must not be empty").into(),
+        )
+      }
+      Some(name) => {
+        if !engine.has_family(name) {
+          if engine.is_read_only() {
+            return Err(
+              DbError::new(
+                ErrorCode::RocksInvalidArgument,
+                format!("column family '{name}' does not exist"),
+              )
+              .into(),
+            );
+          }
+          engine.create_family(name, &engine_options.opts)?;
+        }
+        Some(name.to_string())
+      }
+    };
     Ok(NativeDatabase {
-      engine: RefCell::new(Some(Arc::new(engine))),
+      engine: RefCell::new(Some(engine)),
+      options: engine_options,
+      family,
       path,
     })
   }
@@ -187,8 +399,21 @@ impl NativeDatabase {
     Ref::filter_map(self.engine.borrow(), Option::as_ref).map_err(|_| DbError::closed())
   }
 
+  fn cf(&self) -> Option<&str> {
+    self.family.as_deref()
+  }
+
+  /// An owned view of the engine for a task on another thread.
+  pub(crate) fn family(&self) -> DbResult<Family> {
+    Ok(Family {
+      engine: self.engine()?.clone(),
+      options: self.options.clone(),
+      name: self.family.clone(),
+    })
+  }
+
   /// Closes the handle. Idempotent. Work already in flight completes first;
-  /// RocksDB releases its files when the last of it settles.
+  /// RocksDB releases its files when the last handle and task let go.
   #[napi]
   pub fn close(&self) {
     self.engine.borrow_mut().take();
@@ -212,6 +437,13 @@ impl NativeDatabase {
     self.path.to_string_lossy().into_owned()
   }
 
+  /// The column families of the database on disk.
+  #[napi]
+  pub fn columns(&self) -> napi::Result<Vec<String>, ErrorCode> {
+    self.engine()?;
+    Ok(DB::list_cf(&Options::default(), &self.path).map_err(DbError::from)?)
+  }
+
   /// The stored bytes of `key`, or `undefined`.
   #[napi]
   pub fn get_sync<'env>(
@@ -220,7 +452,7 @@ impl NativeDatabase {
     key: &[u8],
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
     check_key(key)?;
-    match self.engine()?.get(key)? {
+    match self.engine()?.get(self.cf(), key)? {
       // One copy, from RocksDB's pinned block straight into the JS buffer.
       Some(value) => BufferSlice::copy_from(env, &value)
         .map(Some)
@@ -233,10 +465,15 @@ impl NativeDatabase {
   #[napi(ts_return_type = "Promise<Buffer | undefined>")]
   pub fn get(&self, key: &[u8]) -> napi::Result<AsyncTask<Blocking<Option<Buffer>>>, ErrorCode> {
     check_key(key)?;
-    let engine = self.engine()?.clone();
+    let family = self.family()?;
     let key = key.to_vec();
     Ok(AsyncTask::new(Blocking::new(move || {
-      Ok(engine.get(&key)?.map(|value| Buffer::from(value.as_ref())))
+      Ok(
+        family
+          .engine
+          .get(family.cf(), &key)?
+          .map(|value| Buffer::from(value.as_ref())),
+      )
     })))
   }
 
@@ -244,18 +481,24 @@ impl NativeDatabase {
   #[napi]
   pub fn put_sync(&self, key: &[u8], value: &[u8]) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
-    Ok(self.engine()?.put(key, value)?)
+    Ok(
+      self
+        .engine()?
+        .put(self.cf(), key, value, &self.options.write)?,
+    )
   }
 
   /// Stores `value` under `key` on a worker thread.
   #[napi(ts_return_type = "Promise<void>")]
   pub fn put(&self, key: &[u8], value: &[u8]) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
     check_key(key)?;
-    let engine = self.engine()?.clone();
+    let family = self.family()?;
     // Copied now: the caller may reuse its buffers as soon as the call returns.
     let (key, value) = (key.to_vec(), value.to_vec());
     Ok(AsyncTask::new(Blocking::new(move || {
-      engine.put(&key, &value)
+      family
+        .engine
+        .put(family.cf(), &key, &value, &family.options.write)
     })))
   }
 
@@ -263,29 +506,123 @@ impl NativeDatabase {
   #[napi]
   pub fn remove_sync(&self, key: &[u8]) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
-    Ok(self.engine()?.remove(key)?)
+    Ok(self.engine()?.remove(self.cf(), key, &self.options.write)?)
   }
 
   /// Removes `key` on a worker thread.
   #[napi(ts_return_type = "Promise<void>")]
   pub fn remove(&self, key: &[u8]) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
     check_key(key)?;
-    let engine = self.engine()?.clone();
+    let family = self.family()?;
     let key = key.to_vec();
-    Ok(AsyncTask::new(Blocking::new(move || engine.remove(&key))))
+    Ok(AsyncTask::new(Blocking::new(move || {
+      family
+        .engine
+        .remove(family.cf(), &key, &family.options.write)
+    })))
   }
 
-  /// Flushes the memtables to SST files.
+  /// Flushes the memtable of this column family to SST files.
   #[napi]
   pub fn flush_sync(&self) -> napi::Result<(), ErrorCode> {
-    Ok(self.engine()?.flush()?)
+    Ok(self.engine()?.flush(self.cf())?)
   }
 
-  /// Flushes the memtables to SST files on a worker thread.
+  /// Flushes the memtable of this column family on a worker thread.
   #[napi(ts_return_type = "Promise<void>")]
   pub fn flush(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let family = self.family()?;
+    Ok(AsyncTask::new(Blocking::new(move || {
+      family.engine.flush(family.cf())
+    })))
+  }
+
+  /// Removes every key of this column family.
+  #[napi]
+  pub fn clear_sync(&self) -> napi::Result<(), ErrorCode> {
+    Ok(self.engine()?.clear(self.cf(), &self.options.write)?)
+  }
+
+  /// Removes every key of this column family on a worker thread.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn clear(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let family = self.family()?;
+    Ok(AsyncTask::new(Blocking::new(move || {
+      family.engine.clear(family.cf(), &family.options.write)
+    })))
+  }
+
+  /// Drops this column family (not the default one) and closes the handle.
+  #[napi]
+  pub fn drop_sync(&self) -> napi::Result<(), ErrorCode> {
+    let name = self.dropped_family()?;
+    self.engine()?.drop_family(&name)?;
+    self.close();
+    Ok(())
+  }
+
+  /// Drops this column family on a worker thread and closes the handle.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn drop(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let name = self.dropped_family()?;
     let engine = self.engine()?.clone();
-    Ok(AsyncTask::new(Blocking::new(move || engine.flush())))
+    self.close();
+    Ok(AsyncTask::new(Blocking::new(move || {
+      engine.drop_family(&name)
+    })))
+  }
+
+  fn dropped_family(&self) -> DbResult<String> {
+    self.engine()?;
+    self.family.clone().ok_or_else(|| {
+      DbError::new(
+        ErrorCode::RocksInvalidArgument,
+        "the default column family cannot be dropped; use clear() or destroy()",
+      )
+    })
+  }
+
+  /// Compacts this column family between `start` and `end` (whole range when absent).
+  #[napi]
+  pub fn compact_sync(
+    &self,
+    start: Option<&[u8]>,
+    end: Option<&[u8]>,
+  ) -> napi::Result<(), ErrorCode> {
+    Ok(self.engine()?.compact(self.cf(), start, end)?)
+  }
+
+  /// Compacts this column family on a worker thread.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn compact(
+    &self,
+    start: Option<&[u8]>,
+    end: Option<&[u8]>,
+  ) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let family = self.family()?;
+    let (start, end) = (start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
+    Ok(AsyncTask::new(Blocking::new(move || {
+      family
+        .engine
+        .compact(family.cf(), start.as_deref(), end.as_deref())
+    })))
+  }
+
+  /// A RocksDB property of this column family as text, such as `rocksdb.stats`.
+  #[napi]
+  pub fn get_property(&self, name: String) -> napi::Result<Option<String>, ErrorCode> {
+    Ok(self.engine()?.property(self.cf(), &name)?)
+  }
+
+  /// A numeric RocksDB property, such as `rocksdb.estimate-num-keys`.
+  #[napi]
+  pub fn get_int_property(&self, name: String) -> napi::Result<Option<f64>, ErrorCode> {
+    Ok(
+      self
+        .engine()?
+        .int_property(self.cf(), &name)?
+        .map(|n| n as f64),
+    )
   }
 
   /// RocksDB's latest sequence number: it grows with every write.
@@ -295,9 +632,30 @@ impl NativeDatabase {
     Ok(self.engine()?.latest_sequence_number() as f64)
   }
 
-  /// Writes a checkpoint of the live database to `target_path` on a worker
-  /// thread: a consistent, independent, writable copy whose SST files are
-  /// hardlinked where the filesystem allows.
+  /// A lazy scan of a key range, read in batches.
+  #[napi]
+  pub fn iterate(&self, range: Option<RangeOptions>) -> napi::Result<NativeIterator, ErrorCode> {
+    let scan = Scan::new(self.engine()?.clone(), self.cf(), range.unwrap_or_default())?;
+    Ok(NativeIterator::new(scan))
+  }
+
+  /// Counts the keys of a range without reading their values into JS.
+  #[napi]
+  pub fn count(&self, range: Option<RangeOptions>) -> napi::Result<u32, ErrorCode> {
+    let mut range = range.unwrap_or_default();
+    range.values = Some(false);
+    Ok(Scan::new(self.engine()?.clone(), self.cf(), range)?.count()?)
+  }
+
+  /// Starts an optimistic transaction on this column family.
+  #[napi]
+  pub fn begin_transaction(&self) -> napi::Result<NativeTransaction, ErrorCode> {
+    Ok(NativeTransaction::begin(self.family()?)?)
+  }
+
+  /// Writes a checkpoint of the live database (every column family) to
+  /// `target_path` on a worker thread: a consistent, independent, writable
+  /// copy whose SST files are hardlinked where the filesystem allows.
   #[napi(ts_return_type = "Promise<void>")]
   pub fn create_checkpoint(
     &self,
@@ -307,5 +665,35 @@ impl NativeDatabase {
     Ok(AsyncTask::new(Blocking::new(move || {
       checkpoint::create(&engine, Path::new(&target_path))
     })))
+  }
+}
+
+/// Removes a closed database from disk. Refuses while a handle in this process
+/// still has it open.
+#[napi]
+pub fn destroy_database(path: String) -> napi::Result<(), ErrorCode> {
+  let path = PathBuf::from(path);
+  if let Ok(key) = std::fs::canonicalize(&path) {
+    let open = OPEN_ENGINES
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if open
+      .get(&key)
+      .is_some_and(|engine| engine.strong_count() > 0)
+    {
+      return Err(
+        DbError::new(
+          ErrorCode::RocksBusy,
+          format!("{} is still open", path.display()),
+        )
+        .into(),
+      );
+    }
+  }
+  DB::destroy(&Options::default(), &path).map_err(DbError::from)?;
+  match std::fs::remove_dir_all(&path) {
+    Ok(()) => Ok(()),
+    Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+    Err(err) => Err(DbError::io(&err, "cannot remove", &path).into()),
   }
 }

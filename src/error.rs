@@ -25,6 +25,8 @@ pub enum ErrorCode {
   NoSpace,
   InvalidArgument,
   Io,
+  TransactionConflict,
+  TransactionDone,
   RocksNotFound,
   RocksCorruption,
   RocksNotSupported,
@@ -45,7 +47,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
   /// Every code, so the list in the README can be checked against the source.
-  pub const ALL: [ErrorCode; 25] = [
+  pub const ALL: [ErrorCode; 27] = [
     ErrorCode::DatabaseClosed,
     ErrorCode::DatabaseReadOnly,
     ErrorCode::TargetExists,
@@ -55,6 +57,8 @@ impl ErrorCode {
     ErrorCode::NoSpace,
     ErrorCode::InvalidArgument,
     ErrorCode::Io,
+    ErrorCode::TransactionConflict,
+    ErrorCode::TransactionDone,
     ErrorCode::RocksNotFound,
     ErrorCode::RocksCorruption,
     ErrorCode::RocksNotSupported,
@@ -84,6 +88,8 @@ impl ErrorCode {
       ErrorCode::NoSpace => "ERR_NO_SPACE",
       ErrorCode::InvalidArgument => "ERR_INVALID_ARG_VALUE",
       ErrorCode::Io => "ERR_IO",
+      ErrorCode::TransactionConflict => "ERR_TRANSACTION_CONFLICT",
+      ErrorCode::TransactionDone => "ERR_TRANSACTION_DONE",
       ErrorCode::RocksNotFound => "ERR_ROCKSDB_NOT_FOUND",
       ErrorCode::RocksCorruption => "ERR_ROCKSDB_CORRUPTION",
       ErrorCode::RocksNotSupported => "ERR_ROCKSDB_NOT_SUPPORTED",

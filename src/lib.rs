@@ -9,9 +9,13 @@
 mod checkpoint;
 mod database;
 mod error;
+mod iterator;
 mod task;
+mod transaction;
 
-pub use database::{NativeDatabase, OpenOptions};
+pub use database::{destroy_database, NativeDatabase, OpenOptions};
+pub use iterator::{NativeIterator, RangeOptions};
+pub use transaction::NativeTransaction;
 
 /// Every error `code` the native layer can raise.
 #[napi_derive::napi]

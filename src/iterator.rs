@@ -1,0 +1,282 @@
+//! Range iteration, read across the native boundary in batches.
+//!
+//! A call into native code costs more than reading one entry from RocksDB, so
+//! the iterator packs many entries into one Buffer per call and JavaScript
+//! unpacks them. A RocksDB iterator reads from the implicit snapshot taken
+//! when it is created, so a whole iteration is consistent.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::BufferSlice;
+use napi::Env;
+use napi_derive::napi;
+use rust_rocksdb::{
+  DBRawIteratorWithThreadMode, DBWithThreadMode, MultiThreaded, OptimisticTransactionDB,
+  ReadOptions,
+};
+
+use crate::database::{missing_family, Engine};
+use crate::error::{DbResult, ErrorCode};
+
+/// Bounds and shape of one range, in encoded keys.
+#[napi(object)]
+#[derive(Default)]
+pub struct RangeOptions {
+  /// The smallest key of the range (in key order, whatever the direction).
+  pub lower: Option<napi::bindgen_prelude::Buffer>,
+  /// Whether `lower` itself belongs to the range. Default `true`.
+  pub lower_inclusive: Option<bool>,
+  /// The largest key of the range.
+  pub upper: Option<napi::bindgen_prelude::Buffer>,
+  /// Whether `upper` itself belongs to the range. Default `false`.
+  pub upper_inclusive: Option<bool>,
+  /// Iterate from the largest key down.
+  pub reverse: Option<bool>,
+  /// Entries to skip before the first one returned.
+  pub offset: Option<u32>,
+  /// The most entries to return.
+  pub limit: Option<u32>,
+  /// Whether to return values; `false` reads keys only.
+  pub values: Option<bool>,
+}
+
+type ReadWriteIter = DBRawIteratorWithThreadMode<'static, OptimisticTransactionDB<MultiThreaded>>;
+type ReadOnlyIter = DBRawIteratorWithThreadMode<'static, DBWithThreadMode<MultiThreaded>>;
+
+enum RawIter {
+  ReadWrite(ReadWriteIter),
+  ReadOnly(ReadOnlyIter),
+}
+
+macro_rules! with_iter {
+  ($iter:expr, $it:ident => $body:expr) => {
+    match $iter {
+      RawIter::ReadWrite($it) => $body,
+      RawIter::ReadOnly($it) => $body,
+    }
+  };
+}
+
+/// The state of one range scan.
+pub(crate) struct Scan {
+  // Declared before `engine`: fields drop in order, and the iterator borrows
+  // the database that `engine` keeps alive.
+  iter: RawIter,
+  _engine: Arc<Engine>,
+  lower: Option<Vec<u8>>,
+  lower_inclusive: bool,
+  reverse: bool,
+  skip: u32,
+  remaining: Option<u32>,
+  values: bool,
+  started: bool,
+  /// Set once the range has no more entries.
+  pub exhausted: bool,
+}
+
+// SAFETY: a RocksDB iterator may be used from any thread as long as it is used
+// by one at a time, which `&mut self` guarantees.
+unsafe impl Send for Scan {}
+
+impl Scan {
+  pub(crate) fn new(engine: Arc<Engine>, cf: Option<&str>, range: RangeOptions) -> DbResult<Scan> {
+    let lower = range.lower.map(|b| b.to_vec());
+    let mut upper = range.upper.map(|b| b.to_vec());
+    if range.upper_inclusive.unwrap_or(false) {
+      // RocksDB's upper bound is exclusive; the next key after `upper` in byte
+      // order is `upper` followed by a zero byte.
+      if let Some(upper) = upper.as_mut() {
+        upper.push(0);
+      }
+    }
+    let mut opts = ReadOptions::default();
+    if let Some(lower) = &lower {
+      opts.set_iterate_lower_bound(lower.clone());
+    }
+    if let Some(upper) = upper {
+      opts.set_iterate_upper_bound(upper);
+    }
+    let iter = engine.raw_iterator(cf, opts)?;
+    Ok(Scan {
+      iter,
+      _engine: engine,
+      lower_inclusive: range.lower_inclusive.unwrap_or(true),
+      lower,
+      reverse: range.reverse.unwrap_or(false),
+      skip: range.offset.unwrap_or(0),
+      remaining: range.limit,
+      values: range.values.unwrap_or(true),
+      started: false,
+      exhausted: false,
+    })
+  }
+
+  fn advance(&mut self) {
+    if !self.started {
+      self.started = true;
+      let reverse = self.reverse;
+      with_iter!(&mut self.iter, it => if reverse { it.seek_to_last() } else { it.seek_to_first() });
+    } else {
+      let reverse = self.reverse;
+      with_iter!(&mut self.iter, it => if reverse { it.prev() } else { it.next() });
+    }
+  }
+
+  /// Moves to the next entry of the range, applying the exclusive lower
+  /// bound, `offset` and `limit`; `false` once the range is done.
+  fn step(&mut self) -> DbResult<bool> {
+    loop {
+      if self.exhausted || self.remaining == Some(0) {
+        self.exhausted = true;
+        return Ok(false);
+      }
+      self.advance();
+      let in_range = match with_iter!(&self.iter, it => it.key()) {
+        None => {
+          self.exhausted = true;
+          with_iter!(&self.iter, it => it.status())?;
+          return Ok(false);
+        }
+        Some(key) => self.lower_inclusive || self.lower.as_deref() != Some(key),
+      };
+      if !in_range {
+        continue;
+      }
+      if self.skip > 0 {
+        self.skip -= 1;
+        continue;
+      }
+      if let Some(remaining) = self.remaining.as_mut() {
+        *remaining -= 1;
+      }
+      return Ok(true);
+    }
+  }
+
+  /// Appends up to `max_entries` entries (or about `max_bytes`) to `out` as
+  /// `[u32 key length][key][u32 value length][value]`, little-endian, the
+  /// value parts only when values were asked for. Returns how many were
+  /// appended; fewer than asked means the range is done.
+  pub(crate) fn fill(
+    &mut self,
+    out: &mut Vec<u8>,
+    max_entries: u32,
+    max_bytes: usize,
+  ) -> DbResult<u32> {
+    let mut count = 0;
+    while count < max_entries && out.len() < max_bytes && self.step()? {
+      let Some((key, value)) = with_iter!(&self.iter, it => it.item()) else {
+        break;
+      };
+      out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+      out.extend_from_slice(key);
+      if self.values {
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        out.extend_from_slice(value);
+      }
+      count += 1;
+    }
+    Ok(count)
+  }
+
+  /// Counts the remaining entries of the range without copying them.
+  pub(crate) fn count(&mut self) -> DbResult<u32> {
+    let mut count = 0;
+    while self.step()? {
+      count += 1;
+    }
+    Ok(count)
+  }
+}
+
+impl Engine {
+  fn raw_iterator(&self, cf: Option<&str>, opts: ReadOptions) -> DbResult<RawIter> {
+    // SAFETY: the `'static` iterators live in a `Scan`, which also holds the
+    // `Arc<Engine>` they borrow from and drops them first.
+    unsafe {
+      Ok(match self {
+        Engine::ReadWrite(db) => {
+          let it = match cf {
+            Some(name) => {
+              let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+              db.raw_iterator_cf_opt(&handle, opts)
+            }
+            None => db.raw_iterator_opt(opts),
+          };
+          RawIter::ReadWrite(std::mem::transmute::<
+            DBRawIteratorWithThreadMode<'_, OptimisticTransactionDB<MultiThreaded>>,
+            ReadWriteIter,
+          >(it))
+        }
+        Engine::ReadOnly(db) => {
+          let it = match cf {
+            Some(name) => {
+              let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+              db.raw_iterator_cf_opt(&handle, opts)
+            }
+            None => db.raw_iterator_opt(opts),
+          };
+          RawIter::ReadOnly(std::mem::transmute::<
+            DBRawIteratorWithThreadMode<'_, DBWithThreadMode<MultiThreaded>>,
+            ReadOnlyIter,
+          >(it))
+        }
+      })
+    }
+  }
+}
+
+/// A range scan over a database, read in batches.
+#[napi]
+pub struct NativeIterator {
+  scan: Option<Scan>,
+  batch: u32,
+}
+
+/// Entries of the first batch; each next batch doubles up to `MAX_BATCH`, so
+/// a loop that stops early reads little and a full scan makes few calls.
+const FIRST_BATCH: u32 = 16;
+const MAX_BATCH: u32 = 4096;
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+impl NativeIterator {
+  pub(crate) fn new(scan: Scan) -> Self {
+    NativeIterator {
+      scan: Some(scan),
+      batch: FIRST_BATCH,
+    }
+  }
+}
+
+#[napi]
+impl NativeIterator {
+  /// The next batch of packed entries, or `undefined` when the range is done
+  /// (the iterator is then closed).
+  #[napi]
+  pub fn next_batch<'env>(
+    &mut self,
+    env: &'env Env,
+  ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
+    let Some(scan) = self.scan.as_mut() else {
+      return Ok(None);
+    };
+    let mut out = Vec::with_capacity(4096);
+    let count = scan.fill(&mut out, self.batch, MAX_BATCH_BYTES)?;
+    self.batch = (self.batch * 2).min(MAX_BATCH);
+    if scan.exhausted {
+      self.scan = None;
+    }
+    if count == 0 {
+      return Ok(None);
+    }
+    BufferSlice::from_data(env, out)
+      .map(Some)
+      .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone()))
+  }
+
+  /// Releases the RocksDB iterator. Idempotent.
+  #[napi]
+  pub fn close(&mut self) {
+    self.scan = None;
+  }
+}

@@ -1,0 +1,190 @@
+//! Optimistic transactions: writes are buffered and checked for conflicts
+//! at commit; reads see the transaction's own writes over a snapshot taken
+//! when it began.
+
+use std::cell::RefCell;
+
+use napi::bindgen_prelude::{AsyncTask, BufferSlice};
+use napi::Env;
+use napi_derive::napi;
+use rust_rocksdb::{
+  MultiThreaded, OptimisticTransactionDB, OptimisticTransactionOptions, ReadOptions, Transaction,
+};
+
+use crate::database::{missing_family, Family};
+use crate::error::{DbError, DbResult, ErrorCode};
+use crate::task::Blocking;
+
+type Txn = Transaction<'static, OptimisticTransactionDB<MultiThreaded>>;
+
+/// A transaction and the engine it borrows. Field order is drop order: the
+/// transaction must go before the engine it points into.
+struct Open {
+  txn: Txn,
+  family: Family,
+}
+
+// SAFETY: `Transaction` is `Send`; `Family` holds `Arc`s of `Send + Sync` data.
+unsafe impl Send for Open {}
+
+impl Open {
+  fn commit(self) -> DbResult<()> {
+    self.txn.commit().map_err(|err| {
+      let err = DbError::from(err);
+      // An optimistic commit that finds a key changed since the transaction
+      // read it fails with Busy (or TryAgain when history ran out).
+      match err.code {
+        ErrorCode::RocksBusy | ErrorCode::RocksTryAgain => {
+          DbError::new(ErrorCode::TransactionConflict, err.message)
+        }
+        _ => err,
+      }
+    })
+  }
+}
+
+/// The native half of a `Transaction`.
+#[napi]
+pub struct NativeTransaction {
+  open: RefCell<Option<Open>>,
+}
+
+impl NativeTransaction {
+  pub(crate) fn begin(family: Family) -> DbResult<NativeTransaction> {
+    let db = family.engine.writable()?;
+    let mut txn_options = OptimisticTransactionOptions::new();
+    // Reads and the conflict check both use the snapshot of the moment the
+    // transaction began.
+    txn_options.set_snapshot(true);
+    let txn = db.transaction_opt(&family.options.write, &txn_options);
+    // SAFETY: `Open` keeps the `Arc<Engine>` the transaction borrows and drops
+    // the transaction first.
+    let txn = unsafe { std::mem::transmute::<Transaction<'_, _>, Txn>(txn) };
+    Ok(NativeTransaction {
+      open: RefCell::new(Some(Open { txn, family })),
+    })
+  }
+
+  fn with_open<T>(&self, f: impl FnOnce(&Open) -> DbResult<T>) -> DbResult<T> {
+    match self.open.borrow().as_ref() {
+      Some(open) => f(open),
+      None => Err(DbError::new(
+        ErrorCode::TransactionDone,
+        "the transaction has already been committed or aborted",
+      )),
+    }
+  }
+
+  fn take(&self) -> DbResult<Open> {
+    self.open.borrow_mut().take().ok_or_else(|| {
+      DbError::new(
+        ErrorCode::TransactionDone,
+        "the transaction has already been committed or aborted",
+      )
+    })
+  }
+}
+
+fn check_key(key: &[u8]) -> DbResult<()> {
+  if key.is_empty() {
+    return Err(DbError::new(
+      ErrorCode::InvalidArgument,
+      "key must not be empty",
+    ));
+  }
+  Ok(())
+}
+
+#[napi]
+impl NativeTransaction {
+  /// The bytes of `key` as this transaction sees them, or `undefined`.
+  #[napi]
+  pub fn get_sync<'env>(
+    &self,
+    env: &'env Env,
+    key: &[u8],
+  ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
+    check_key(key)?;
+    let value = self.with_open(|open| {
+      let mut read = ReadOptions::default();
+      read.set_snapshot(&open.txn.snapshot());
+      let value = match open.family.cf() {
+        Some(name) => {
+          let db = open.family.engine.writable()?;
+          let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+          open.txn.get_pinned_cf_opt(&handle, key, &read)?
+        }
+        None => open.txn.get_pinned_opt(key, &read)?,
+      };
+      Ok(value.map(|v| v.to_vec()))
+    })?;
+    match value {
+      Some(bytes) => BufferSlice::from_data(env, bytes)
+        .map(Some)
+        .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone())),
+      None => Ok(None),
+    }
+  }
+
+  /// Buffers a write of `value` under `key`.
+  #[napi]
+  pub fn put_sync(&self, key: &[u8], value: &[u8]) -> napi::Result<(), ErrorCode> {
+    check_key(key)?;
+    Ok(self.with_open(|open| {
+      match open.family.cf() {
+        Some(name) => {
+          let db = open.family.engine.writable()?;
+          let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+          open.txn.put_cf(&handle, key, value)?
+        }
+        None => open.txn.put(key, value)?,
+      }
+      Ok(())
+    })?)
+  }
+
+  /// Buffers a removal of `key`.
+  #[napi]
+  pub fn remove_sync(&self, key: &[u8]) -> napi::Result<(), ErrorCode> {
+    check_key(key)?;
+    Ok(self.with_open(|open| {
+      match open.family.cf() {
+        Some(name) => {
+          let db = open.family.engine.writable()?;
+          let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+          open.txn.delete_cf(&handle, key)?
+        }
+        None => open.txn.delete(key)?,
+      }
+      Ok(())
+    })?)
+  }
+
+  /// Commits on the calling thread. A conflict fails with
+  /// `ERR_TRANSACTION_CONFLICT`.
+  #[napi]
+  pub fn commit_sync(&self) -> napi::Result<(), ErrorCode> {
+    Ok(self.take()?.commit()?)
+  }
+
+  /// Commits on a worker thread.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn commit(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let open = self.take()?;
+    Ok(AsyncTask::new(Blocking::new(move || open.commit())))
+  }
+
+  /// Discards every buffered write. Idempotent.
+  #[napi]
+  pub fn abort(&self) {
+    if let Some(open) = self.open.borrow_mut().take() {
+      let _ = open.txn.rollback();
+    }
+  }
+
+  /// Whether the transaction can still be used.
+  #[napi(getter)]
+  pub fn is_open(&self) -> bool {
+    self.open.borrow().is_some()
+  }
+}
