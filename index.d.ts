@@ -9,13 +9,19 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** The native handle of one open database. Bytes in, bytes out. */
+/**
+ * The native handle of one column family of an open database. Bytes in,
+ * bytes out.
+ */
 export declare class NativeDatabase {
-  /** Opens (and by default creates) the database at `path`. */
+  /**
+   * Opens (and by default creates) the database at `path`, or shares the
+   * engine already open on it in this process.
+   */
   static open(path: string, options?: OpenOptions | undefined | null): NativeDatabase
   /**
    * Closes the handle. Idempotent. Work already in flight completes first;
-   * RocksDB releases its files when the last of it settles.
+   * RocksDB releases its files when the last handle and task let go.
    */
   close(): void
   /** Whether the handle is open. */
@@ -24,6 +30,8 @@ export declare class NativeDatabase {
   get readOnly(): boolean
   /** The directory of the database. */
   get path(): string
+  /** The column families of the database on disk. */
+  columns(): Array<string>
   /** The stored bytes of `key`, or `undefined`. */
   getSync(key: Uint8Array): Buffer | null
   /** The stored bytes of `key`, or `undefined`, read on a worker thread. */
@@ -36,19 +44,79 @@ export declare class NativeDatabase {
   removeSync(key: Uint8Array): void
   /** Removes `key` on a worker thread. */
   remove(key: Uint8Array): Promise<void>
-  /** Flushes the memtables to SST files. */
+  /** Flushes the memtable of this column family to SST files. */
   flushSync(): void
-  /** Flushes the memtables to SST files on a worker thread. */
+  /** Flushes the memtable of this column family on a worker thread. */
   flush(): Promise<void>
+  /** Removes every key of this column family. */
+  clearSync(): void
+  /** Removes every key of this column family on a worker thread. */
+  clear(): Promise<void>
+  /** Drops this column family (not the default one) and closes the handle. */
+  dropSync(): void
+  /** Drops this column family on a worker thread and closes the handle. */
+  drop(): Promise<void>
+  /** Compacts this column family between `start` and `end` (whole range when absent). */
+  compactSync(start?: Uint8Array | undefined | null, end?: Uint8Array | undefined | null): void
+  /** Compacts this column family on a worker thread. */
+  compact(start?: Uint8Array | undefined | null, end?: Uint8Array | undefined | null): Promise<void>
+  /** A RocksDB property of this column family as text, such as `rocksdb.stats`. */
+  getProperty(name: string): string | null
+  /** A numeric RocksDB property, such as `rocksdb.estimate-num-keys`. */
+  getIntProperty(name: string): number | null
   /** RocksDB's latest sequence number: it grows with every write. */
   latestSequenceNumber(): number
+  /** A lazy scan of a key range, read in batches. */
+  iterate(range?: RangeOptions | undefined | null): NativeIterator
+  /** Counts the keys of a range without reading their values into JS. */
+  count(range?: RangeOptions | undefined | null): number
+  /** Starts an optimistic transaction on this column family. */
+  beginTransaction(): NativeTransaction
   /**
-   * Writes a checkpoint of the live database to `target_path` on a worker
-   * thread: a consistent, independent, writable copy whose SST files are
-   * hardlinked where the filesystem allows.
+   * Writes a checkpoint of the live database (every column family) to
+   * `target_path` on a worker thread: a consistent, independent, writable
+   * copy whose SST files are hardlinked where the filesystem allows.
    */
   createCheckpoint(targetPath: string): Promise<void>
 }
+
+/** A range scan over a database, read in batches. */
+export declare class NativeIterator {
+  /**
+   * The next batch of packed entries, or `undefined` when the range is done
+   * (the iterator is then closed).
+   */
+  nextBatch(): Buffer | null
+  /** Releases the RocksDB iterator. Idempotent. */
+  close(): void
+}
+
+/** The native half of a `Transaction`. */
+export declare class NativeTransaction {
+  /** The bytes of `key` as this transaction sees them, or `undefined`. */
+  getSync(key: Uint8Array): Buffer | null
+  /** Buffers a write of `value` under `key`. */
+  putSync(key: Uint8Array, value: Uint8Array): void
+  /** Buffers a removal of `key`. */
+  removeSync(key: Uint8Array): void
+  /**
+   * Commits on the calling thread. A conflict fails with
+   * `ERR_TRANSACTION_CONFLICT`.
+   */
+  commitSync(): void
+  /** Commits on a worker thread. */
+  commit(): Promise<void>
+  /** Discards every buffered write. Idempotent. */
+  abort(): void
+  /** Whether the transaction can still be used. */
+  get isOpen(): boolean
+}
+
+/**
+ * Removes a closed database from disk. Refuses while a handle in this process
+ * still has it open.
+ */
+export declare function destroyDatabase(path: string): void
 
 /** Every error `code` the native layer can raise. */
 export declare function errorCodes(): Array<string>
@@ -68,4 +136,42 @@ export interface OpenOptions {
    * Default `true`; ignored when `readOnly` is set.
    */
   createIfMissing?: boolean
+  /**
+   * The column family this handle reads and writes; the default family
+   * when absent. A missing family is created unless the database is read-only.
+   */
+  name?: string
+  /**
+   * Write without RocksDB's write-ahead log: faster, but writes since the
+   * last flush are lost if the process dies. Default `false`.
+   */
+  disableWal?: boolean
+  /** Background threads for flushes and compactions. Default: the CPU count. */
+  parallelismThreads?: number
+  /** Bytes of one memtable before it is flushed. RocksDB's default is 64 MiB. */
+  writeBufferSize?: number
+  /** Most SST files RocksDB keeps open; -1 keeps all open (RocksDB's default). */
+  maxOpenFiles?: number
+  /** Read SST blocks without a block cache. */
+  noBlockCache?: boolean
+}
+
+/** Bounds and shape of one range, in encoded keys. */
+export interface RangeOptions {
+  /** The smallest key of the range (in key order, whatever the direction). */
+  lower?: Buffer
+  /** Whether `lower` itself belongs to the range. Default `true`. */
+  lowerInclusive?: boolean
+  /** The largest key of the range. */
+  upper?: Buffer
+  /** Whether `upper` itself belongs to the range. Default `false`. */
+  upperInclusive?: boolean
+  /** Iterate from the largest key down. */
+  reverse?: boolean
+  /** Entries to skip before the first one returned. */
+  offset?: number
+  /** The most entries to return. */
+  limit?: number
+  /** Whether to return values; `false` reads keys only. */
+  values?: boolean
 }

@@ -54,6 +54,20 @@ const keyEncodings = {
       return bytes
     },
   },
+  uint32: {
+    encode(key) {
+      if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) {
+        throw invalidArgType('key', 'an integer from 0 to 4294967295', key)
+      }
+      // Big-endian, so byte order is numeric order.
+      const bytes = Buffer.allocUnsafe(4)
+      bytes.writeUInt32BE(key)
+      return bytes
+    },
+    decode(bytes) {
+      return bytes.readUInt32BE(0)
+    },
+  },
 }
 
 function msgpackEncoding() {
@@ -71,22 +85,58 @@ const binaryEncoding = {
   decode: (bytes) => bytes,
 }
 
+const orderedBinaryEncoding = {
+  encode(value) {
+    try {
+      return orderedBinary.toBufferKey(value)
+    } catch {
+      throw invalidArgType('value', 'a string, number, boolean, Buffer or an array of those', value)
+    }
+  },
+  decode: (bytes) => orderedBinary.fromBufferKey(bytes),
+}
+
 /** Resolves the `keyEncoding` option to an encoder. */
 function keyEncoder(name) {
-  const encoding = keyEncodings[name ?? 'ordered-binary']
-  if (!encoding) throw invalidArgValue('options.keyEncoding', `must be 'ordered-binary' or 'binary'. Received ${JSON.stringify(name)}`)
+  const encoding = Object.hasOwn(keyEncodings, name ?? 'ordered-binary') ? keyEncodings[name ?? 'ordered-binary'] : undefined
+  if (!encoding) {
+    throw invalidArgValue('options.keyEncoding', `must be 'ordered-binary', 'binary' or 'uint32'. Received ${JSON.stringify(name)}`)
+  }
   return encoding
 }
 
-/** Resolves the `encoding` option to an encoder. */
-function valueEncoder(name) {
+/**
+ * Resolves the `encoding` and `encoder` options to a value encoder. A custom
+ * `encoder` with `encode(value) => Uint8Array` and `decode(bytes) => value`
+ * takes precedence.
+ */
+function valueEncoder(name, custom) {
+  if (custom !== undefined) {
+    if (custom === null || typeof custom.encode !== 'function' || typeof custom.decode !== 'function') {
+      throw invalidArgType('options.encoder', 'an object with encode() and decode() methods', custom)
+    }
+    return {
+      encode(value) {
+        const bytes = custom.encode(value)
+        if (!isBytes(bytes)) throw invalidArgType('options.encoder.encode() result', 'a Buffer or Uint8Array', bytes)
+        return bytes
+      },
+      decode: (bytes) => custom.decode(bytes),
+    }
+  }
   switch (name ?? 'msgpack') {
     case 'msgpack':
       return msgpackEncoding()
     case 'binary':
+    case false:
       return binaryEncoding
+    case 'ordered-binary':
+      return orderedBinaryEncoding
     default:
-      throw invalidArgValue('options.encoding', `must be 'msgpack' or 'binary'. Received ${JSON.stringify(name)}`)
+      throw invalidArgValue(
+        'options.encoding',
+        `must be 'msgpack', 'binary', 'ordered-binary' or false. Received ${JSON.stringify(name)}`,
+      )
   }
 }
 

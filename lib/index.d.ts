@@ -25,16 +25,99 @@ export interface RocksDatabaseOptions {
   compression?: 'none' | 'lz4' | 'zstd'
   /**
    * How values are stored: `'msgpack'` (any structured value, through
-   * msgpackr) or `'binary'` (Buffers and Uint8Arrays as they are).
+   * msgpackr), `'binary'` or `false` (Buffers and Uint8Arrays as they are),
+   * or `'ordered-binary'`.
    * @default 'msgpack'
    */
-  encoding?: 'msgpack' | 'binary'
+  encoding?: 'msgpack' | 'binary' | 'ordered-binary' | false
+  /** A custom value encoder; takes precedence over `encoding`. */
+  encoder?: { encode(value: any): Uint8Array; decode(bytes: Buffer): any }
   /**
    * How keys are stored: `'ordered-binary'` (strings, numbers and arrays that
-   * sort naturally) or `'binary'` (raw bytes).
+   * sort naturally), `'binary'` (raw bytes) or `'uint32'` (unsigned integers).
    * @default 'ordered-binary'
    */
-  keyEncoding?: 'ordered-binary' | 'binary'
+  keyEncoding?: 'ordered-binary' | 'binary' | 'uint32'
+  /**
+   * The column family of this handle, created when missing. Handles of one
+   * path in one process share a single RocksDB instance.
+   * @default 'default'
+   */
+  name?: string
+  /** Write without the write-ahead log; unflushed writes die with the process. */
+  disableWAL?: boolean
+  /** Background threads for flushes and compactions. Default: the CPU count. */
+  parallelismThreads?: number
+  /** Bytes of one memtable. RocksDB's default is 64 MiB. */
+  writeBufferSize?: number
+  /** SST files RocksDB keeps open; -1 keeps all open. */
+  maxOpenFiles?: number
+  /** Read SST blocks without a block cache. */
+  noBlockCache?: boolean
+}
+
+/** Options of `getRange()`, `getKeys()` and `getKeysCount()`. */
+export interface RangeOptions {
+  /** Where the scan begins (inclusive unless `exclusiveStart`). */
+  start?: Key
+  /** Where the scan stops (exclusive unless `inclusiveEnd`). */
+  end?: Key
+  /** Leave out `start` itself. */
+  exclusiveStart?: boolean
+  /** Include `end` itself. */
+  inclusiveEnd?: boolean
+  /** Walk down from `start`, which is then the upper bound. */
+  reverse?: boolean
+  /** The most entries to return. */
+  limit?: number
+  /** Entries to skip before the first one returned. */
+  offset?: number
+  /** `false` reads keys only. */
+  values?: boolean
+  /** Accepted for compatibility: every iteration reads one consistent snapshot. */
+  snapshot?: boolean
+}
+
+/** A lazy range: nothing is read until it is iterated. */
+export interface RangeIterable<T> extends Iterable<T>, AsyncIterable<T> {
+  map<U>(fn: (entry: T) => U): RangeIterable<U>
+  filter(fn: (entry: T) => unknown): RangeIterable<T>
+  take(count: number): RangeIterable<T>
+  forEach(fn: (entry: T) => void): void
+  /** Every entry, as a Promise of an array. */
+  readonly asArray: Promise<T[]>
+}
+
+/** A transaction handed to the callback of `transaction()`. */
+export interface Transaction<V = any> {
+  get(key: Key): Promise<V | undefined>
+  getSync(key: Key): V | undefined
+  put(key: Key, value: V): Promise<void>
+  putSync(key: Key, value: V): void
+  remove(key: Key): Promise<void>
+  removeSync(key: Key): void
+  /** Commits; rejects with `ERR_TRANSACTION_CONFLICT` on a conflict. */
+  commit(): Promise<void>
+  commitSync(): void
+  /** Discards every buffered write. */
+  abort(): void
+  readonly isOpen: boolean
+}
+
+/** Options of `transaction()`. */
+export interface TransactionOptions {
+  /** How many times a conflicting transaction is run again. @default 3 */
+  maxRetries?: number
+}
+
+/** What `getStats()` reports. */
+export interface DatabaseStats {
+  estimatedKeys: number
+  liveDataBytes: number
+  sstFilesBytes: number
+  memtableBytes: number
+  sequence: number
+  text: string | undefined
 }
 
 /**
@@ -87,6 +170,39 @@ export declare class RocksDatabase<V = any> {
   flush(): Promise<void>
   /** Flushes the memtables to SST files on the calling thread. */
   flushSync(): void
+  /** The column family of this handle. */
+  readonly name: string
+  /** The column families of the database on disk. */
+  readonly columns: string[]
+  /** A lazy range of `{ key, value }` in key order. */
+  getRange(options?: RangeOptions): RangeIterable<{ key: any; value: V }>
+  /** A lazy range of keys. */
+  getKeys(options?: RangeOptions): RangeIterable<any>
+  /** How many keys a range holds. */
+  getKeysCount(options?: RangeOptions): number
+  /** Runs `callback` in an optimistic transaction; see the README. */
+  transaction<T>(callback: (txn: Transaction<V>) => T | Promise<T>, options?: TransactionOptions): Promise<T>
+  /** The synchronous form of `transaction()`. */
+  transactionSync<T>(callback: (txn: Transaction<V>) => T, options?: TransactionOptions): T
+  /** Removes every key of this column family. */
+  clear(): Promise<void>
+  clearSync(): void
+  /** Drops this column family (not the default one) and closes the handle. */
+  drop(): Promise<void>
+  dropSync(): void
+  /** Closes the database and deletes it from disk. */
+  destroy(): Promise<void>
+  /** Compacts this column family, or its `start`..`end` part. */
+  compact(options?: { start?: Key; end?: Key }): Promise<void>
+  compactSync(options?: { start?: Key; end?: Key }): void
+  /** A RocksDB property as text, or `undefined`. */
+  getDBProperty(name: string): string | undefined
+  /** A numeric RocksDB property, or `undefined`. */
+  getDBIntProperty(name: string): number | undefined
+  /** RocksDB's estimate of the number of keys. */
+  estimateCount(): number
+  /** Sizes and counts of this column family. */
+  getStats(): DatabaseStats
   /** RocksDB's latest sequence number; it grows with every write. */
   getLatestSequenceNumber(): number
   /**

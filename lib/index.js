@@ -1,16 +1,33 @@
 'use strict'
 
 const path = require('node:path')
-const { NativeDatabase, errorCodes } = require('../index.js')
+const { NativeDatabase, destroyDatabase, errorCodes } = require('../index.js')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
+const { RangeIterable, readBatches } = require('./range')
+const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
 
 const OPTION_TYPES = {
   readOnly: 'boolean',
   createIfMissing: 'boolean',
   compression: 'string',
-  encoding: 'string',
   keyEncoding: 'string',
+  name: 'string',
+  disableWAL: 'boolean',
+  parallelismThreads: 'number',
+  writeBufferSize: 'number',
+  maxOpenFiles: 'number',
+  noBlockCache: 'boolean',
+}
+
+const RANGE_OPTION_TYPES = {
+  reverse: 'boolean',
+  exclusiveStart: 'boolean',
+  inclusiveEnd: 'boolean',
+  values: 'boolean',
+  snapshot: 'boolean',
+  limit: 'number',
+  offset: 'number',
 }
 
 function checkOptions(options) {
@@ -24,9 +41,38 @@ function checkOptions(options) {
       throw invalidArgType(`options.${name}`, `of type ${type}`, value)
     }
   }
-  const { compression } = options
+  const { compression, encoding } = options
   if (compression !== undefined && !['none', 'lz4', 'zstd'].includes(compression)) {
     throw invalidArgValue('options.compression', `must be 'none', 'lz4' or 'zstd'. Received ${JSON.stringify(compression)}`)
+  }
+  if (encoding !== undefined && encoding !== false && typeof encoding !== 'string') {
+    throw invalidArgType('options.encoding', 'a string or false', encoding)
+  }
+  for (const name of ['parallelismThreads', 'writeBufferSize']) {
+    const value = options[name]
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw invalidArgValue(`options.${name}`, `must be a positive integer. Received ${value}`)
+    }
+  }
+  if (options.maxOpenFiles !== undefined && !Number.isInteger(options.maxOpenFiles)) {
+    throw invalidArgValue('options.maxOpenFiles', `must be an integer. Received ${options.maxOpenFiles}`)
+  }
+  if (options.name === '') throw invalidArgValue('options.name', 'must not be empty')
+  return options
+}
+
+function checkRangeOptions(options) {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'an object', options)
+  for (const [name, type] of Object.entries(RANGE_OPTION_TYPES)) {
+    const value = options[name]
+    if (value !== undefined && typeof value !== type) throw invalidArgType(`options.${name}`, `of type ${type}`, value)
+  }
+  for (const name of ['limit', 'offset']) {
+    const value = options[name]
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+      throw invalidArgValue(`options.${name}`, `must be a non-negative integer. Received ${value}`)
+    }
   }
   return options
 }
@@ -46,6 +92,8 @@ class RocksDatabase {
   #native = null
   #keys
   #values
+  // Native iterators in flight, closed with the database so none outlives it.
+  #iterators = new Set()
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
@@ -56,7 +104,12 @@ class RocksDatabase {
     this.path = checkPath('path', dbPath)
     this.options = { ...checkOptions(options) }
     this.#keys = keyEncoder(this.options.keyEncoding)
-    this.#values = valueEncoder(this.options.encoding)
+    this.#values = valueEncoder(this.options.encoding, this.options.encoder)
+  }
+
+  /** The column family of this handle; `'default'` unless `name` was given. */
+  get name() {
+    return this.options.name ?? 'default'
   }
 
   /** Opens the database at `dbPath`, creating it and its parents when absent. */
@@ -67,8 +120,19 @@ class RocksDatabase {
   /** Opens this handle. Opening an open handle does nothing. */
   open() {
     if (this.#native === null || !this.#native.isOpen) {
-      const { readOnly, compression, createIfMissing } = this.options
-      this.#native = NativeDatabase.open(this.path, { readOnly, compression, createIfMissing })
+      const { readOnly, compression, createIfMissing, name, disableWAL, parallelismThreads, writeBufferSize, maxOpenFiles, noBlockCache } =
+        this.options
+      this.#native = NativeDatabase.open(this.path, {
+        readOnly,
+        compression,
+        createIfMissing,
+        name,
+        disableWal: disableWAL,
+        parallelismThreads,
+        writeBufferSize,
+        maxOpenFiles,
+        noBlockCache,
+      })
     }
     return this
   }
@@ -78,6 +142,8 @@ class RocksDatabase {
    * normally; RocksDB releases its files when the last of them is done.
    */
   close() {
+    for (const iterator of this.#iterators) iterator.close()
+    this.#iterators.clear()
     if (this.#native !== null) this.#native.close()
   }
 
@@ -152,6 +218,146 @@ class RocksDatabase {
   /** RocksDB's latest sequence number; it grows with every write. */
   getLatestSequenceNumber() {
     return this.#db.latestSequenceNumber()
+  }
+
+  /** The column families of the database on disk. */
+  get columns() {
+    return this.#db.columns()
+  }
+
+  #encodeRange(options) {
+    const { start, end, reverse = false, exclusiveStart = false, inclusiveEnd = false, limit, offset, values = true } = options
+    const first = start === undefined ? undefined : this.#keys.encode(start)
+    const last = end === undefined ? undefined : this.#keys.encode(end)
+    // `start` is where the scan begins: the upper bound when reversed.
+    return reverse
+      ? { upper: first, upperInclusive: !exclusiveStart, lower: last, lowerInclusive: inclusiveEnd, reverse, limit, offset, values }
+      : { lower: first, lowerInclusive: !exclusiveStart, upper: last, upperInclusive: inclusiveEnd, reverse, limit, offset, values }
+  }
+
+  #range(options, values) {
+    options = checkRangeOptions(options)
+    const db = this.#db
+    const range = { ...this.#encodeRange(options), values }
+    const decodeKey = this.#keys.decode
+    const decodeValue = this.#values.decode
+    const iterators = this.#iterators
+    return new RangeIterable(() => {
+      if (!db.isOpen) throw databaseNotOpen()
+      const native = db.iterate(range)
+      iterators.add(native)
+      return readBatches(native, decodeKey, decodeValue, values, () => {
+        iterators.delete(native)
+        if (!db.isOpen) throw databaseNotOpen()
+      })
+    })
+  }
+
+  /**
+   * A lazy range of `{ key, value }` in key order. Options: `start`, `end`
+   * (exclusive), `exclusiveStart`, `inclusiveEnd`, `reverse` (then `start` is
+   * the upper bound), `limit`, `offset`, `values: false` for keys only.
+   * Each iteration reads from one consistent snapshot.
+   */
+  getRange(options) {
+    const values = checkRangeOptions(options).values !== false
+    return this.#range(options, values)
+  }
+
+  /** A lazy range of keys only; the options of `getRange()`. */
+  getKeys(options) {
+    return this.#range(options, false)
+  }
+
+  /** How many keys a range holds; the options of `getRange()`. */
+  getKeysCount(options) {
+    return this.#db.count({ ...this.#encodeRange(checkRangeOptions(options)), values: false })
+  }
+
+  /**
+   * Runs `callback(txn)` in an optimistic transaction and commits when its
+   * Promise resolves; aborts when it throws. A write conflict retries the
+   * callback up to `maxRetries` times (3) and then rejects with
+   * `ERR_TRANSACTION_CONFLICT`.
+   */
+  transaction(callback, options) {
+    return runTransaction(() => new Transaction(this.#db.beginTransaction(), this.#keys, this.#values), callback, options)
+  }
+
+  /** The synchronous form of `transaction()`. */
+  transactionSync(callback, options) {
+    return runTransactionSync(() => new Transaction(this.#db.beginTransaction(), this.#keys, this.#values), callback, options)
+  }
+
+  /** Removes every key of this column family. */
+  async clear() {
+    await this.#db.clear()
+  }
+
+  /** Removes every key of this column family on the calling thread. */
+  clearSync() {
+    this.#db.clearSync()
+  }
+
+  /** Drops this column family (not the default one) and closes the handle. */
+  async drop() {
+    await this.#db.drop()
+  }
+
+  /** Drops this column family on the calling thread and closes the handle. */
+  dropSync() {
+    this.#db.dropSync()
+  }
+
+  /** Closes the database and deletes it from disk. */
+  async destroy() {
+    this.close()
+    destroyDatabase(this.path)
+  }
+
+  #compactBounds(options) {
+    options = checkRangeOptions(options)
+    return [options.start === undefined ? undefined : this.#keys.encode(options.start), options.end === undefined ? undefined : this.#keys.encode(options.end)]
+  }
+
+  /** Compacts this column family, or the `start`..`end` part of it. */
+  async compact(options) {
+    await this.#db.compact(...this.#compactBounds(options))
+  }
+
+  /** Compacts on the calling thread. */
+  compactSync(options) {
+    this.#db.compactSync(...this.#compactBounds(options))
+  }
+
+  /** A RocksDB property as text (such as `'rocksdb.stats'`), or `undefined`. */
+  getDBProperty(name) {
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
+    return this.#db.getProperty(name) ?? undefined
+  }
+
+  /** A numeric RocksDB property (such as `'rocksdb.estimate-num-keys'`), or `undefined`. */
+  getDBIntProperty(name) {
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
+    return this.#db.getIntProperty(name) ?? undefined
+  }
+
+  /** RocksDB's estimate of the number of keys (`rocksdb.estimate-num-keys`). */
+  estimateCount() {
+    return this.getDBIntProperty('rocksdb.estimate-num-keys') ?? 0
+  }
+
+  /** Sizes and counts of this column family, from RocksDB's properties. */
+  getStats() {
+    const int = (name) => this.getDBIntProperty(name) ?? 0
+    return {
+      estimatedKeys: int('rocksdb.estimate-num-keys'),
+      liveDataBytes: int('rocksdb.estimate-live-data-size'),
+      sstFilesBytes: int('rocksdb.total-sst-files-size'),
+      memtableBytes: int('rocksdb.cur-size-all-mem-tables'),
+      sequence: this.getLatestSequenceNumber(),
+      text: this.getDBProperty('rocksdb.stats'),
+    }
   }
 
   /**
