@@ -194,12 +194,29 @@ test('readOnly on a missing database fails with a RocksDB code instead of creati
   t.false(fs.existsSync(s.path('missing', 'CURRENT')))
 })
 
-test('opening a database twice reports RocksDB lock error with its message', (t) => {
+test('two handles of one path in a process share one RocksDB; closing one leaves the other open', (t) => {
+  const s = scratch(t)
+  const a = s.open('db')
+  const b = s.open('db')
+  a.putSync('k', 'from a')
+  t.is(b.getSync('k'), 'from a')
+  a.close()
+  t.is(b.getSync('k'), 'from a')
+  b.putSync('k2', 2)
+  t.is(b.getSync('k2'), 2)
+})
+
+test('another process opening a database held open here gets the RocksDB lock error', (t) => {
   const s = scratch(t)
   s.open('db')
-  const error = t.throws(() => RocksDatabase.open(s.path('db')))
-  t.is(error.code, 'ERR_ROCKSDB_IO_ERROR')
-  t.regex(error.message, /lock/i)
+  const script = `
+    const { RocksDatabase } = require(${JSON.stringify(require('node:path').resolve(__dirname, '..'))})
+    try { RocksDatabase.open(${JSON.stringify(s.path('db'))}); console.log('{}') }
+    catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`
+  const child = require('node:child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+  const outcome = JSON.parse(child.stdout.trim())
+  t.is(outcome.code, 'ERR_ROCKSDB_IO_ERROR')
+  t.regex(outcome.message, /lock/i)
 })
 
 test('a closed database is an error with ERR_DATABASE_CLOSED, never a crash', async (t) => {
