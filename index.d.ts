@@ -66,6 +66,12 @@ export declare class NativeDatabase {
   getIntProperty(name: string): number | null
   /** RocksDB's latest sequence number: it grows with every write. */
   latestSequenceNumber(): number
+  /**
+   * Reads every live SST file of the database on a worker thread and checks
+   * RocksDB's block checksums; rejects with `ERR_ROCKSDB_CORRUPTION` naming
+   * the first damaged file.
+   */
+  verifyChecksums(): Promise<void>
   /** A lazy scan of a key range, read in batches. */
   iterate(range?: RangeOptions | undefined | null): NativeIterator
   /** Counts the keys of a range without reading their values into JS. */
@@ -120,6 +126,9 @@ export declare function destroyDatabase(path: string): void
 
 /** Every error `code` the native layer can raise. */
 export declare function errorCodes(): Array<string>
+
+/** Whether a handle in this process has the database at `path` open for writing. */
+export declare function isDatabaseOpen(path: string): boolean
 
 /** Options of `RocksDatabase.open()` that the native layer acts on. */
 export interface OpenOptions {

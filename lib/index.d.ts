@@ -54,6 +54,64 @@ export interface RocksDatabaseOptions {
   maxOpenFiles?: number
   /** Read SST blocks without a block cache. */
   noBlockCache?: boolean
+  /** Where `db.checkpoints` keeps named checkpoints. Default: `<path>.checkpoints`. */
+  checkpointsPath?: string
+}
+
+/** A named checkpoint. */
+export interface CheckpointInfo {
+  name: string
+  /** A UUID. */
+  id: string
+  createdAt: Date
+  /** When `prune()` deletes it; `null` for never. */
+  expiresAt: Date | null
+  /** RocksDB's latest sequence number inside the checkpoint. */
+  sequence: number
+  /** The checkpoint's directory: a complete RocksDB database. */
+  path: string
+  sizeBytes: number
+  fileCount: number
+  /** Whether its SST files are hardlinks of the source's or copies. */
+  linkMode: 'hardlink' | 'copy' | 'mixed' | 'none'
+  metadata: Record<string, unknown>
+  /** Bytes that deleting the checkpoint would free (from `info()` and `create()`). */
+  exclusiveBytes?: number
+}
+
+/** What `verify()` checked. */
+export interface VerifyReport {
+  name: string
+  id: string
+  files: number
+  bytes: number
+}
+
+/** The named checkpoints of one database. */
+export declare class CheckpointStore {
+  /** Reads (list, info, latest, verify, branch) the checkpoints in `dir` without opening their database. */
+  constructor(dir: string)
+  readonly dir: string
+  /** Makes a checkpoint of the live database. `lifetime` in ms; absent for never. */
+  create(name: string, options?: { lifetime?: number | null; metadata?: Record<string, unknown> }): Promise<CheckpointInfo>
+  /** Every checkpoint, oldest first. */
+  list(): CheckpointInfo[]
+  /** One checkpoint by name or id, or `undefined`. */
+  info(nameOrId: string): CheckpointInfo | undefined
+  /** The newest checkpoint, or `undefined`. */
+  latest(): CheckpointInfo | undefined
+  /** Deletes a checkpoint; `false` when there was none. */
+  delete(nameOrId: string): Promise<boolean>
+  /** A new expiry `lifetime` ms from now; `null` for never. */
+  refresh(nameOrId: string, lifetime: number | null): Promise<CheckpointInfo>
+  /** Deletes every expired checkpoint and returns them. */
+  prune(): Promise<CheckpointInfo[]>
+  /** Opens a checkpoint read-only with the database's encodings. */
+  open<V = any>(nameOrId: string): Promise<RocksDatabase<V>>
+  /** A new writable database at `targetPath` made from the checkpoint. */
+  branch<V = any>(nameOrId: string, targetPath: string): Promise<RocksDatabase<V>>
+  /** Reads every SST file and checks block checksums; rejects with `ERR_ROCKSDB_CORRUPTION` and `file`. */
+  verify(nameOrId: string): Promise<VerifyReport>
 }
 
 /** Options of `getRange()`, `getKeys()` and `getKeysCount()`. */
@@ -205,6 +263,19 @@ export declare class RocksDatabase<V = any> {
   getStats(): DatabaseStats
   /** RocksDB's latest sequence number; it grows with every write. */
   getLatestSequenceNumber(): number
+  /** The named checkpoints of this database. */
+  readonly checkpoints: CheckpointStore
+  /** A new writable database at `targetPath`, branched from the live one. */
+  branch(targetPath: string): Promise<RocksDatabase<V>>
+  /**
+   * Rolls the closed database at `dbPath` back to the checkpoint at
+   * `checkpointPath`, keeping the replaced state as checkpoint `pre-restore-<time>`.
+   */
+  static restore(
+    dbPath: string,
+    checkpointPath: string,
+    options?: RocksDatabaseOptions,
+  ): Promise<{ restoredFrom: string; preRestore: CheckpointInfo }>
   /**
    * Writes a checkpoint of the live database to `targetPath` on a worker
    * thread: a consistent, independent, writable database holding every write

@@ -6,6 +6,7 @@ const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
 const { RangeIterable, readBatches } = require('./range')
 const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
+const { CheckpointStore, restore, recoverRestore } = require('./checkpoints')
 
 const OPTION_TYPES = {
   readOnly: 'boolean',
@@ -18,6 +19,7 @@ const OPTION_TYPES = {
   writeBufferSize: 'number',
   maxOpenFiles: 'number',
   noBlockCache: 'boolean',
+  checkpointsPath: 'string',
 }
 
 const RANGE_OPTION_TYPES = {
@@ -94,6 +96,7 @@ class RocksDatabase {
   #values
   // Native iterators in flight, closed with the database so none outlives it.
   #iterators = new Set()
+  #checkpoints = null
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
@@ -117,9 +120,14 @@ class RocksDatabase {
     return new RocksDatabase(dbPath, options).open()
   }
 
-  /** Opens this handle. Opening an open handle does nothing. */
+  /**
+   * Opens this handle. Opening an open handle does nothing. A restore that a
+   * crash interrupted is finished or undone first, and expired checkpoints
+   * are pruned.
+   */
   open() {
     if (this.#native === null || !this.#native.isOpen) {
+      if (!this.readOnly) recoverRestore(this.path)
       const { readOnly, compression, createIfMissing, name, disableWAL, parallelismThreads, writeBufferSize, maxOpenFiles, noBlockCache } =
         this.options
       this.#native = NativeDatabase.open(this.path, {
@@ -133,8 +141,44 @@ class RocksDatabase {
         maxOpenFiles,
         noBlockCache,
       })
+      if (!this.readOnly) {
+        try {
+          this.checkpoints.pruneSync()
+        } catch {
+          // A damaged registry must not keep the database from opening;
+          // db.checkpoints reports it with ERR_CHECKPOINT_REGISTRY_CORRUPT.
+        }
+      }
     }
     return this
+  }
+
+  /**
+   * The named checkpoints of this database, kept in `checkpointsPath`
+   * (default: `<path>.checkpoints`).
+   */
+  get checkpoints() {
+    this.#checkpoints ??= new CheckpointStore(this.options.checkpointsPath ?? `${this.path}.checkpoints`, this)
+    return this.#checkpoints
+  }
+
+  /**
+   * A new writable database at `targetPath`, branched from the live one: a
+   * checkpoint opened with the same options. Isolated both ways.
+   */
+  async branch(targetPath) {
+    await this.createCheckpoint(targetPath)
+    const { checkpointsPath, readOnly, ...options } = this.options
+    return RocksDatabase.open(targetPath, options)
+  }
+
+  /**
+   * Rolls the closed database at `dbPath` back to the checkpoint at
+   * `checkpointPath`. Its current state is first kept as a checkpoint named
+   * `pre-restore-<time>`. Rejects with `ERR_DATABASE_OPEN` while it is open.
+   */
+  static async restore(dbPath, checkpointPath, options) {
+    return restore(dbPath, checkpointPath, checkOptions(options))
   }
 
   /**
@@ -373,6 +417,16 @@ class RocksDatabase {
 }
 
 /** Every error `code` the package raises. */
-const ERROR_CODES = Object.freeze([...new Set([...errorCodes(), 'ERR_INVALID_ARG_TYPE'])].sort())
+const ERROR_CODES = Object.freeze(
+  [
+    ...new Set([
+      ...errorCodes(),
+      'ERR_INVALID_ARG_TYPE',
+      'ERR_CHECKPOINT_EXISTS',
+      'ERR_CHECKPOINT_NOT_FOUND',
+      'ERR_CHECKPOINT_REGISTRY_CORRUPT',
+    ]),
+  ].sort(),
+)
 
-module.exports = { RocksDatabase, ERROR_CODES }
+module.exports = { RocksDatabase, CheckpointStore, ERROR_CODES }

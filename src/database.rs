@@ -297,6 +297,15 @@ impl Engine {
     with_db!(self, db => db.latest_sequence_number())
   }
 
+  /// Reads every live SST file and checks its block checksums, without
+  /// filling the block cache.
+  pub(crate) fn verify_checksums(&self) -> DbResult<()> {
+    let mut read = rust_rocksdb::ReadOptions::default();
+    read.fill_cache(false);
+    read.set_verify_checksums(true);
+    Ok(with_db!(self, db => db.verify_checksum_opt(&read))?)
+  }
+
   pub(crate) fn is_read_only(&self) -> bool {
     matches!(self, Engine::ReadOnly(_))
   }
@@ -632,6 +641,17 @@ impl NativeDatabase {
     Ok(self.engine()?.latest_sequence_number() as f64)
   }
 
+  /// Reads every live SST file of the database on a worker thread and checks
+  /// RocksDB's block checksums; rejects with `ERR_ROCKSDB_CORRUPTION` naming
+  /// the first damaged file.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn verify_checksums(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let engine = self.engine()?.clone();
+    Ok(AsyncTask::new(Blocking::new(move || {
+      engine.verify_checksums()
+    })))
+  }
+
   /// A lazy scan of a key range, read in batches.
   #[napi]
   pub fn iterate(&self, range: Option<RangeOptions>) -> napi::Result<NativeIterator, ErrorCode> {
@@ -666,6 +686,20 @@ impl NativeDatabase {
       checkpoint::create(&engine, Path::new(&target_path))
     })))
   }
+}
+
+/// Whether a handle in this process has the database at `path` open for writing.
+#[napi]
+pub fn is_database_open(path: String) -> bool {
+  let Ok(key) = std::fs::canonicalize(&path) else {
+    return false;
+  };
+  let open = OPEN_ENGINES
+    .lock()
+    .unwrap_or_else(|poisoned| poisoned.into_inner());
+  open
+    .get(&key)
+    .is_some_and(|engine| engine.strong_count() > 0)
 }
 
 /// Removes a closed database from disk. Refuses while a handle in this process

@@ -17,6 +17,7 @@ use rust_rocksdb::ErrorKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
   DatabaseClosed,
+  DatabaseOpen,
   DatabaseReadOnly,
   TargetExists,
   StagingPathExists,
@@ -47,8 +48,9 @@ pub enum ErrorCode {
 
 impl ErrorCode {
   /// Every code, so the list in the README can be checked against the source.
-  pub const ALL: [ErrorCode; 27] = [
+  pub const ALL: [ErrorCode; 28] = [
     ErrorCode::DatabaseClosed,
+    ErrorCode::DatabaseOpen,
     ErrorCode::DatabaseReadOnly,
     ErrorCode::TargetExists,
     ErrorCode::StagingPathExists,
@@ -80,6 +82,7 @@ impl ErrorCode {
   pub fn as_str(self) -> &'static str {
     match self {
       ErrorCode::DatabaseClosed => "ERR_DATABASE_CLOSED",
+      ErrorCode::DatabaseOpen => "ERR_DATABASE_OPEN",
       ErrorCode::DatabaseReadOnly => "ERR_DATABASE_READ_ONLY",
       ErrorCode::TargetExists => "ERR_TARGET_EXISTS",
       ErrorCode::StagingPathExists => "ERR_STAGING_PATH_EXISTS",

@@ -13,7 +13,7 @@ mod iterator;
 mod task;
 mod transaction;
 
-pub use database::{destroy_database, NativeDatabase, OpenOptions};
+pub use database::{destroy_database, is_database_open, NativeDatabase, OpenOptions};
 pub use iterator::{NativeIterator, RangeOptions};
 pub use transaction::NativeTransaction;
 

@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+'use strict'
+
+// The command line of rocksdb-branch: managed checkpoints, branches and
+// restore of a database on disk.
+
+const path = require('node:path')
+const { RocksDatabase } = require('../lib/index.js')
+const { CheckpointStore } = require('../lib/checkpoints.js')
+
+const USAGE = `Usage: rocksdb-branch <command> [options]
+
+Commands:
+  checkpoint create <db> <name> [--lifetime <ms>] [--metadata <json>]
+  checkpoint list <db>
+  checkpoint info <db> <name-or-id>
+  checkpoint delete <db> <name-or-id>
+  checkpoint refresh <db> <name-or-id> <ms|never>
+  checkpoint prune <db>
+  checkpoint verify <db> <name-or-id>
+  branch <db> <target> [--from <name-or-id>]
+  restore <db> <name, id or path of a checkpoint>
+
+Options:
+  --json                     print JSON for scripts instead of a table
+  --checkpoints-path <dir>   where the checkpoints live (default: <db>.checkpoints)
+  -h, --help                 show this help
+
+list, info and verify read the checkpoints without opening the database, so
+they work while another process has it open; the other commands need it.`
+
+class UsageError extends Error {}
+
+function parse(argv) {
+  const positional = []
+  const flags = { json: false }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const value = () => {
+      if (i + 1 >= argv.length) throw new UsageError(`${arg} needs a value`)
+      return argv[++i]
+    }
+    if (arg === '--json') flags.json = true
+    else if (arg === '-h' || arg === '--help') flags.help = true
+    else if (arg === '--lifetime') flags.lifetime = value()
+    else if (arg === '--metadata') flags.metadata = value()
+    else if (arg === '--from') flags.from = value()
+    else if (arg === '--checkpoints-path') flags.checkpointsPath = value()
+    else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`)
+    else positional.push(arg)
+  }
+  return { positional, flags }
+}
+
+function need(positional, count, what) {
+  if (positional.length < count) throw new UsageError(`missing ${what}`)
+}
+
+function number(text, what) {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${what} must be a positive number of milliseconds`)
+  return value
+}
+
+function checkpointsDir(db, flags) {
+  return path.resolve(flags.checkpointsPath ?? `${path.resolve(db)}.checkpoints`)
+}
+
+function openDatabase(db, flags) {
+  try {
+    return RocksDatabase.open(db, { createIfMissing: false, checkpointsPath: flags.checkpointsPath })
+  } catch (error) {
+    if (/lock/i.test(error.message)) {
+      const busy = new Error(`${path.resolve(db)} is held open by another process; stop it first (list, info and verify work meanwhile)`)
+      busy.code = 'ERR_DATABASE_OPEN'
+      throw busy
+    }
+    throw error
+  }
+}
+
+async function withDatabase(db, flags, work) {
+  const handle = openDatabase(db, flags)
+  try {
+    return await work(handle)
+  } finally {
+    handle.close()
+  }
+}
+
+function bytes(n) {
+  if (n === undefined) return ''
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024
+    i++
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`
+}
+
+function table(rows) {
+  if (rows.length === 0) return '(no checkpoints)'
+  const columns = ['name', 'id', 'created', 'expires', 'sequence', 'size', 'files', 'links']
+  const cells = rows.map((c) => [
+    c.name,
+    c.id,
+    c.createdAt.toISOString(),
+    c.expiresAt ? c.expiresAt.toISOString() : 'never',
+    String(c.sequence),
+    bytes(c.sizeBytes),
+    String(c.fileCount),
+    c.linkMode,
+  ])
+  const widths = columns.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)))
+  const line = (r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
+  return [line(columns), ...cells.map(line)].join('\n')
+}
+
+function details(info) {
+  const lines = [
+    ['name', info.name],
+    ['id', info.id],
+    ['created', info.createdAt.toISOString()],
+    ['expires', info.expiresAt ? info.expiresAt.toISOString() : 'never'],
+    ['sequence', String(info.sequence)],
+    ['path', info.path],
+    ['size', `${bytes(info.sizeBytes)} in ${info.fileCount} files`],
+    ['links', info.linkMode],
+  ]
+  if (info.exclusiveBytes !== undefined) lines.push(['exclusive', `${bytes(info.exclusiveBytes)} freed by deleting it`])
+  if (info.metadata && Object.keys(info.metadata).length > 0) lines.push(['metadata', JSON.stringify(info.metadata)])
+  return lines.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n')
+}
+
+async function run(argv) {
+  const { positional, flags } = parse(argv)
+  if (flags.help || positional.length === 0) return { text: USAGE }
+  const [command, ...rest] = positional
+  if (command === 'checkpoint') {
+    const [action, db, arg, extra] = rest
+    need(rest, 2, 'database path')
+    const store = () => new CheckpointStore(checkpointsDir(db, flags))
+    switch (action) {
+      case 'list': {
+        const list = store().list()
+        return { json: list, text: table(list) }
+      }
+      case 'info': {
+        need(rest, 3, 'checkpoint name or id')
+        const info = store().info(arg)
+        if (!info) throw Object.assign(new Error(`no checkpoint ${JSON.stringify(arg)}`), { code: 'ERR_CHECKPOINT_NOT_FOUND' })
+        return { json: info, text: details(info) }
+      }
+      case 'verify': {
+        need(rest, 3, 'checkpoint name or id')
+        const report = await store().verify(arg)
+        return { json: report, text: `ok: ${report.name} (${report.files} files, ${bytes(report.bytes)}) verified` }
+      }
+      case 'create': {
+        need(rest, 3, 'checkpoint name')
+        const options = {}
+        if (flags.lifetime !== undefined) options.lifetime = number(flags.lifetime, '--lifetime')
+        if (flags.metadata !== undefined) {
+          try {
+            options.metadata = JSON.parse(flags.metadata)
+          } catch {
+            throw new UsageError('--metadata must be a JSON object')
+          }
+        }
+        const info = await withDatabase(db, flags, (handle) => handle.checkpoints.create(arg, options))
+        return { json: info, text: `created\n${details(info)}` }
+      }
+      case 'delete': {
+        need(rest, 3, 'checkpoint name or id')
+        const deleted = await withDatabase(db, flags, (handle) => handle.checkpoints.delete(arg))
+        if (!deleted) throw Object.assign(new Error(`no checkpoint ${JSON.stringify(arg)}`), { code: 'ERR_CHECKPOINT_NOT_FOUND' })
+        return { json: { deleted: arg }, text: `deleted ${arg}` }
+      }
+      case 'refresh': {
+        need(rest, 4, 'lifetime in milliseconds, or never')
+        const lifetime = extra === 'never' ? null : number(extra, 'lifetime')
+        const info = await withDatabase(db, flags, (handle) => handle.checkpoints.refresh(arg, lifetime))
+        return { json: info, text: `${info.name} now expires ${info.expiresAt ? info.expiresAt.toISOString() : 'never'}` }
+      }
+      case 'prune': {
+        const pruned = await withDatabase(db, flags, (handle) => handle.checkpoints.prune())
+        return { json: pruned, text: pruned.length === 0 ? 'nothing expired' : `pruned ${pruned.map((c) => c.name).join(', ')}` }
+      }
+      default:
+        throw new UsageError(`unknown checkpoint command ${JSON.stringify(action)}`)
+    }
+  }
+  if (command === 'branch') {
+    need(rest, 2, 'database path and branch target')
+    const [db, target] = rest
+    const branch = flags.from
+      ? await new CheckpointStore(checkpointsDir(db, flags)).branch(flags.from, target)
+      : await withDatabase(db, flags, (handle) => handle.branch(target))
+    const result = { path: branch.path, from: flags.from ?? path.resolve(db) }
+    branch.close()
+    return { json: result, text: `branched ${result.from} to ${result.path}` }
+  }
+  if (command === 'restore') {
+    need(rest, 2, 'database path and checkpoint')
+    const [db, checkpoint] = rest
+    const record = new CheckpointStore(checkpointsDir(db, flags)).info(checkpoint)
+    const source = record ? record.path : path.resolve(checkpoint)
+    const outcome = await RocksDatabase.restore(db, source, { checkpointsPath: flags.checkpointsPath })
+    return {
+      json: outcome,
+      text: `restored ${path.resolve(db)} from ${outcome.restoredFrom}\nthe replaced state is kept as checkpoint ${outcome.preRestore.name}`,
+    }
+  }
+  throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+}
+
+async function main() {
+  const argv = process.argv.slice(2)
+  const json = argv.includes('--json')
+  try {
+    const result = await run(argv)
+    process.stdout.write((json && result.json !== undefined ? JSON.stringify(result.json, null, 2) : result.text) + '\n')
+  } catch (error) {
+    const usage = error instanceof UsageError
+    const message = `rocksdb-branch: ${error.message}${error.code ? ` (${error.code})` : ''}`
+    process.stderr.write((json ? JSON.stringify({ error: error.message, code: error.code ?? null }) : message.split('\n')[0]) + '\n')
+    if (usage) process.stderr.write('Run rocksdb-branch --help for usage.\n')
+    process.exitCode = usage ? 2 : 1
+  }
+}
+
+main()

@@ -1,0 +1,497 @@
+'use strict'
+
+/**
+ * Managed checkpoints: named restore points of one database, kept under a
+ * directory beside it, with lifetimes, verification and branches.
+ *
+ * Layout of the checkpoints directory:
+ *
+ *   registry.json      the records (see REGISTRY_VERSION and the README)
+ *   <uuid>/            one checkpoint: a complete RocksDB database
+ *
+ * A checkpoint's directory is written first and its record second, so a
+ * crash leaves at most an unrecorded directory, which the next open removes.
+ * Deleting goes the other way: record first, directory second.
+ */
+
+const crypto = require('node:crypto')
+const fs = require('node:fs')
+const path = require('node:path')
+const { NativeDatabase, isDatabaseOpen } = require('../index.js')
+const { invalidArgType, invalidArgValue } = require('./errors')
+
+const REGISTRY_FILE = 'registry.json'
+const REGISTRY_VERSION = 1
+const NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+function codedError(code, message, extra) {
+  const error = new Error(message)
+  error.code = code
+  return Object.assign(error, extra)
+}
+
+function checkName(name) {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
+  if (!NAME_PATTERN.test(name)) {
+    throw invalidArgValue(
+      'name',
+      `must be 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'. Received ${JSON.stringify(name)}`,
+    )
+  }
+  return name
+}
+
+function checkNameOrId(nameOrId) {
+  if (typeof nameOrId !== 'string' || nameOrId.length === 0) {
+    throw invalidArgType('nameOrId', 'a non-empty string', nameOrId)
+  }
+  return nameOrId
+}
+
+function checkLifetime(lifetime, name = 'lifetime') {
+  if (lifetime === undefined || lifetime === null) return null
+  if (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime <= 0) {
+    throw invalidArgType(name, 'a positive number of milliseconds or null', lifetime)
+  }
+  return lifetime
+}
+
+/** Writes `file` so that a crash leaves the old or the new content, never a mix. */
+function writeFileAtomic(file, text) {
+  const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`
+  const fd = fs.openSync(temp, 'w')
+  try {
+    fs.writeSync(fd, text)
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(temp, file)
+  fsyncDirectory(path.dirname(file))
+}
+
+function fsyncDirectory(dir) {
+  // Makes the rename itself durable; Windows cannot open directories.
+  if (process.platform === 'win32') return
+  const fd = fs.openSync(dir, 'r')
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** Size, file count and link state of a checkpoint's files. */
+function measure(dir) {
+  let sizeBytes = 0
+  let fileCount = 0
+  let exclusiveBytes = 0
+  let linkedSst = 0
+  let copiedSst = 0
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const stat = fs.statSync(path.join(dir, entry.name))
+    sizeBytes += stat.size
+    fileCount++
+    // A file no other directory links to is freed when the checkpoint goes.
+    if (stat.nlink <= 1) exclusiveBytes += stat.size
+    if (entry.name.endsWith('.sst')) {
+      if (stat.nlink > 1) linkedSst++
+      else copiedSst++
+    }
+  }
+  const linkMode = linkedSst === 0 && copiedSst === 0 ? 'none' : copiedSst === 0 ? 'hardlink' : linkedSst === 0 ? 'copy' : 'mixed'
+  return { sizeBytes, fileCount, exclusiveBytes, linkMode }
+}
+
+/** The record kept for one checkpoint, as the public `CheckpointInfo`. */
+function toInfo(dir, record, withSpace) {
+  const info = {
+    name: record.name,
+    id: record.id,
+    createdAt: new Date(record.createdAt),
+    expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt),
+    sequence: record.sequence,
+    path: path.join(dir, record.id),
+    sizeBytes: record.sizeBytes,
+    fileCount: record.fileCount,
+    linkMode: record.linkMode,
+    metadata: record.metadata,
+  }
+  if (withSpace) {
+    try {
+      const now = measure(info.path)
+      info.exclusiveBytes = now.exclusiveBytes
+      // Links change as the source compacts its files away.
+      info.linkMode = now.linkMode === 'none' ? record.linkMode : now.linkMode
+    } catch {
+      info.exclusiveBytes = 0
+    }
+  }
+  return info
+}
+
+// One queue per checkpoints directory, so that the read-modify-write of the
+// registry by concurrent calls in this process never interleaves.
+const queues = new Map()
+function serialized(dir, work) {
+  const previous = queues.get(dir) ?? Promise.resolve()
+  const next = previous.then(work, work)
+  const settled = next.then(
+    () => {},
+    () => {},
+  )
+  queues.set(dir, settled)
+  settled.then(() => {
+    if (queues.get(dir) === settled) queues.delete(dir)
+  })
+  return next
+}
+
+/**
+ * The checkpoints of one database. Reading (`list`, `info`, `latest`,
+ * `verify`) needs only the directory; making and changing checkpoints needs
+ * the database open (`db.checkpoints`).
+ */
+class CheckpointStore {
+  #db
+
+  /**
+   * @param {string} dir the checkpoints directory
+   * @param {import('./index').RocksDatabase} [db] the open database they belong to
+   */
+  constructor(dir, db) {
+    this.dir = path.resolve(dir)
+    this.#db = db
+  }
+
+  get #registryFile() {
+    return path.join(this.dir, REGISTRY_FILE)
+  }
+
+  /** The records, oldest first. A missing registry is an empty one. */
+  #read() {
+    let text
+    try {
+      text = fs.readFileSync(this.#registryFile, 'utf8')
+    } catch (error) {
+      if (error.code === 'ENOENT') return []
+      throw error
+    }
+    let registry
+    try {
+      registry = JSON.parse(text)
+    } catch (error) {
+      throw codedError('ERR_CHECKPOINT_REGISTRY_CORRUPT', `${this.#registryFile} is not valid JSON: ${error.message}`)
+    }
+    if (registry?.version !== REGISTRY_VERSION || !Array.isArray(registry.checkpoints)) {
+      throw codedError(
+        'ERR_CHECKPOINT_REGISTRY_CORRUPT',
+        `${this.#registryFile} has version ${registry?.version}; this package reads version ${REGISTRY_VERSION}`,
+      )
+    }
+    return registry.checkpoints
+  }
+
+  #write(records) {
+    fs.mkdirSync(this.dir, { recursive: true })
+    writeFileAtomic(this.#registryFile, JSON.stringify({ version: REGISTRY_VERSION, checkpoints: records }, null, 2) + '\n')
+  }
+
+  #find(records, nameOrId) {
+    return records.find((r) => r.name === nameOrId || r.id === nameOrId)
+  }
+
+  #require(nameOrId) {
+    const record = this.#find(this.#read(), checkNameOrId(nameOrId))
+    if (!record) throw codedError('ERR_CHECKPOINT_NOT_FOUND', `no checkpoint named or with id ${JSON.stringify(nameOrId)} in ${this.dir}`)
+    return record
+  }
+
+  #database() {
+    if (!this.#db) {
+      throw codedError('ERR_DATABASE_CLOSED', 'changing checkpoints needs the database open: use db.checkpoints')
+    }
+    return this.#db
+  }
+
+  /** Every checkpoint, oldest first. */
+  list() {
+    return this.#read().map((record) => toInfo(this.dir, record, false))
+  }
+
+  /** One checkpoint by name or id, with `exclusiveBytes`; `undefined` when absent. */
+  info(nameOrId) {
+    const record = this.#find(this.#read(), checkNameOrId(nameOrId))
+    return record && toInfo(this.dir, record, true)
+  }
+
+  /** The newest checkpoint, or `undefined`. */
+  latest() {
+    const records = this.#read()
+    return records.length === 0 ? undefined : toInfo(this.dir, records[records.length - 1], false)
+  }
+
+  /**
+   * Makes a checkpoint of the live database named `name`.
+   * @param {string} name
+   * @param {{ lifetime?: number | null, metadata?: object }} [options]
+   */
+  async create(name, options = {}) {
+    checkName(name)
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+    const lifetime = checkLifetime(options.lifetime, 'options.lifetime')
+    const metadata = options.metadata ?? {}
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+      throw invalidArgType('options.metadata', 'a JSON object', metadata)
+    }
+    const metadataCopy = JSON.parse(JSON.stringify(metadata))
+    const db = this.#database()
+    return serialized(this.dir, async () => {
+      if (this.#find(this.#read(), name)) {
+        throw codedError('ERR_CHECKPOINT_EXISTS', `a checkpoint named ${JSON.stringify(name)} already exists`)
+      }
+      const id = crypto.randomUUID()
+      const target = path.join(this.dir, id)
+      const createdAt = Date.now()
+      try {
+        await db.createCheckpoint(target)
+        const sequence = readSequence(target)
+        const { sizeBytes, fileCount, linkMode } = measure(target)
+        const record = {
+          id,
+          name,
+          createdAt: new Date(createdAt).toISOString(),
+          expiresAt: lifetime === null ? null : new Date(createdAt + lifetime).toISOString(),
+          sequence,
+          sizeBytes,
+          fileCount,
+          linkMode,
+          metadata: metadataCopy,
+        }
+        this.#write([...this.#read(), record])
+        return toInfo(this.dir, record, true)
+      } catch (error) {
+        fs.rmSync(target, { recursive: true, force: true })
+        throw error
+      }
+    })
+  }
+
+  /** Deletes a checkpoint; resolves `true`, or `false` when there was none. */
+  async delete(nameOrId) {
+    checkNameOrId(nameOrId)
+    this.#database()
+    return serialized(this.dir, async () => {
+      const records = this.#read()
+      const record = this.#find(records, nameOrId)
+      if (!record) return false
+      this.#write(records.filter((r) => r !== record))
+      fs.rmSync(path.join(this.dir, record.id), { recursive: true, force: true })
+      return true
+    })
+  }
+
+  /** Sets a new expiry `lifetime` milliseconds from now; `null` means never. */
+  async refresh(nameOrId, lifetime) {
+    checkNameOrId(nameOrId)
+    if (lifetime === undefined) throw invalidArgType('lifetime', 'a positive number of milliseconds or null', lifetime)
+    const ms = checkLifetime(lifetime)
+    this.#database()
+    return serialized(this.dir, async () => {
+      const records = this.#read()
+      const record = this.#find(records, nameOrId)
+      if (!record) throw codedError('ERR_CHECKPOINT_NOT_FOUND', `no checkpoint named or with id ${JSON.stringify(nameOrId)}`)
+      record.expiresAt = ms === null ? null : new Date(Date.now() + ms).toISOString()
+      this.#write(records)
+      return toInfo(this.dir, record, false)
+    })
+  }
+
+  /** Deletes every expired checkpoint and returns what it deleted. */
+  async prune() {
+    this.#database()
+    return serialized(this.dir, async () => this.pruneSync())
+  }
+
+  /**
+   * Deletes expired checkpoints and leftovers of interrupted creates. Runs
+   * when the database opens.
+   */
+  pruneSync(now = Date.now()) {
+    if (!fs.existsSync(this.dir)) return []
+    const records = this.#read()
+    const expired = records.filter((r) => r.expiresAt !== null && Date.parse(r.expiresAt) <= now)
+    if (expired.length > 0) this.#write(records.filter((r) => !expired.includes(r)))
+    const kept = new Set(records.filter((r) => !expired.includes(r)).map((r) => r.id))
+    for (const entry of fs.readdirSync(this.dir)) {
+      const base = entry.endsWith('.tmp') ? entry.slice(0, -4) : entry
+      if (UUID_PATTERN.test(base) && !kept.has(entry)) fs.rmSync(path.join(this.dir, entry), { recursive: true, force: true })
+    }
+    return expired.map((record) => toInfo(this.dir, record, false))
+  }
+
+  /** Opens a checkpoint read-only, with the encodings of the database. */
+  async open(nameOrId) {
+    const record = this.#require(nameOrId)
+    const { RocksDatabase } = require('./index')
+    return RocksDatabase.open(path.join(this.dir, record.id), { ...viewOptions(this.#db), readOnly: true })
+  }
+
+  /**
+   * A new writable database at `targetPath` holding the checkpoint's data. It
+   * shares unchanged SST files with the checkpoint through hardlinks.
+   */
+  async branch(nameOrId, targetPath) {
+    const record = this.#require(nameOrId)
+    const { RocksDatabase } = require('./index')
+    const source = NativeDatabase.open(path.join(this.dir, record.id), { readOnly: true })
+    try {
+      await source.createCheckpoint(checkTarget(targetPath))
+    } finally {
+      source.close()
+    }
+    return RocksDatabase.open(targetPath, { ...viewOptions(this.#db), readOnly: false })
+  }
+
+  /**
+   * Reads every SST file of a checkpoint and checks RocksDB's block
+   * checksums. Resolves with `{ name, id, files, bytes }`; rejects with
+   * `ERR_ROCKSDB_CORRUPTION` (and `file`, the damaged file) otherwise.
+   */
+  async verify(nameOrId) {
+    const record = this.#require(nameOrId)
+    const dir = path.join(this.dir, record.id)
+    let native
+    try {
+      native = NativeDatabase.open(dir, { readOnly: true })
+      await native.verifyChecksums()
+    } catch (error) {
+      const file = /([^\s/\\]+\.(?:sst|log|blob)|MANIFEST-\d+)/.exec(error.message ?? '')
+      if (file) error.file = path.join(dir, file[1])
+      throw error
+    } finally {
+      native?.close()
+    }
+    const { sizeBytes, fileCount } = measure(dir)
+    return { name: record.name, id: record.id, files: fileCount, bytes: sizeBytes }
+  }
+
+  /** Registers a directory already holding a checkpoint (used by restore). */
+  adopt(name, fromDir) {
+    checkName(name)
+    const records = this.#read()
+    if (this.#find(records, name)) throw codedError('ERR_CHECKPOINT_EXISTS', `a checkpoint named ${JSON.stringify(name)} already exists`)
+    const id = crypto.randomUUID()
+    fs.mkdirSync(this.dir, { recursive: true })
+    fs.renameSync(fromDir, path.join(this.dir, id))
+    const { sizeBytes, fileCount, linkMode } = measure(path.join(this.dir, id))
+    const record = {
+      id,
+      name,
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+      sequence: readSequence(path.join(this.dir, id)),
+      sizeBytes,
+      fileCount,
+      linkMode,
+      metadata: {},
+    }
+    this.#write([...records, record])
+    return toInfo(this.dir, record, false)
+  }
+}
+
+function viewOptions(db) {
+  if (!db) return {}
+  const { encoding, keyEncoding, encoder, name } = db.options
+  return { encoding, keyEncoding, encoder, name }
+}
+
+function checkTarget(targetPath) {
+  if (typeof targetPath !== 'string' || targetPath.length === 0) {
+    throw invalidArgType('targetPath', 'a non-empty string', targetPath)
+  }
+  return path.resolve(targetPath)
+}
+
+/** The latest sequence number inside a finished checkpoint. */
+function readSequence(dir) {
+  const view = NativeDatabase.open(dir, { readOnly: true })
+  try {
+    return view.latestSequenceNumber()
+  } finally {
+    view.close()
+  }
+}
+
+// Names of the directories restore stages beside the database.
+const restorePaths = (dbPath) => ({
+  staging: `${dbPath}.restore-staging`,
+  ready: `${dbPath}.restore-ready`,
+  replaced: `${dbPath}.restore-replaced`,
+})
+
+/**
+ * Finishes or undoes a restore that a crash interrupted, so the database is
+ * either the old one or the restored one, whole. Runs before every open.
+ */
+function recoverRestore(dbPath) {
+  const { staging, ready, replaced } = restorePaths(dbPath)
+  if (fs.existsSync(staging)) fs.rmSync(staging, { recursive: true, force: true })
+  if (fs.existsSync(ready)) {
+    if (fs.existsSync(dbPath)) fs.rmSync(ready, { recursive: true, force: true }) // the swap never began
+    else fs.renameSync(ready, dbPath) // the swap was half done: finish it
+  }
+  if (fs.existsSync(replaced) && fs.existsSync(dbPath)) fs.rmSync(replaced, { recursive: true, force: true })
+}
+
+/**
+ * Rolls the closed database at `dbPath` back to the checkpoint at
+ * `checkpointPath`, first keeping its current state as a checkpoint named
+ * `pre-restore-<time>`.
+ */
+async function restore(dbPath, checkpointPath, options = {}) {
+  const { RocksDatabase } = require('./index')
+  const target = checkTarget(dbPath)
+  const source = path.resolve(checkTarget(checkpointPath))
+  if (isDatabaseOpen(target)) {
+    throw codedError('ERR_DATABASE_OPEN', `${target} is open in this process; close it before restoring`)
+  }
+  if (!fs.existsSync(path.join(source, 'CURRENT'))) {
+    throw codedError('ERR_CHECKPOINT_NOT_FOUND', `${source} holds no RocksDB database`)
+  }
+  recoverRestore(target)
+  const { staging, ready, replaced } = restorePaths(target)
+  let db
+  try {
+    db = RocksDatabase.open(target, { ...options, readOnly: false })
+  } catch (error) {
+    if (/lock/i.test(error.message)) {
+      throw codedError('ERR_DATABASE_OPEN', `${target} is held open by another process: ${error.message}`)
+    }
+    throw error
+  }
+  let kept
+  try {
+    kept = await db.checkpoints.create(`pre-restore-${new Date().toISOString().replace(/[:]/g, '-')}`)
+  } finally {
+    db.close()
+  }
+  const view = NativeDatabase.open(source, { readOnly: true })
+  try {
+    await view.createCheckpoint(staging)
+  } finally {
+    view.close()
+  }
+  fsyncDirectory(path.dirname(target))
+  fs.renameSync(staging, ready)
+  fs.renameSync(target, replaced)
+  fs.renameSync(ready, target)
+  fsyncDirectory(path.dirname(target))
+  fs.rmSync(replaced, { recursive: true, force: true })
+  return { restoredFrom: source, preRestore: kept }
+}
+
+module.exports = { CheckpointStore, REGISTRY_VERSION, restore, recoverRestore, checkName }
