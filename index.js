@@ -836,4 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeDatabase = nativeBinding.NativeDatabase
+module.exports.NativeIterator = nativeBinding.NativeIterator
+module.exports.NativeTransaction = nativeBinding.NativeTransaction
+module.exports.destroyDatabase = nativeBinding.destroyDatabase
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.isDatabaseOpen = nativeBinding.isDatabaseOpen
