@@ -1,0 +1,344 @@
+#!/usr/bin/env node
+'use strict'
+
+// rocksdb-branch against its peers (lmdb, Level's rocksdb, classic-level), in
+// one process, on the same data: string keys `key00000123`, 100-byte binary
+// values. Durability is the same everywhere: a write is handed to the OS
+// (RocksDB's WAL, LMDB with noSync) but not fsynced per write.
+//
+//   npm run bench              the full suite (several minutes; 1 GB checkpoint)
+//   npm run bench -- --quick   a first look in under a minute
+//
+// Results: a table on stdout, docs/bench-results.json and docs/bench.svg.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { Bench } = require('tinybench')
+const { RocksDatabase } = require('..')
+
+const quick = process.argv.includes('--quick')
+const KEYS = quick ? 20_000 : 100_000
+const VALUE = Buffer.alloc(100, 0x61)
+const BENCH_TIME = quick ? 120 : 800
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rocksdb-branch-bench-'))
+const key = (i) => `key${String(i).padStart(8, '0')}`
+const results = []
+
+function record(name, impl, nsPerOp, note) {
+  results.push({ case: name, impl, nsPerOp, opsPerSec: nsPerOp ? 1e9 / nsPerOp : null, note: note ?? null })
+}
+
+/** Median ns per operation of `fn`, which performs `opsPerCall` operations. */
+async function measure(name, impl, fn, opsPerCall = 1) {
+  const bench = new Bench({ time: BENCH_TIME, warmupTime: BENCH_TIME / 4 })
+  bench.add(impl, fn)
+  await bench.run()
+  const result = bench.tasks[0].result
+  if (result.error) throw result.error
+  record(name, impl, (result.latency.p50 * 1e6) / opsPerCall)
+}
+
+const na = (name, impl, why) => record(name, impl, null, why)
+
+// --- adapters: the same operations over each library -----------------------
+
+async function openOurs(dir) {
+  const db = RocksDatabase.open(dir, { encoding: 'binary' })
+  return {
+    name: 'rocksdb-branch',
+    putSync: (k, v) => db.putSync(k, v),
+    put: (k, v) => db.put(k, v),
+    getSync: (k) => db.getSync(k),
+    get: (k) => db.get(k),
+    flush: () => db.flushSync(),
+    scan: () => {
+      let n = 0
+      for (const _ of db.getRange()) n++
+      return n
+    },
+    range: (start, limit) => {
+      let n = 0
+      for (const _ of db.getRange({ start, limit })) n++
+      return n
+    },
+    txn: (keys) => db.transactionSync((txn) => keys.forEach((k) => txn.putSync(k, VALUE))),
+    checkpoint: (target) => db.createCheckpoint(target),
+    close: () => db.close(),
+    db,
+  }
+}
+
+async function openLmdb(dir) {
+  const { open } = require('lmdb')
+  const db = open({ path: dir, encoding: 'binary', noSync: true })
+  return {
+    name: 'lmdb',
+    putSync: (k, v) => db.putSync(k, v),
+    put: (k, v) => db.put(k, v),
+    getSync: (k) => db.get(k),
+    get: async (k) => db.get(k),
+    flush: () => {},
+    scan: () => {
+      let n = 0
+      for (const _ of db.getRange()) n++
+      return n
+    },
+    range: (start, limit) => {
+      let n = 0
+      for (const _ of db.getRange({ start, limit })) n++
+      return n
+    },
+    txn: (keys) => db.transactionSync(() => keys.forEach((k) => db.putSync(k, VALUE))),
+    checkpoint: (target) => db.backup(target, false),
+    close: () => db.close(),
+  }
+}
+
+async function openClassicLevel(dir) {
+  const { ClassicLevel } = require('classic-level')
+  const db = new ClassicLevel(dir, { valueEncoding: 'buffer' })
+  await db.open()
+  return {
+    name: 'classic-level',
+    put: (k, v) => db.put(k, v),
+    getSync: (k) => db.getSync(k),
+    get: (k) => db.get(k),
+    scanAsync: async () => (await db.keys().all()).length,
+    rangeAsync: async (start, limit) => (await db.iterator({ gte: start, limit }).all()).length,
+    close: () => db.close(),
+  }
+}
+
+async function openLevelRocksdb(dir) {
+  const rocksdb = require('rocksdb')
+  const db = rocksdb(dir)
+  const call = (fn) => new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))))
+  await call((cb) => db.open(cb))
+  const drain = (options) =>
+    new Promise((resolve, reject) => {
+      const it = db.iterator({ ...options, keyAsBuffer: false, valueAsBuffer: true })
+      let n = 0
+      const next = () =>
+        it.next((error, k) => {
+          if (error) return it.end(() => reject(error))
+          if (k === undefined) return it.end(() => resolve(n))
+          n++
+          next()
+        })
+      next()
+    })
+  return {
+    name: 'rocksdb (Level)',
+    put: (k, v) => call((cb) => db.put(k, v, cb)),
+    get: (k) => call((cb) => db.get(k, { asBuffer: true }, cb)),
+    scanAsync: () => drain({}),
+    rangeAsync: (start, limit) => drain({ gte: start, limit }),
+    close: () => call((cb) => db.close(cb)),
+  }
+}
+
+const OPENERS = [openOurs, openLmdb, openLevelRocksdb, openClassicLevel]
+
+// --- cases -------------------------------------------------------------------
+
+async function pointAndRangeCases() {
+  for (const opener of OPENERS) {
+    const db = await opener(path.join(root, opener.name))
+    const impl = db.name
+    let i = 0
+    const next = () => key(i++ % KEYS)
+    if (db.putSync) await measure('putSync', impl, () => db.putSync(next(), VALUE))
+    else na('putSync', impl, 'no synchronous put')
+    await measure('put (awaited one by one)', impl, () => db.put(next(), VALUE))
+    await measure('put (1,000 in flight)', impl, () => Promise.all(Array.from({ length: 1000 }, () => db.put(next(), VALUE))), 1000)
+    for (let k = 0; k < KEYS; k++) await (db.putSync ? db.putSync(key(k), VALUE) : db.put(key(k), VALUE))
+    if (db.getSync) await measure('getSync (memtable)', impl, () => db.getSync(next()))
+    else na('getSync (memtable)', impl, 'no synchronous get')
+    if (db.getSync && db.flush) {
+      db.flush()
+      await measure('getSync (block cache)', impl, () => db.getSync(next()))
+    } else na('getSync (block cache)', impl, db.getSync ? 'no flush: reads stay in the memtable' : 'no synchronous get')
+    await measure('get (async)', impl, () => db.get(next()))
+    if (db.scan) await measure('full scan (per entry)', impl, () => db.scan(), KEYS)
+    else await measure('full scan (per entry)', impl, () => db.scanAsync(), KEYS)
+    let r = 0
+    const nextStart = () => key((r++ * 50) % (KEYS - 50))
+    if (db.range) await measure('range of 50 entries', impl, () => db.range(nextStart(), 50))
+    else await measure('range of 50 entries', impl, () => db.rangeAsync(nextStart(), 50))
+    if (db.txn) {
+      await measure('transaction, 1 put', impl, () => db.txn([next()]))
+      await measure('transaction, 100 puts', impl, () => db.txn(Array.from({ length: 100 }, next)))
+    } else {
+      na('transaction, 1 put', impl, 'no transactions (batch is not one)')
+      na('transaction, 100 puts', impl, 'no transactions (batch is not one)')
+    }
+    await db.close()
+  }
+}
+
+function directoryBytes(dir) {
+  let total = 0
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name)
+    total += entry.isDirectory() ? directoryBytes(file) : fs.statSync(file).size
+  }
+  return total
+}
+
+async function checkpointCases() {
+  const sizes = quick ? [10, 100] : [10, 100, 1000]
+  for (const mb of sizes) {
+    const name = `createCheckpoint ${mb >= 1000 ? `${mb / 1000} GB` : `${mb} MB`}`
+    const dir = path.join(root, `cp-src-${mb}`)
+    const db = RocksDatabase.open(dir, { encoding: 'binary', compression: 'none' })
+    const chunk = Buffer.alloc(4096)
+    for (let i = 0; i < (mb * 1024 * 1024) / chunk.length; i++) {
+      chunk.writeUInt32LE(i, 0)
+      db.putSync(key(i), chunk)
+    }
+    db.flushSync()
+    const runs = mb >= 1000 ? 3 : 5
+    const times = []
+    let worstStall = 0
+    for (let run = 0; run < runs; run++) {
+      const target = path.join(root, `cp-${mb}-${run}`)
+      const delay = monitorEventLoopDelay({ resolution: 1 })
+      delay.enable()
+      // A timer keeps the loop measurable while the checkpoint runs.
+      const ticker = setInterval(() => {}, 1)
+      const start = process.hrtime.bigint()
+      await db.createCheckpoint(target)
+      times.push(Number(process.hrtime.bigint() - start))
+      clearInterval(ticker)
+      delay.disable()
+      worstStall = Math.max(worstStall, delay.max / 1e6)
+      fs.rmSync(target, { recursive: true, force: true })
+    }
+    times.sort((a, b) => a - b)
+    const median = times[Math.floor(times.length / 2)]
+    record(name, 'rocksdb-branch', median, `longest event-loop stall ${worstStall.toFixed(2)} ms`)
+    const copyTarget = path.join(root, `copy-${mb}`)
+    const copyStart = process.hrtime.bigint()
+    execFileSync('cp', ['-r', dir, copyTarget])
+    record(name, 'cp -r (plain copy)', Number(process.hrtime.bigint() - copyStart), `${(directoryBytes(dir) / 1048576).toFixed(0)} MiB copied`)
+    fs.rmSync(copyTarget, { recursive: true, force: true })
+    na(name, 'lmdb', 'no checkpoint: backup() copies the whole file')
+    na(name, 'rocksdb (Level)', 'no checkpoint API')
+    na(name, 'classic-level', 'no checkpoint API')
+    db.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function memoryCase() {
+  const ops = quick ? 200_000 : 2_000_000
+  const cycles = quick ? 50 : 1000
+  const db = RocksDatabase.open(path.join(root, 'memory'), { encoding: 'binary' })
+  const run = async (count, cps) => {
+    for (let i = 0; i < count; i++) {
+      const k = key(i % 50_000)
+      if (i % 4 === 0) db.putSync(k, VALUE)
+      else if (i % 4 === 1) db.getSync(k)
+      else if (i % 4 === 2) db.removeSync(k)
+      else for (const _ of db.getRange({ start: k, limit: 5 }));
+    }
+    for (let c = 0; c < cps; c++) {
+      const target = path.join(root, 'memory-cp')
+      await db.createCheckpoint(target)
+      fs.rmSync(target, { recursive: true, force: true })
+    }
+  }
+  await run(ops / 10, cycles / 10) // warm-up
+  global.gc?.()
+  const before = process.memoryUsage().rss
+  await run(ops, cycles)
+  global.gc?.()
+  const after = process.memoryUsage().rss
+  db.close()
+  const grew = (after - before) / 1048576
+  record(`memory: ${ops.toLocaleString('en')} ops + ${cycles} checkpoints`, 'rocksdb-branch', null, `RSS ${(before / 1048576).toFixed(0)} -> ${(after / 1048576).toFixed(0)} MiB (grew ${grew.toFixed(1)} MiB)`)
+}
+
+// --- report ------------------------------------------------------------------
+
+function format(ns) {
+  if (ns === null) return 'n/a'
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`
+  return `${ns.toFixed(0)} ns`
+}
+
+function report() {
+  const cases = [...new Set(results.map((r) => r.case))]
+  const lines = []
+  for (const name of cases) {
+    const rows = results.filter((r) => r.case === name)
+    const ours = rows.find((r) => r.impl === 'rocksdb-branch')
+    lines.push(`\n${name}`)
+    for (const row of rows) {
+      const ratio = row.nsPerOp !== null && ours?.nsPerOp && row !== ours ? `  ${(row.nsPerOp / ours.nsPerOp).toFixed(2)}x ours` : ''
+      const ops = row.opsPerSec ? `  ${Math.round(row.opsPerSec).toLocaleString('en')} ops/s` : ''
+      lines.push(`  ${row.impl.padEnd(20)} ${format(row.nsPerOp).padStart(10)}${ops}${ratio}${row.note ? `  (${row.note})` : ''}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+function svg() {
+  // One bar per peer and case: the peer's time over ours (above 1: ours is faster).
+  const rows = []
+  for (const name of [...new Set(results.map((r) => r.case))]) {
+    const ours = results.find((r) => r.case === name && r.impl === 'rocksdb-branch')
+    if (!ours?.nsPerOp) continue
+    for (const r of results.filter((x) => x.case === name && x.impl !== 'rocksdb-branch' && x.nsPerOp)) {
+      rows.push({ label: `${name} — ${r.impl}`, ratio: r.nsPerOp / ours.nsPerOp })
+    }
+  }
+  const width = 900
+  const bar = 18
+  const left = 380
+  const max = Math.max(2, ...rows.map((r) => Math.log10(r.ratio) + 1))
+  const scale = (width - left - 80) / max
+  const height = 60 + rows.length * (bar + 6)
+  const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">Peer time / rocksdb-branch time (log scale; right of the line: rocksdb-branch is faster)</text>`,
+    `<line x1="${left + scale}" y1="30" x2="${left + scale}" y2="${height - 10}" stroke="#444"/>`,
+  ]
+  rows.forEach((r, i) => {
+    const y = 40 + i * (bar + 6)
+    const w = Math.max(1, (Math.log10(r.ratio) + 1) * scale)
+    parts.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end">${esc(r.label)}</text>`)
+    parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${r.ratio >= 1 ? '#2e7d32' : '#c62828'}"/>`)
+    parts.push(`<text x="${left + w + 6}" y="${y + 13}">${r.ratio.toFixed(2)}x</text>`)
+  })
+  parts.push('</svg>')
+  return parts.join('\n') + '\n'
+}
+
+async function main() {
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`
+  console.log(`rocksdb-branch benchmarks${quick ? ' (quick)' : ''}: ${KEYS.toLocaleString('en')} keys, 100-byte values\n${machine}`)
+  try {
+    await pointAndRangeCases()
+    await checkpointCases()
+    await memoryCase()
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+  console.log(report())
+  const docs = path.resolve(__dirname, '..', 'docs')
+  fs.mkdirSync(docs, { recursive: true })
+  const out = { date: new Date().toISOString(), machine, quick, keys: KEYS, valueBytes: VALUE.length, durability: 'no fsync per write (RocksDB WAL, LMDB noSync)', results }
+  fs.writeFileSync(path.join(docs, quick ? 'bench-results-quick.json' : 'bench-results.json'), JSON.stringify(out, null, 2) + '\n')
+  fs.writeFileSync(path.join(docs, quick ? 'bench-quick.svg' : 'bench.svg'), svg())
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
