@@ -840,4 +840,7 @@ module.exports.NativeIterator = nativeBinding.NativeIterator
 module.exports.NativeTransaction = nativeBinding.NativeTransaction
 module.exports.destroyDatabase = nativeBinding.destroyDatabase
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.getShared = nativeBinding.getShared
 module.exports.isDatabaseOpen = nativeBinding.isDatabaseOpen
+module.exports.putShared = nativeBinding.putShared
+module.exports.removeShared = nativeBinding.removeShared

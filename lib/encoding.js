@@ -22,20 +22,40 @@ function isKeyPart(part) {
   return type === 'string' || type === 'number' || type === 'boolean' || part === null || isBytes(part)
 }
 
+function checkOrderedKey(key) {
+  const type = typeof key
+  if (type === 'string') {
+    if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
+  } else if (Array.isArray(key)) {
+    if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
+    for (const part of key) {
+      if (!isKeyPart(part)) throw invalidArgType('key', 'a string, number, Buffer or an array of those', key)
+    }
+  } else if (type !== 'number' && type !== 'boolean' && !isBytes(key)) {
+    throw invalidArgType('key', 'a string, number, Buffer or an array of those', key)
+  }
+}
+
+function checkBinaryKey(key) {
+  requireBytes('key', key)
+  if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
+}
+
+function checkUint32Key(key) {
+  if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) {
+    throw invalidArgType('key', 'an integer from 0 to 4294967295', key)
+  }
+}
+
+/**
+ * Each key encoding has `encode(key)` (a new Buffer), `decode(bytes)`, and
+ * `write(key, target)`, which encodes into the reusable `target` and returns
+ * the length, or -1 when the key does not fit (the caller then uses `encode`).
+ */
 const keyEncodings = {
   'ordered-binary': {
     encode(key) {
-      const type = typeof key
-      if (type === 'string') {
-        if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
-      } else if (Array.isArray(key)) {
-        if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
-        for (const part of key) {
-          if (!isKeyPart(part)) throw invalidArgType('key', 'a string, number, Buffer or an array of those', key)
-        }
-      } else if (type !== 'number' && type !== 'boolean' && !isBytes(key)) {
-        throw invalidArgType('key', 'a string, number, Buffer or an array of those', key)
-      }
+      checkOrderedKey(key)
       const bytes = orderedBinary.toBufferKey(key)
       if (bytes.length === 0) throw invalidArgValue('key', 'must not be empty')
       return bytes
@@ -43,22 +63,36 @@ const keyEncodings = {
     decode(bytes) {
       return orderedBinary.fromBufferKey(bytes)
     },
+    write(key, target) {
+      checkOrderedKey(key)
+      if (typeof key === 'string' ? key.length * 3 + 8 > target.length : typeof key !== 'number') {
+        // Only strings and numbers take the shared buffer: their size is
+        // known up front, and ordered-binary must not write past its end.
+        return -1
+      }
+      const end = orderedBinary.writeKey(key, target, 0)
+      if (end === 0) throw invalidArgValue('key', 'must not be empty')
+      return end <= target.length ? end : -1
+    },
   },
   binary: {
     encode(key) {
-      requireBytes('key', key)
-      if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
+      checkBinaryKey(key)
       return key
     },
     decode(bytes) {
       return bytes
     },
+    write(key, target) {
+      checkBinaryKey(key)
+      if (key.length > target.length) return -1
+      target.set(key)
+      return key.length
+    },
   },
   uint32: {
     encode(key) {
-      if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) {
-        throw invalidArgType('key', 'an integer from 0 to 4294967295', key)
-      }
+      checkUint32Key(key)
       // Big-endian, so byte order is numeric order.
       const bytes = Buffer.allocUnsafe(4)
       bytes.writeUInt32BE(key)
@@ -67,16 +101,25 @@ const keyEncodings = {
     decode(bytes) {
       return bytes.readUInt32BE(0)
     },
+    write(key, target) {
+      checkUint32Key(key)
+      target.writeUInt32BE(key, 0)
+      return 4
+    },
   },
 }
 
 function msgpackEncoding() {
   // Records (msgpackr's shared structures) would tie stored values to
   // structures kept elsewhere; plain maps keep every value self-describing.
-  const packr = new Packr({ useRecords: false })
+  // copyBuffers: a decoded Buffer must own its bytes, never be a view of a
+  // reused read buffer.
+  const packr = new Packr({ useRecords: false, copyBuffers: true })
   return {
     encode: (value) => packr.pack(value),
     decode: (bytes) => packr.unpack(bytes),
+    // Decodes the first `length` bytes of a reused buffer in place.
+    decodeShared: (buffer, length) => packr.unpack(buffer, length),
   }
 }
 

@@ -1,7 +1,7 @@
 'use strict'
 
 const path = require('node:path')
-const { NativeDatabase, destroyDatabase, errorCodes } = require('../index.js')
+const { NativeDatabase, destroyDatabase, errorCodes, getShared, putShared, removeShared } = require('../index.js')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
 const { RangeIterable, readBatches } = require('./range')
@@ -21,6 +21,11 @@ const OPTION_TYPES = {
   noBlockCache: 'boolean',
   checkpointsPath: 'string',
 }
+
+// Sizes of the buffers shared with the native layer: most keys and values
+// fit; larger ones take the general path.
+const KEY_BUFFER_BYTES = 4096
+const VALUE_BUFFER_BYTES = 64 * 1024
 
 const RANGE_OPTION_TYPES = {
   reverse: 'boolean',
@@ -97,6 +102,11 @@ class RocksDatabase {
   // Native iterators in flight, closed with the database so none outlives it.
   #iterators = new Set()
   #checkpoints = null
+  // The fast path of the *Sync methods: keys are written into #keyBuffer,
+  // values read into #valueBuffer, both shared with the native layer.
+  #shared = null
+  #keyBuffer = null
+  #valueBuffer = null
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
@@ -141,6 +151,9 @@ class RocksDatabase {
         maxOpenFiles,
         noBlockCache,
       })
+      this.#keyBuffer ??= Buffer.allocUnsafeSlow(KEY_BUFFER_BYTES)
+      this.#valueBuffer ??= Buffer.allocUnsafeSlow(VALUE_BUFFER_BYTES)
+      this.#shared = this.#native.shareBuffers(this.#keyBuffer, this.#valueBuffer)
       if (!this.readOnly) {
         try {
           this.checkpoints.pruneSync()
@@ -214,7 +227,20 @@ class RocksDatabase {
 
   /** The decoded value of `key`, or `undefined`, read on the calling thread. */
   getSync(key) {
-    const bytes = this.#db.getSync(this.#keys.encode(key))
+    const db = this.#db
+    const keyLength = this.#keys.write(key, this.#keyBuffer)
+    if (keyLength >= 0) {
+      const length = getShared(this.#shared, keyLength)
+      if (length < 0) return undefined
+      if (length <= this.#valueBuffer.length) {
+        const values = this.#values
+        return values.decodeShared
+          ? values.decodeShared(this.#valueBuffer, length)
+          : values.decode(Buffer.from(this.#valueBuffer.subarray(0, length)))
+      }
+    }
+    // A key or value too large for the shared buffers takes the general path.
+    const bytes = db.getSync(this.#keys.encode(key))
     return bytes === undefined || bytes === null ? undefined : this.#values.decode(bytes)
   }
 
@@ -236,7 +262,11 @@ class RocksDatabase {
 
   /** Stores `value` under `key` on the calling thread. */
   putSync(key, value) {
-    this.#db.putSync(this.#keys.encode(key), this.#values.encode(value))
+    const db = this.#db
+    const keyLength = this.#keys.write(key, this.#keyBuffer)
+    const bytes = this.#values.encode(value)
+    if (keyLength >= 0) putShared(this.#shared, keyLength, bytes)
+    else db.putSync(this.#keys.encode(key), bytes)
   }
 
   /** Removes `key`. Removing a missing key is not an error. */
@@ -246,7 +276,10 @@ class RocksDatabase {
 
   /** Removes `key` on the calling thread. */
   removeSync(key) {
-    this.#db.removeSync(this.#keys.encode(key))
+    const db = this.#db
+    const keyLength = this.#keys.write(key, this.#keyBuffer)
+    if (keyLength >= 0) removeShared(this.#shared, keyLength)
+    else db.removeSync(this.#keys.encode(key))
   }
 
   /** Flushes the memtables to SST files. */

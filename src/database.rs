@@ -6,18 +6,20 @@
 use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, External};
 use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
   BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, DBPinnableSlice, DBWithThreadMode,
-  MultiThreaded, OptimisticTransactionDB, Options, WriteOptions, DB,
+  MultiThreaded, OptimisticTransactionDB, Options, ReadOptions, WriteOptions, DB,
 };
 
 use crate::checkpoint;
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::fast::SharedBuffers;
 use crate::iterator::{NativeIterator, RangeOptions, Scan};
 use crate::task::Blocking;
 use crate::transaction::NativeTransaction;
@@ -56,7 +58,7 @@ pub struct OpenOptions {
 /// Read-write databases open as an `OptimisticTransactionDB`, so that
 /// transactions need no second kind of handle; read-only ones as a plain `DB`,
 /// which is the only kind RocksDB can open read-only.
-pub(crate) enum Engine {
+pub enum Engine {
   ReadWrite(OptimisticTransactionDB<MultiThreaded>),
   ReadOnly(DBWithThreadMode<MultiThreaded>),
 }
@@ -101,9 +103,12 @@ static OPEN_ENGINES: LazyLock<Mutex<HashMap<PathBuf, Weak<Engine>>>> =
 
 /// What an engine was opened with; handles that share it reuse these for the
 /// column families they create.
-pub(crate) struct EngineOptions {
+pub struct EngineOptions {
   pub opts: Options,
   pub write: WriteOptions,
+  // Made once: building RocksDB's ReadOptions on every read costs an
+  // allocation and a constructor, a real share of a cached point read.
+  pub read: ReadOptions,
 }
 
 impl Engine {
@@ -138,7 +143,11 @@ impl Engine {
     }
     let mut write = WriteOptions::default();
     write.disable_wal(options.disable_wal.unwrap_or(false));
-    Ok(EngineOptions { opts, write })
+    Ok(EngineOptions {
+      opts,
+      write,
+      read: ReadOptions::default(),
+    })
   }
 
   /// Opens the engine of `path`, or shares the one already open in this
@@ -221,10 +230,15 @@ impl Engine {
     Ok(self.writable()?.drop_cf(name)?)
   }
 
-  pub(crate) fn get(&self, cf: Option<&str>, key: &[u8]) -> DbResult<Option<DBPinnableSlice<'_>>> {
-    Ok(
-      with_db!(self, db => on_family!(db, cf, h => db.get_pinned_cf(&h, key), db.get_pinned(key)))?,
-    )
+  pub(crate) fn get(
+    &self,
+    cf: Option<&str>,
+    key: &[u8],
+    read: &ReadOptions,
+  ) -> DbResult<Option<DBPinnableSlice<'_>>> {
+    Ok(with_db!(self, db => on_family!(db, cf,
+      h => db.get_pinned_cf_opt(&h, key, read),
+      db.get_pinned_opt(key, read)))?)
   }
 
   pub(crate) fn put(
@@ -340,8 +354,9 @@ pub struct NativeDatabase {
   // `None` once closed. Tasks hold their own clone of the `Arc`, so work in
   // flight keeps RocksDB alive after `close()`, and the last owner closes it.
   // A `RefCell` because napi keeps the handle borrowed while its async tasks
-  // are in flight, so `close()` cannot take `&mut self`.
-  engine: RefCell<Option<Arc<Engine>>>,
+  // are in flight, so `close()` cannot take `&mut self`; in an `Rc` because
+  // the shared-buffer fast path (`fast.rs`) sees the same cell.
+  engine: Rc<RefCell<Option<Arc<Engine>>>>,
   options: Arc<EngineOptions>,
   // `None` for the default column family.
   family: Option<String>,
@@ -396,7 +411,7 @@ impl NativeDatabase {
       }
     };
     Ok(NativeDatabase {
-      engine: RefCell::new(Some(engine)),
+      engine: Rc::new(RefCell::new(Some(engine))),
       options: engine_options,
       family,
       path,
@@ -461,7 +476,7 @@ impl NativeDatabase {
     key: &[u8],
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
     check_key(key)?;
-    match self.engine()?.get(self.cf(), key)? {
+    match self.engine()?.get(self.cf(), key, &self.options.read)? {
       // One copy, from RocksDB's pinned block straight into the JS buffer.
       Some(value) => BufferSlice::copy_from(env, &value)
         .map(Some)
@@ -480,7 +495,7 @@ impl NativeDatabase {
       Ok(
         family
           .engine
-          .get(family.cf(), &key)?
+          .get(family.cf(), &key, &family.options.read)?
           .map(|value| Buffer::from(value.as_ref())),
       )
     })))
@@ -650,6 +665,24 @@ impl NativeDatabase {
     Ok(AsyncTask::new(Blocking::new(move || {
       engine.verify_checksums()
     })))
+  }
+
+  /// The fast path of synchronous reads and writes through `key` and `value`,
+  /// buffers the caller keeps and reuses; see `fast.rs`.
+  #[napi(ts_return_type = "ExternalObject<SharedBuffers>")]
+  pub fn share_buffers(
+    &self,
+    key: Buffer,
+    value: Buffer,
+  ) -> napi::Result<External<SharedBuffers>, ErrorCode> {
+    self.engine()?;
+    Ok(External::new(SharedBuffers::new(
+      self.engine.clone(),
+      self.options.clone(),
+      self.family.clone(),
+      key,
+      value,
+    )))
   }
 
   /// A lazy scan of a key range, read in batches.

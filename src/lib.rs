@@ -9,11 +9,13 @@
 mod checkpoint;
 mod database;
 mod error;
+mod fast;
 mod iterator;
 mod task;
 mod transaction;
 
 pub use database::{destroy_database, is_database_open, NativeDatabase, OpenOptions};
+pub use fast::{get_shared, put_shared, remove_shared, SharedBuffers};
 pub use iterator::{NativeIterator, RangeOptions};
 pub use transaction::NativeTransaction;
 
