@@ -337,7 +337,7 @@ fn parse_compression(name: Option<&str>) -> DbResult<DBCompressionType> {
   }
 }
 
-fn check_key(key: &[u8]) -> DbResult<()> {
+pub(crate) fn check_key(key: &[u8]) -> DbResult<()> {
   if key.is_empty() {
     return Err(DbError::new(
       ErrorCode::InvalidArgument,

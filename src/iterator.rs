@@ -269,7 +269,10 @@ impl NativeIterator {
     if count == 0 {
       return Ok(None);
     }
-    BufferSlice::from_data(env, out)
+    // Copied into memory V8 owns: an external buffer over `out` is freed only
+    // by a finalizer that Node defers to a later turn of the event loop, so a
+    // synchronous loop over many short ranges would pile them up.
+    BufferSlice::copy_from(env, &out)
       .map(Some)
       .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone()))
   }

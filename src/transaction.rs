@@ -3,15 +3,17 @@
 //! when it began.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use napi::bindgen_prelude::{AsyncTask, BufferSlice};
 use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
-  MultiThreaded, OptimisticTransactionDB, OptimisticTransactionOptions, ReadOptions, Transaction,
+  BoundColumnFamily, MultiThreaded, OptimisticTransactionDB, OptimisticTransactionOptions,
+  ReadOptions, Transaction, DEFAULT_COLUMN_FAMILY_NAME,
 };
 
-use crate::database::{missing_family, Family};
+use crate::database::{check_key, missing_family, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::task::Blocking;
 
@@ -28,6 +30,13 @@ struct Open {
 unsafe impl Send for Open {}
 
 impl Open {
+  /// The column family the transaction reads and writes.
+  fn handle(&self) -> DbResult<Arc<BoundColumnFamily<'_>>> {
+    let name = self.family.cf().unwrap_or(DEFAULT_COLUMN_FAMILY_NAME);
+    let db = self.family.engine.writable()?;
+    db.cf_handle(name).ok_or_else(|| missing_family(name))
+  }
+
   fn commit(self) -> DbResult<()> {
     self.txn.commit().map_err(|err| {
       let err = DbError::from(err);
@@ -85,16 +94,6 @@ impl NativeTransaction {
   }
 }
 
-fn check_key(key: &[u8]) -> DbResult<()> {
-  if key.is_empty() {
-    return Err(DbError::new(
-      ErrorCode::InvalidArgument,
-      "key must not be empty",
-    ));
-  }
-  Ok(())
-}
-
 #[napi]
 impl NativeTransaction {
   /// The bytes of `key` as this transaction sees them, or `undefined`.
@@ -108,18 +107,11 @@ impl NativeTransaction {
     let value = self.with_open(|open| {
       let mut read = ReadOptions::default();
       read.set_snapshot(&open.txn.snapshot());
-      let value = match open.family.cf() {
-        Some(name) => {
-          let db = open.family.engine.writable()?;
-          let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-          open.txn.get_pinned_cf_opt(&handle, key, &read)?
-        }
-        None => open.txn.get_pinned_opt(key, &read)?,
-      };
+      let value = open.txn.get_pinned_cf_opt(&open.handle()?, key, &read)?;
       Ok(value.map(|v| v.to_vec()))
     })?;
     match value {
-      Some(bytes) => BufferSlice::from_data(env, bytes)
+      Some(bytes) => BufferSlice::copy_from(env, bytes)
         .map(Some)
         .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone())),
       None => Ok(None),
@@ -130,34 +122,14 @@ impl NativeTransaction {
   #[napi]
   pub fn put_sync(&self, key: &[u8], value: &[u8]) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
-    Ok(self.with_open(|open| {
-      match open.family.cf() {
-        Some(name) => {
-          let db = open.family.engine.writable()?;
-          let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-          open.txn.put_cf(&handle, key, value)?
-        }
-        None => open.txn.put(key, value)?,
-      }
-      Ok(())
-    })?)
+    Ok(self.with_open(|open| Ok(open.txn.put_cf(&open.handle()?, key, value)?))?)
   }
 
   /// Buffers a removal of `key`.
   #[napi]
   pub fn remove_sync(&self, key: &[u8]) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
-    Ok(self.with_open(|open| {
-      match open.family.cf() {
-        Some(name) => {
-          let db = open.family.engine.writable()?;
-          let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-          open.txn.delete_cf(&handle, key)?
-        }
-        None => open.txn.delete(key)?,
-      }
-      Ok(())
-    })?)
+    Ok(self.with_open(|open| Ok(open.txn.delete_cf(&open.handle()?, key)?))?)
   }
 
   /// Commits on the calling thread. A conflict fails with
