@@ -208,5 +208,22 @@ export interface RangeOptions {
   values?: boolean
 }
 
+/**
+ * Starts a range and reads its first batch (at most `max_entries`) into the
+ * shared value buffer, packed as `NativeIterator.nextBatch` packs them. The
+ * bounds are in the shared key buffer: `lower_length` bytes of the lower
+ * bound, then `upper_length` bytes of the upper one; `flags` says which are
+ * present, inclusive, the direction and whether to read values; a negative
+ * `limit` means none.
+ *
+ * Returns the bytes written when the range is done. When it has more, the
+ * range is parked for `takeRange` and the result is `-(bytes) - 1`; a first
+ * entry too large for the buffer also parks it, with nothing written.
+ */
+export declare function rangeShared(shared: ExternalObject<SharedBuffers>, lowerLength: number, upperLength: number, flags: number, offset: number, limit: number, maxEntries: number): number
+
 /** Removes the key in the shared key buffer. */
 export declare function removeShared(shared: ExternalObject<SharedBuffers>, keyLength: number): void
+
+/** The range parked by the last `rangeShared`, as an iterator over the rest. */
+export declare function takeRange(shared: ExternalObject<SharedBuffers>): NativeIterator

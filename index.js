@@ -843,4 +843,6 @@ module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.getShared = nativeBinding.getShared
 module.exports.isDatabaseOpen = nativeBinding.isDatabaseOpen
 module.exports.putShared = nativeBinding.putShared
+module.exports.rangeShared = nativeBinding.rangeShared
 module.exports.removeShared = nativeBinding.removeShared
+module.exports.takeRange = nativeBinding.takeRange

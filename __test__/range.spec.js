@@ -161,3 +161,68 @@ test('a full scan of many entries crosses many batches', (t) => {
   t.true(ordered)
   t.is(count, 30000)
 })
+
+test('ranges around the size of the first batch end exactly where they should', (t) => {
+  const db = filled(t, 1100)
+  for (const count of [1, 31, 32, 33, 64, 1024, 1025]) {
+    t.is([...db.getKeys({ end: count })].length, count, `end ${count}`)
+    t.is([...db.getKeys({ limit: count })].length, count, `limit ${count}`)
+    t.is([...db.getKeys({ start: 1100 - count })].length, count, `tail ${count}`)
+    t.deepEqual([...db.getKeys({ start: count, reverse: true, limit: 2 })], [count, count - 1].filter((k) => k >= 0))
+  }
+})
+
+test('entries larger than the shared read buffer come through whole, in order', (t) => {
+  const db = scratch(t).open('db', { encoding: 'binary', keyEncoding: 'uint32' })
+  // 30 KiB values: two fit in the first batch; a 200 KiB value alone does not.
+  const sizes = [200 * 1024, 30 * 1024, 30 * 1024, 30 * 1024, 200 * 1024, 10, 30 * 1024]
+  const stored = sizes.map((size, i) => Buffer.alloc(size, i + 1))
+  stored.forEach((value, i) => db.putSync(i, value))
+  for (const options of [{}, { limit: 7 }, { start: 1 }, { reverse: true }]) {
+    const entries = [...db.getRange(options)]
+    const expected = options.reverse ? [...stored.keys()].reverse() : [...stored.keys()].slice(options.start ?? 0)
+    t.deepEqual(
+      entries.map((e) => e.key),
+      expected,
+    )
+    for (const { key, value } of entries) t.true(value.equals(stored[key]), `value of ${key}`)
+  }
+})
+
+test('entries read by a range own their bytes: later reads do not change them', (t) => {
+  const s = scratch(t)
+  const bin = s.open('bin', { encoding: 'binary', keyEncoding: 'binary' })
+  for (let i = 0; i < 50; i++) bin.putSync(Buffer.from([1, i]), Buffer.alloc(64, i))
+  const first = [...bin.getRange({ limit: 20 })]
+  const copies = first.map(({ key, value }) => ({ key: Buffer.from(key), value: Buffer.from(value) }))
+  for (let i = 0; i < 5; i++) [...bin.getRange({ start: Buffer.from([1, 30]) })]
+  bin.getSync(Buffer.from([1, 49]))
+  t.deepEqual(first, copies)
+
+  const packed = s.open('packed')
+  for (let i = 0; i < 50; i++) packed.putSync(i, { bytes: Buffer.alloc(32, i), i })
+  const entries = [...packed.getRange({ limit: 10 })]
+  for (const _ of packed.getRange({ start: 40 }));
+  entries.forEach(({ value }, i) => t.true(value.bytes.equals(Buffer.alloc(32, i))))
+})
+
+test('iterations interleaved with each other and with point reads stay correct', (t) => {
+  const db = filled(t, 500)
+  const a = db.getRange({ start: 0 })[Symbol.iterator]()
+  const b = db.getRange({ start: 250, reverse: true })[Symbol.iterator]()
+  for (let i = 0; i < 250; i++) {
+    t.deepEqual(a.next().value, { key: i, value: `v${i}` })
+    t.deepEqual(b.next().value, { key: 250 - i, value: `v${250 - i}` })
+    t.is(db.getSync(499 - i), `v${499 - i}`)
+  }
+  a.return()
+  b.return()
+})
+
+test('bounds too long for the shared key buffer still work', (t) => {
+  const db = scratch(t).open('db', { keyEncoding: 'binary' })
+  const long = (byte) => Buffer.alloc(3000, byte)
+  for (let i = 1; i <= 5; i++) db.putSync(long(i), i)
+  t.deepEqual([...db.getRange({ start: long(2), end: long(4) })].map((e) => e.value), [2, 3])
+  t.is(db.getKeysCount({ start: long(2), end: long(4), inclusiveEnd: true }), 3)
+})

@@ -8,6 +8,13 @@ const { Packr } = require('msgpackr')
 const orderedBinary = require('ordered-binary')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
+/** A Buffer of its own holding `buffer[start..end]`. */
+function copyOf(buffer, start, end) {
+  const bytes = Buffer.allocUnsafe(end - start)
+  buffer.copy(bytes, 0, start, end)
+  return bytes
+}
+
 function isBytes(value) {
   return value instanceof Uint8Array
 }
@@ -48,9 +55,12 @@ function checkUint32Key(key) {
 }
 
 /**
- * Each key encoding has `encode(key)` (a new Buffer), `decode(bytes)`, and
- * `write(key, target)`, which encodes into the reusable `target` and returns
- * the length, or -1 when the key does not fit (the caller then uses `encode`).
+ * Each key encoding has `encode(key)` (a new Buffer), `decode(bytes)`,
+ * `decodeAt(buffer, start, end)`, which decodes part of a reused buffer into
+ * a value that does not share its memory, and `write(key, target)`, which
+ * encodes into the reusable `target` and returns the length, or -1 when the
+ * key does not fit (the caller then uses `encode`). Value encodings have
+ * `encode`, `decode` and `decodeAt`.
  */
 const keyEncodings = {
   'ordered-binary': {
@@ -63,6 +73,8 @@ const keyEncodings = {
     decode(bytes) {
       return orderedBinary.fromBufferKey(bytes)
     },
+    // ordered-binary copies the bytes of binary parts and builds new strings.
+    decodeAt: (buffer, start, end) => orderedBinary.readKey(buffer, start, end),
     write(key, target) {
       checkOrderedKey(key)
       if (typeof key === 'string' ? key.length * 3 + 8 > target.length : typeof key !== 'number') {
@@ -83,6 +95,7 @@ const keyEncodings = {
     decode(bytes) {
       return bytes
     },
+    decodeAt: copyOf,
     write(key, target) {
       checkBinaryKey(key)
       if (key.length > target.length) return -1
@@ -101,6 +114,7 @@ const keyEncodings = {
     decode(bytes) {
       return bytes.readUInt32BE(0)
     },
+    decodeAt: (buffer, start) => buffer.readUInt32BE(start),
     write(key, target) {
       checkUint32Key(key)
       target.writeUInt32BE(key, 0)
@@ -120,12 +134,14 @@ function msgpackEncoding() {
     decode: (bytes) => packr.unpack(bytes),
     // Decodes the first `length` bytes of a reused buffer in place.
     decodeShared: (buffer, length) => packr.unpack(buffer, length),
+    decodeAt: (buffer, start, end) => packr.unpack(buffer, { start, end }),
   }
 }
 
 const binaryEncoding = {
   encode: (value) => requireBytes('value', value),
   decode: (bytes) => bytes,
+  decodeAt: copyOf,
 }
 
 const orderedBinaryEncoding = {
@@ -137,6 +153,7 @@ const orderedBinaryEncoding = {
     }
   },
   decode: (bytes) => orderedBinary.fromBufferKey(bytes),
+  decodeAt: (buffer, start, end) => orderedBinary.readKey(buffer, start, end),
 }
 
 /** Resolves the `keyEncoding` option to an encoder. */
@@ -165,6 +182,7 @@ function valueEncoder(name, custom) {
         return bytes
       },
       decode: (bytes) => custom.decode(bytes),
+      decodeAt: (buffer, start, end) => custom.decode(copyOf(buffer, start, end)),
     }
   }
   switch (name ?? 'msgpack') {

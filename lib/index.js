@@ -1,10 +1,19 @@
 'use strict'
 
 const path = require('node:path')
-const { NativeDatabase, destroyDatabase, errorCodes, getShared, putShared, removeShared } = require('../index.js')
+const {
+  NativeDatabase,
+  destroyDatabase,
+  errorCodes,
+  getShared,
+  putShared,
+  rangeShared,
+  removeShared,
+  takeRange,
+} = require('../index.js')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
-const { RangeIterable, readBatches } = require('./range')
+const { RangeIterable, RangeIterator, decodeBatch } = require('./range')
 const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
 const { CheckpointStore, restore, recoverRestore } = require('./checkpoints')
 
@@ -26,6 +35,21 @@ const OPTION_TYPES = {
 // fit; larger ones take the general path.
 const KEY_BUFFER_BYTES = 4096
 const VALUE_BUFFER_BYTES = 64 * 1024
+
+// Entries in the first batch of a range without a limit: enough for most
+// short ranges to take one native call, few enough that a loop that stops at
+// the first entry decodes little. A range with a limit up to
+// MAX_FIRST_BATCH reads it all in its first batch.
+const FIRST_BATCH = 32
+const MAX_FIRST_BATCH = 1024
+
+// Bits of rangeShared's `flags`.
+const HAS_LOWER = 1
+const LOWER_INCLUSIVE = 2
+const HAS_UPPER = 4
+const UPPER_INCLUSIVE = 8
+const REVERSE = 16
+const VALUES = 32
 
 const RANGE_OPTION_TYPES = {
   reverse: 'boolean',
@@ -316,17 +340,53 @@ class RocksDatabase {
     options = checkRangeOptions(options)
     const db = this.#db
     const range = { ...this.#encodeRange(options), values }
-    const decodeKey = this.#keys.decode
-    const decodeValue = this.#values.decode
-    const iterators = this.#iterators
+    const decodeKey = this.#keys.decodeAt
+    const decodeValue = this.#values.decodeAt
+    const decode = (buffer, length) => decodeBatch(buffer, length, decodeKey, decodeValue, values)
     return new RangeIterable(() => {
       if (!db.isOpen) throw databaseNotOpen()
-      const native = db.iterate(range)
-      iterators.add(native)
-      return readBatches(native, decodeKey, decodeValue, values, () => {
-        iterators.delete(native)
-        if (!db.isOpen) throw databaseNotOpen()
-      })
+      return this.#iterate(db, range, decode)
+    })
+  }
+
+  /** Starts one iteration of an encoded range. */
+  #iterate(db, range, decode) {
+    const { lower, upper, limit } = range
+    const lowerLength = lower === undefined ? 0 : lower.length
+    const upperLength = upper === undefined ? 0 : upper.length
+    let entries = []
+    let native = null
+    if (lowerLength + upperLength <= this.#keyBuffer.length) {
+      // The fast start: bounds in the shared key buffer, the first batch back
+      // in the shared value buffer, no native object unless more remains.
+      if (lower !== undefined) this.#keyBuffer.set(lower, 0)
+      if (upper !== undefined) this.#keyBuffer.set(upper, lowerLength)
+      const flags =
+        (lower === undefined ? 0 : HAS_LOWER) |
+        (range.lowerInclusive ? LOWER_INCLUSIVE : 0) |
+        (upper === undefined ? 0 : HAS_UPPER) |
+        (range.upperInclusive ? UPPER_INCLUSIVE : 0) |
+        (range.reverse ? REVERSE : 0) |
+        (range.values ? VALUES : 0)
+      const first = limit === undefined ? FIRST_BATCH : Math.max(1, Math.min(limit, MAX_FIRST_BATCH))
+      const result = rangeShared(this.#shared, lowerLength, upperLength, flags, range.offset ?? 0, limit ?? -1, first)
+      // Taken before decoding, so a throwing decoder cannot strand it.
+      if (result < 0) native = takeRange(this.#shared)
+      try {
+        entries = decode(this.#valueBuffer, result < 0 ? -result - 1 : result)
+      } catch (error) {
+        native?.close()
+        throw error
+      }
+    } else {
+      native = db.iterate(range)
+    }
+    if (native === null) return new RangeIterator(entries, null, decode, () => {})
+    const iterators = this.#iterators
+    iterators.add(native)
+    return new RangeIterator(entries, native, decode, () => {
+      iterators.delete(native)
+      if (!db.isOpen) throw databaseNotOpen()
     })
   }
 

@@ -66,34 +66,97 @@ class RangeIterable {
 }
 
 /**
- * Walks the batches of a native iterator. A batch packs entries as
- * `[u32 key length][key][u32 value length][value]` (little-endian).
+ * Decodes the first `length` bytes of a batch into entries (`{ key, value }`,
+ * or keys alone when `values` is false). A batch packs entries as
+ * `[u32 key length][key][u32 value length][value]` (little-endian). Decoding a
+ * whole batch at once lets the buffer it came in be reused right after.
  */
-function* readBatches(native, decodeKey, decodeValue, values, onDone) {
-  try {
-    let batch
-    while ((batch = native.nextBatch()) != null) {
-      let at = 0
-      while (at < batch.length) {
-        const keyLength = batch.readUInt32LE(at)
-        at += 4
-        const key = decodeKey(batch.subarray(at, at + keyLength))
-        at += keyLength
-        if (!values) {
-          yield key
-          continue
-        }
-        const valueLength = batch.readUInt32LE(at)
-        at += 4
-        const value = decodeValue(batch.subarray(at, at + valueLength))
-        at += valueLength
-        yield { key, value }
-      }
+function decodeBatch(buffer, length, decodeKey, decodeValue, values) {
+  const entries = []
+  let at = 0
+  while (at < length) {
+    const keyLength = (buffer[at] | (buffer[at + 1] << 8) | (buffer[at + 2] << 16) | (buffer[at + 3] << 24)) >>> 0
+    at += 4
+    const key = decodeKey(buffer, at, at + keyLength)
+    at += keyLength
+    if (!values) {
+      entries.push(key)
+      continue
     }
-  } finally {
-    native.close()
+    const valueLength = (buffer[at] | (buffer[at + 1] << 8) | (buffer[at + 2] << 16) | (buffer[at + 3] << 24)) >>> 0
+    at += 4
+    entries.push({ key, value: decodeValue(buffer, at, at + valueLength) })
+    at += valueLength
+  }
+  return entries
+}
+
+/**
+ * One iteration of a range: the entries of the batch in hand, then those of
+ * the native iterator (when the first batch did not end the range), read a
+ * batch at a time. `onDone` runs once, when the iteration ends, breaks or
+ * throws.
+ */
+class RangeIterator {
+  #entries
+  #index = 0
+  #native
+  #decode
+  #onDone
+
+  /**
+   * @param {Array} entries the first batch, decoded
+   * @param {object | null} native the iterator over the rest, if any
+   * @param {(buffer: Buffer, length: number) => Array} decode
+   * @param {() => void} onDone
+   */
+  constructor(entries, native, decode, onDone) {
+    this.#entries = entries
+    this.#native = native
+    this.#decode = decode
+    this.#onDone = onDone
+  }
+
+  [Symbol.iterator]() {
+    return this
+  }
+
+  next() {
+    for (;;) {
+      if (this.#index < this.#entries.length) return { value: this.#entries[this.#index++], done: false }
+      if (this.#native === null) {
+        this.#finish()
+        return { value: undefined, done: true }
+      }
+      let batch
+      try {
+        batch = this.#native.nextBatch()
+        if (batch == null) this.#native = null
+        else this.#entries = this.#decode(batch, batch.length)
+      } catch (error) {
+        this.#finish()
+        throw error
+      }
+      this.#index = 0
+      if (batch == null) this.#entries = []
+    }
+  }
+
+  return(value) {
+    this.#finish()
+    return { value, done: true }
+  }
+
+  #finish() {
+    this.#entries = []
+    this.#index = 0
+    const onDone = this.#onDone
+    if (onDone === null) return
+    this.#onDone = null
+    if (this.#native !== null) this.#native.close()
+    this.#native = null
     onDone()
   }
 }
 
-module.exports = { RangeIterable, readBatches }
+module.exports = { RangeIterable, RangeIterator, decodeBatch }

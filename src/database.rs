@@ -688,7 +688,11 @@ impl NativeDatabase {
   /// A lazy scan of a key range, read in batches.
   #[napi]
   pub fn iterate(&self, range: Option<RangeOptions>) -> napi::Result<NativeIterator, ErrorCode> {
-    let scan = Scan::new(self.engine()?.clone(), self.cf(), range.unwrap_or_default())?;
+    let scan = Scan::new(
+      self.engine()?.clone(),
+      self.cf(),
+      range.unwrap_or_default().into(),
+    )?;
     Ok(NativeIterator::new(scan))
   }
 
@@ -697,7 +701,7 @@ impl NativeDatabase {
   pub fn count(&self, range: Option<RangeOptions>) -> napi::Result<u32, ErrorCode> {
     let mut range = range.unwrap_or_default();
     range.values = Some(false);
-    Ok(Scan::new(self.engine()?.clone(), self.cf(), range)?.count()?)
+    Ok(Scan::new(self.engine()?.clone(), self.cf(), range.into())?.count()?)
   }
 
   /// Starts an optimistic transaction on this column family.

@@ -70,6 +70,9 @@ pub(crate) struct Scan {
   remaining: Option<u32>,
   values: bool,
   started: bool,
+  /// The iterator stands on an entry of the range that was counted but not
+  /// yet handed out (it did not fit in the last batch).
+  pending: bool,
   /// Set once the range has no more entries.
   pub exhausted: bool,
 }
@@ -78,11 +81,38 @@ pub(crate) struct Scan {
 // by one at a time, which `&mut self` guarantees.
 unsafe impl Send for Scan {}
 
+/// One range in plain Rust terms, whichever way JavaScript described it.
+#[derive(Default)]
+pub(crate) struct ScanSpec {
+  pub lower: Option<Vec<u8>>,
+  pub lower_inclusive: bool,
+  pub upper: Option<Vec<u8>>,
+  pub upper_inclusive: bool,
+  pub reverse: bool,
+  pub offset: u32,
+  pub limit: Option<u32>,
+  pub values: bool,
+}
+
+impl From<RangeOptions> for ScanSpec {
+  fn from(range: RangeOptions) -> Self {
+    ScanSpec {
+      lower: range.lower.map(|b| b.to_vec()),
+      lower_inclusive: range.lower_inclusive.unwrap_or(true),
+      upper: range.upper.map(|b| b.to_vec()),
+      upper_inclusive: range.upper_inclusive.unwrap_or(false),
+      reverse: range.reverse.unwrap_or(false),
+      offset: range.offset.unwrap_or(0),
+      limit: range.limit,
+      values: range.values.unwrap_or(true),
+    }
+  }
+}
+
 impl Scan {
-  pub(crate) fn new(engine: Arc<Engine>, cf: Option<&str>, range: RangeOptions) -> DbResult<Scan> {
-    let lower = range.lower.map(|b| b.to_vec());
-    let mut upper = range.upper.map(|b| b.to_vec());
-    if range.upper_inclusive.unwrap_or(false) {
+  pub(crate) fn new(engine: Arc<Engine>, cf: Option<&str>, spec: ScanSpec) -> DbResult<Scan> {
+    let mut upper = spec.upper;
+    if spec.upper_inclusive {
       // RocksDB's upper bound is exclusive; the next key after `upper` in byte
       // order is `upper` followed by a zero byte.
       if let Some(upper) = upper.as_mut() {
@@ -90,7 +120,7 @@ impl Scan {
       }
     }
     let mut opts = ReadOptions::default();
-    if let Some(lower) = &lower {
+    if let Some(lower) = &spec.lower {
       opts.set_iterate_lower_bound(lower.clone());
     }
     if let Some(upper) = upper {
@@ -100,13 +130,14 @@ impl Scan {
     Ok(Scan {
       iter,
       _engine: engine,
-      lower_inclusive: range.lower_inclusive.unwrap_or(true),
-      lower,
-      reverse: range.reverse.unwrap_or(false),
-      skip: range.offset.unwrap_or(0),
-      remaining: range.limit,
-      values: range.values.unwrap_or(true),
+      lower_inclusive: spec.lower_inclusive,
+      lower: spec.lower,
+      reverse: spec.reverse,
+      skip: spec.offset,
+      remaining: spec.limit,
+      values: spec.values,
       started: false,
+      pending: false,
       exhausted: false,
     })
   }
@@ -125,6 +156,10 @@ impl Scan {
   /// Moves to the next entry of the range, applying the exclusive lower
   /// bound, `offset` and `limit`; `false` once the range is done.
   fn step(&mut self) -> DbResult<bool> {
+    if self.pending {
+      self.pending = false;
+      return Ok(true);
+    }
     loop {
       if self.exhausted || self.remaining == Some(0) {
         self.exhausted = true;
@@ -153,10 +188,12 @@ impl Scan {
     }
   }
 
-  /// Appends up to `max_entries` entries (or about `max_bytes`) to `out` as
-  /// `[u32 key length][key][u32 value length][value]`, little-endian, the
-  /// value parts only when values were asked for. Returns how many were
-  /// appended; fewer than asked means the range is done.
+  /// Appends up to `max_entries` entries to `out` as `[u32 key length][key]
+  /// [u32 value length][value]`, little-endian, the value parts only when
+  /// values were asked for, stopping before an entry that would take `out`
+  /// past `max_bytes` (unless it is the first). Returns how many were
+  /// appended. Looks one entry ahead, so `exhausted` is set as soon as the
+  /// range has nothing more, and a caller need not ask again to learn that.
   pub(crate) fn fill(
     &mut self,
     out: &mut Vec<u8>,
@@ -164,10 +201,15 @@ impl Scan {
     max_bytes: usize,
   ) -> DbResult<u32> {
     let mut count = 0;
-    while count < max_entries && out.len() < max_bytes && self.step()? {
+    while count < max_entries && self.step()? {
       let Some((key, value)) = with_iter!(&self.iter, it => it.item()) else {
         break;
       };
+      let size = 4 + key.len() + if self.values { 4 + value.len() } else { 0 };
+      if count > 0 && out.len() + size > max_bytes {
+        self.pending = true;
+        return Ok(count);
+      }
       out.extend_from_slice(&(key.len() as u32).to_le_bytes());
       out.extend_from_slice(key);
       if self.values {
@@ -175,6 +217,9 @@ impl Scan {
         out.extend_from_slice(value);
       }
       count += 1;
+    }
+    if !self.exhausted && self.step()? {
+      self.pending = true;
     }
     Ok(count)
   }
@@ -230,12 +275,14 @@ impl Engine {
 #[napi]
 pub struct NativeIterator {
   scan: Option<Scan>,
+  /// A batch read before this object existed, handed out first.
+  first: Option<Vec<u8>>,
   batch: u32,
 }
 
 /// Entries of the first batch; each next batch doubles up to `MAX_BATCH`, so
 /// a loop that stops early reads little and a full scan makes few calls.
-const FIRST_BATCH: u32 = 16;
+pub(crate) const FIRST_BATCH: u32 = 16;
 const MAX_BATCH: u32 = 4096;
 const MAX_BATCH_BYTES: usize = 1 << 20;
 
@@ -243,7 +290,18 @@ impl NativeIterator {
   pub(crate) fn new(scan: Scan) -> Self {
     NativeIterator {
       scan: Some(scan),
+      first: None,
       batch: FIRST_BATCH,
+    }
+  }
+
+  /// An iterator whose first batch was already read: `first` (when it could
+  /// not be handed out another way), then the rest of `scan`.
+  pub(crate) fn resume(scan: Scan, first: Option<Vec<u8>>, batch: u32) -> Self {
+    NativeIterator {
+      scan: (!scan.exhausted).then_some(scan),
+      first,
+      batch: (batch.saturating_mul(2)).clamp(FIRST_BATCH, MAX_BATCH),
     }
   }
 }
@@ -257,18 +315,24 @@ impl NativeIterator {
     &mut self,
     env: &'env Env,
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
-    let Some(scan) = self.scan.as_mut() else {
-      return Ok(None);
+    let out = match self.first.take() {
+      Some(first) => first,
+      None => {
+        let Some(scan) = self.scan.as_mut() else {
+          return Ok(None);
+        };
+        let mut out = Vec::with_capacity(4096);
+        let count = scan.fill(&mut out, self.batch, MAX_BATCH_BYTES)?;
+        self.batch = (self.batch * 2).min(MAX_BATCH);
+        if scan.exhausted {
+          self.scan = None;
+        }
+        if count == 0 {
+          return Ok(None);
+        }
+        out
+      }
     };
-    let mut out = Vec::with_capacity(4096);
-    let count = scan.fill(&mut out, self.batch, MAX_BATCH_BYTES)?;
-    self.batch = (self.batch * 2).min(MAX_BATCH);
-    if scan.exhausted {
-      self.scan = None;
-    }
-    if count == 0 {
-      return Ok(None);
-    }
     // Copied into memory V8 owns: an external buffer over `out` is freed only
     // by a finalizer that Node defers to a later turn of the event loop, so a
     // synchronous loop over many short ranges would pile them up.
@@ -281,5 +345,6 @@ impl NativeIterator {
   #[napi]
   pub fn close(&mut self) {
     self.scan = None;
+    self.first = None;
   }
 }
