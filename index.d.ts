@@ -113,6 +113,14 @@ export declare class NativeIterator {
 export declare class NativeTransaction {
   /** The bytes of `key` as this transaction sees them, or `undefined`. */
   getSync(key: Uint8Array): Buffer | null
+  /**
+   * Up to `max_entries` entries of a range as this transaction sees it (its
+   * own writes over its snapshot), packed as `NativeIterator.nextBatch`
+   * packs them; `undefined` when the range has none. Each call makes and
+   * drops its own RocksDB iterator, so none can outlive the transaction:
+   * JavaScript reads a long range by resuming after the last key it got.
+   */
+  rangeBatch(range: RangeOptions, maxEntries: number): Buffer | null
   /** Buffers a write of `value` under `key`. */
   putSync(key: Uint8Array, value: Uint8Array): void
   /** Buffers a removal of `key`. */

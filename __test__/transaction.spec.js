@@ -148,3 +148,53 @@ test('bad arguments and closed or read-only databases', async (t) => {
   const ro = s.open('db', { readOnly: true })
   t.throws(() => ro.transactionSync(() => {}), { code: 'ERR_DATABASE_READ_ONLY' })
 })
+
+test('getRange in a transaction merges its own writes and removals over its snapshot', async (t) => {
+  const db = scratch(t).open('db')
+  for (let i = 0; i < 10; i++) db.putSync(i * 10, `v${i * 10}`)
+  await db.transaction(async (txn) => {
+    db.putSync(5, 'after the snapshot')
+    txn.putSync(15, 'mine')
+    txn.removeSync(20)
+    t.deepEqual(
+      [...txn.getRange({ start: 0, end: 40 })],
+      [
+        { key: 0, value: 'v0' },
+        { key: 10, value: 'v10' },
+        { key: 15, value: 'mine' },
+        { key: 30, value: 'v30' },
+      ],
+    )
+    t.deepEqual([...txn.getKeys({ start: 90, end: 10, reverse: true, inclusiveEnd: true })], [90, 80, 70, 60, 50, 40, 30, 15, 10])
+    t.deepEqual([...txn.getKeys({ offset: 2, limit: 3 })], [15, 30, 40])
+    t.deepEqual([...txn.getKeys({ limit: 0 })], [])
+    t.deepEqual(await txn.getRange({ start: 85 }).asArray, [{ key: 90, value: 'v90' }])
+  })
+  t.deepEqual([...db.getKeys({ end: 31 })], [0, 5, 10, 15, 30])
+})
+
+test('a long range in a transaction crosses batches in order, both ways', (t) => {
+  const db = scratch(t).open('db', { keyEncoding: 'uint32', encoding: 'binary' })
+  for (let i = 0; i < 5000; i += 2) db.putSync(i, Buffer.from([i & 255]))
+  db.transactionSync((txn) => {
+    for (let i = 1; i < 5000; i += 2) txn.putSync(i, Buffer.from([i & 255]))
+    const forward = [...txn.getKeys()]
+    t.is(forward.length, 5000)
+    t.true(forward.every((key, i) => key === i))
+    const backward = [...txn.getRange({ reverse: true, limit: 4000 })]
+    t.is(backward.length, 4000)
+    t.true(backward.every(({ key, value }, i) => key === 4999 - i && value[0] === (key & 255)))
+  })
+})
+
+test('a transaction range after the transaction ends throws ERR_TRANSACTION_DONE; bad options are TypeErrors', (t) => {
+  const db = scratch(t).open('db')
+  db.putSync('a', 1)
+  let kept
+  db.transactionSync((txn) => {
+    kept = txn.getRange()
+    t.throws(() => txn.getRange({ limit: 'all' }), { instanceOf: TypeError, message: /options\.limit/ })
+    t.throws(() => txn.getKeys({ start: {} }), { instanceOf: TypeError, message: /"key"/ })
+  })
+  t.throws(() => [...kept], { code: 'ERR_TRANSACTION_DONE' })
+})

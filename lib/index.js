@@ -418,12 +418,20 @@ class RocksDatabase {
    * `ERR_TRANSACTION_CONFLICT`.
    */
   transaction(callback, options) {
-    return runTransaction(() => new Transaction(this.#db.beginTransaction(), this.#keys, this.#values), callback, options)
+    return runTransaction(() => this.#beginTransaction(), callback, options)
   }
 
   /** The synchronous form of `transaction()`. */
   transactionSync(callback, options) {
-    return runTransactionSync(() => new Transaction(this.#db.beginTransaction(), this.#keys, this.#values), callback, options)
+    return runTransactionSync(() => this.#beginTransaction(), callback, options)
+  }
+
+  #beginTransaction() {
+    const encodeRange = (options) => {
+      options = checkRangeOptions(options)
+      return { ...this.#encodeRange(options), values: options.values !== false }
+    }
+    return new Transaction(this.#db.beginTransaction(), this.#keys, this.#values, encodeRange)
   }
 
   /** Removes every key of this column family. */

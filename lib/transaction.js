@@ -1,6 +1,24 @@
 'use strict'
 
 const { invalidArgType, invalidArgValue } = require('./errors')
+const { RangeIterable, decodeBatch } = require('./range')
+
+/** Entries of the first batch of a range read in a transaction; later ones double. */
+const FIRST_BATCH = 32
+const MAX_BATCH = 4096
+
+/** The bytes of the last key of a packed batch (see `decodeBatch`). */
+function lastKeyOf(batch, values) {
+  let at = 0
+  let key
+  while (at < batch.length) {
+    const keyLength = batch.readUInt32LE(at)
+    key = batch.subarray(at + 4, at + 4 + keyLength)
+    at += 4 + keyLength
+    if (values) at += 4 + batch.readUInt32LE(at)
+  }
+  return Buffer.from(key)
+}
 
 /**
  * A transaction handed to the callback of `db.transaction()`. Reads see its
@@ -11,11 +29,59 @@ class Transaction {
   #native
   #keys
   #values
+  #encodeRange
 
-  constructor(native, keys, values) {
+  /**
+   * @param {object} native the native transaction
+   * @param {object} keys the key encoding
+   * @param {object} values the value encoding
+   * @param {(options: object) => object} encodeRange checks range options and encodes their bounds
+   */
+  constructor(native, keys, values, encodeRange) {
     this.#native = native
     this.#keys = keys
     this.#values = values
+    this.#encodeRange = encodeRange
+  }
+
+  /**
+   * A lazy range of `{ key, value }` as this transaction sees it: its own
+   * writes over its snapshot. The options of `db.getRange()`. Iterate it
+   * before the transaction ends; after, it throws `ERR_TRANSACTION_DONE`.
+   */
+  getRange(options) {
+    const range = this.#encodeRange(options)
+    return this.#range(range, range.values !== false)
+  }
+
+  /** A lazy range of keys only, as this transaction sees it; the options of `getRange()`. */
+  getKeys(options) {
+    return this.#range({ ...this.#encodeRange(options), values: false }, false)
+  }
+
+  #range(range, values) {
+    const native = this.#native
+    const decodeKey = this.#keys.decodeAt
+    const decodeValue = this.#values.decodeAt
+    // Each batch is read by an iterator of its own, so no iterator outlives
+    // the transaction; the next batch resumes after the last key read.
+    return new RangeIterable(function* () {
+      let current = { ...range, values }
+      let remaining = range.limit
+      let batch = FIRST_BATCH
+      while (remaining === undefined || remaining > 0) {
+        const bytes = native.rangeBatch(current, remaining === undefined ? batch : Math.min(batch, remaining))
+        if (bytes == null) return
+        const entries = decodeBatch(bytes, bytes.length, decodeKey, decodeValue, values)
+        if (remaining !== undefined) remaining -= entries.length
+        const after = lastKeyOf(bytes, values)
+        current = current.reverse
+          ? { ...current, upper: after, upperInclusive: false, offset: 0 }
+          : { ...current, lower: after, lowerInclusive: false, offset: 0 }
+        batch = Math.min(batch * 2, MAX_BATCH)
+        yield* entries
+      }
+    })
   }
 
   /** The decoded value of `key` as this transaction sees it, or `undefined`. */

@@ -12,7 +12,7 @@ use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
   DBRawIteratorWithThreadMode, DBWithThreadMode, MultiThreaded, OptimisticTransactionDB,
-  ReadOptions,
+  ReadOptions, Transaction,
 };
 
 use crate::database::{missing_family, Engine};
@@ -42,10 +42,17 @@ pub struct RangeOptions {
 
 type ReadWriteIter = DBRawIteratorWithThreadMode<'static, OptimisticTransactionDB<MultiThreaded>>;
 type ReadOnlyIter = DBRawIteratorWithThreadMode<'static, DBWithThreadMode<MultiThreaded>>;
+pub(crate) type TransactionIter = DBRawIteratorWithThreadMode<
+  'static,
+  Transaction<'static, OptimisticTransactionDB<MultiThreaded>>,
+>;
 
-enum RawIter {
+pub(crate) enum RawIter {
   ReadWrite(ReadWriteIter),
   ReadOnly(ReadOnlyIter),
+  /// Over a transaction: its own writes merged over its snapshot. Never
+  /// outlives the call that made it (see `Scan::over`).
+  Transaction(TransactionIter),
 }
 
 macro_rules! with_iter {
@@ -53,6 +60,7 @@ macro_rules! with_iter {
     match $iter {
       RawIter::ReadWrite($it) => $body,
       RawIter::ReadOnly($it) => $body,
+      RawIter::Transaction($it) => $body,
     }
   };
 }
@@ -110,7 +118,20 @@ impl From<RangeOptions> for ScanSpec {
 }
 
 impl Scan {
+  /// A scan of the database; it keeps `engine` alive as long as it lives.
   pub(crate) fn new(engine: Arc<Engine>, cf: Option<&str>, spec: ScanSpec) -> DbResult<Scan> {
+    Scan::over(engine, spec, |engine, opts| engine.raw_iterator(cf, opts))
+  }
+
+  /// A scan over the iterator `make` returns for the read options of `spec`.
+  /// An iterator that borrows something other than the engine (a
+  /// transaction) must be dropped while that lives: such scans stay local to
+  /// one call.
+  pub(crate) fn over(
+    engine: Arc<Engine>,
+    spec: ScanSpec,
+    make: impl FnOnce(&Engine, ReadOptions) -> DbResult<RawIter>,
+  ) -> DbResult<Scan> {
     let mut upper = spec.upper;
     if spec.upper_inclusive {
       // RocksDB's upper bound is exclusive; the next key after `upper` in byte
@@ -126,7 +147,7 @@ impl Scan {
     if let Some(upper) = upper {
       opts.set_iterate_upper_bound(upper);
     }
-    let iter = engine.raw_iterator(cf, opts)?;
+    let iter = make(&engine, opts)?;
     Ok(Scan {
       iter,
       _engine: engine,
@@ -284,7 +305,7 @@ pub struct NativeIterator {
 /// a loop that stops early reads little and a full scan makes few calls.
 pub(crate) const FIRST_BATCH: u32 = 16;
 const MAX_BATCH: u32 = 4096;
-const MAX_BATCH_BYTES: usize = 1 << 20;
+pub(crate) const MAX_BATCH_BYTES: usize = 1 << 20;
 
 impl NativeIterator {
   pub(crate) fn new(scan: Scan) -> Self {

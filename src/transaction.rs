@@ -9,12 +9,13 @@ use napi::bindgen_prelude::{AsyncTask, BufferSlice};
 use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
-  BoundColumnFamily, MultiThreaded, OptimisticTransactionDB, OptimisticTransactionOptions,
-  ReadOptions, Transaction, DEFAULT_COLUMN_FAMILY_NAME,
+  BoundColumnFamily, DBRawIteratorWithThreadMode, MultiThreaded, OptimisticTransactionDB,
+  OptimisticTransactionOptions, ReadOptions, Transaction, DEFAULT_COLUMN_FAMILY_NAME,
 };
 
 use crate::database::{check_key, missing_family, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::iterator::{RangeOptions, RawIter, Scan, TransactionIter, MAX_BATCH_BYTES};
 use crate::task::Blocking;
 
 type Txn = Transaction<'static, OptimisticTransactionDB<MultiThreaded>>;
@@ -116,6 +117,41 @@ impl NativeTransaction {
         .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone())),
       None => Ok(None),
     }
+  }
+
+  /// Up to `max_entries` entries of a range as this transaction sees it (its
+  /// own writes over its snapshot), packed as `NativeIterator.nextBatch`
+  /// packs them; `undefined` when the range has none. Each call makes and
+  /// drops its own RocksDB iterator, so none can outlive the transaction:
+  /// JavaScript reads a long range by resuming after the last key it got.
+  #[napi]
+  pub fn range_batch<'env>(
+    &self,
+    env: &'env Env,
+    range: RangeOptions,
+    max_entries: u32,
+  ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
+    let out = self.with_open(|open| {
+      let handle = open.handle()?;
+      let mut scan = Scan::over(open.family.engine.clone(), range.into(), |_, mut read| {
+        read.set_snapshot(&open.txn.snapshot());
+        let iter = open.txn.raw_iterator_cf_opt(&handle, read);
+        // SAFETY: `scan` is dropped before this closure returns, while `open`
+        // and the transaction the iterator borrows live.
+        Ok(RawIter::Transaction(unsafe {
+          std::mem::transmute::<DBRawIteratorWithThreadMode<'_, Txn>, TransactionIter>(iter)
+        }))
+      })?;
+      let mut out = Vec::new();
+      scan.fill(&mut out, max_entries.max(1), MAX_BATCH_BYTES)?;
+      Ok(out)
+    })?;
+    if out.is_empty() {
+      return Ok(None);
+    }
+    BufferSlice::copy_from(env, &out)
+      .map(Some)
+      .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone()))
   }
 
   /// Buffers a write of `value` under `key`.
