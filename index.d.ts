@@ -191,6 +191,19 @@ export interface OpenOptions {
   maxOpenFiles?: number
   /** Read SST blocks without a block cache. */
   noBlockCache?: boolean
+  /**
+   * Open with pessimistic transactions: a transaction locks each key it
+   * writes when it writes it, and a conflict shows at that write instead of
+   * at commit. Every read-write handle of one database must agree. Default
+   * `false` (optimistic).
+   */
+  pessimistic?: boolean
+  /**
+   * Pessimistic mode only: milliseconds a write waits for a key another
+   * transaction has locked before it fails. Default 0: JavaScript writes on
+   * one thread, so waiting there could only stall the event loop.
+   */
+  lockTimeout?: number
 }
 
 /** Stores `value` under the key in the shared key buffer. */

@@ -28,6 +28,8 @@ const OPTION_TYPES = {
   writeBufferSize: 'number',
   maxOpenFiles: 'number',
   noBlockCache: 'boolean',
+  pessimistic: 'boolean',
+  lockTimeout: 'number',
   checkpointsPath: 'string',
 }
 
@@ -87,6 +89,9 @@ function checkOptions(options) {
   }
   if (options.maxOpenFiles !== undefined && !Number.isInteger(options.maxOpenFiles)) {
     throw invalidArgValue('options.maxOpenFiles', `must be an integer. Received ${options.maxOpenFiles}`)
+  }
+  if (options.lockTimeout !== undefined && !(Number.isInteger(options.lockTimeout) && options.lockTimeout >= 0)) {
+    throw invalidArgValue('options.lockTimeout', `must be a non-negative integer. Received ${options.lockTimeout}`)
   }
   if (options.name === '') throw invalidArgValue('options.name', 'must not be empty')
   return options
@@ -162,8 +167,19 @@ class RocksDatabase {
   open() {
     if (this.#native === null || !this.#native.isOpen) {
       if (!this.readOnly) recoverRestore(this.path)
-      const { readOnly, compression, createIfMissing, name, disableWAL, parallelismThreads, writeBufferSize, maxOpenFiles, noBlockCache } =
-        this.options
+      const {
+        readOnly,
+        compression,
+        createIfMissing,
+        name,
+        disableWAL,
+        parallelismThreads,
+        writeBufferSize,
+        maxOpenFiles,
+        noBlockCache,
+        pessimistic,
+        lockTimeout,
+      } = this.options
       this.#native = NativeDatabase.open(this.path, {
         readOnly,
         compression,
@@ -174,6 +190,8 @@ class RocksDatabase {
         writeBufferSize,
         maxOpenFiles,
         noBlockCache,
+        pessimistic,
+        lockTimeout,
       })
       this.#keyBuffer ??= Buffer.allocUnsafeSlow(KEY_BUFFER_BYTES)
       this.#valueBuffer ??= Buffer.allocUnsafeSlow(VALUE_BUFFER_BYTES)
@@ -412,10 +430,11 @@ class RocksDatabase {
   }
 
   /**
-   * Runs `callback(txn)` in an optimistic transaction and commits when its
-   * Promise resolves; aborts when it throws. A write conflict retries the
-   * callback up to `maxRetries` times (3) and then rejects with
-   * `ERR_TRANSACTION_CONFLICT`.
+   * Runs `callback(txn)` in a transaction (optimistic unless the database was
+   * opened with `pessimistic: true`) and commits when its Promise resolves;
+   * aborts when it throws. A write conflict retries the callback up to
+   * `maxRetries` times (3), after a short pause that lets the transaction
+   * holding the key finish, and then rejects with `ERR_TRANSACTION_CONFLICT`.
    */
   transaction(callback, options) {
     return runTransaction(() => this.#beginTransaction(), callback, options)

@@ -158,8 +158,11 @@ async function runTransaction(begin, callback, options) {
       return result
     } catch (error) {
       txn.abort()
-      if (error?.code === 'ERR_TRANSACTION_CONFLICT' && attempt < maxRetries) continue
-      throw error
+      if (error?.code !== 'ERR_TRANSACTION_CONFLICT' || attempt >= maxRetries) throw error
+      // The transaction that won may still be running (holding its locks, in
+      // pessimistic mode): give it turns of the event loop, a little more each
+      // time, before trying again.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)))
     }
   }
 }

@@ -11,7 +11,9 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use rust_rocksdb::checkpoint::{Checkpoint, OptimisticTransactionDBCheckpoint};
+use rust_rocksdb::checkpoint::{
+  Checkpoint, OptimisticTransactionDBCheckpoint, TransactionDBCheckpoint,
+};
 
 use crate::database::Engine;
 use crate::error::{DbError, DbResult, ErrorCode};
@@ -23,6 +25,7 @@ pub(crate) fn create(engine: &Engine, target: &Path) -> DbResult<()> {
     Engine::ReadWrite(db) => {
       OptimisticTransactionDBCheckpoint::new(db)?.create_checkpoint(&target.path)
     }
+    Engine::Pessimistic(db) => TransactionDBCheckpoint::new(db)?.create_checkpoint(&target.path),
     Engine::ReadOnly(db) => Checkpoint::new(db)?.create_checkpoint(&target.path),
   };
   match outcome {

@@ -14,7 +14,8 @@ use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
   BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, DBPinnableSlice, DBWithThreadMode,
-  MultiThreaded, OptimisticTransactionDB, Options, ReadOptions, WriteOptions, DB,
+  MultiThreaded, OptimisticTransactionDB, Options, ReadOptions, TransactionDB,
+  TransactionDBOptions, WriteBatchWithTransaction, WriteOptions, DB,
 };
 
 use crate::checkpoint;
@@ -51,25 +52,61 @@ pub struct OpenOptions {
   pub max_open_files: Option<i32>,
   /// Read SST blocks without a block cache.
   pub no_block_cache: Option<bool>,
+  /// Open with pessimistic transactions: a transaction locks each key it
+  /// writes when it writes it, and a conflict shows at that write instead of
+  /// at commit. Every read-write handle of one database must agree. Default
+  /// `false` (optimistic).
+  pub pessimistic: Option<bool>,
+  /// Pessimistic mode only: milliseconds a write waits for a key another
+  /// transaction has locked before it fails. Default 0: JavaScript writes on
+  /// one thread, so waiting there could only stall the event loop.
+  pub lock_timeout: Option<f64>,
 }
 
 /// The open RocksDB instance behind one or more handles.
 ///
-/// Read-write databases open as an `OptimisticTransactionDB`, so that
-/// transactions need no second kind of handle; read-only ones as a plain `DB`,
-/// which is the only kind RocksDB can open read-only.
+/// Read-write databases open as an `OptimisticTransactionDB` by default, so
+/// that transactions need no second kind of handle, or as a `TransactionDB`
+/// for pessimistic locking; read-only ones as a plain `DB`, which is the only
+/// kind RocksDB can open read-only.
 pub enum Engine {
   ReadWrite(OptimisticTransactionDB<MultiThreaded>),
+  Pessimistic(TransactionDB<MultiThreaded>),
   ReadOnly(DBWithThreadMode<MultiThreaded>),
 }
 
-/// Runs `$body` with `$db` bound to whichever kind of RocksDB the engine holds;
-/// both share the methods of `DBCommon`.
+/// Runs `$body` with `$db` bound to whichever kind of RocksDB the engine holds,
+/// for methods all three kinds have.
 macro_rules! with_db {
   ($engine:expr, $db:ident => $body:expr) => {
     match $engine {
       Engine::ReadWrite($db) => $body,
+      Engine::Pessimistic($db) => $body,
       Engine::ReadOnly($db) => $body,
+    }
+  };
+}
+
+/// Like `with_db!` for methods of `DBCommon`, which rust-rocksdb's
+/// `TransactionDB` lacks; a pessimistic engine gets `$pessimistic` instead.
+macro_rules! with_common {
+  ($engine:expr, $db:ident => $body:expr, pessimistic => $pessimistic:expr) => {
+    match $engine {
+      Engine::ReadWrite($db) => $body,
+      Engine::ReadOnly($db) => $body,
+      Engine::Pessimistic(_) => $pessimistic,
+    }
+  };
+}
+
+/// Runs `$body` with `$db` bound to a writable RocksDB, or fails with
+/// `ERR_DATABASE_READ_ONLY`.
+macro_rules! with_writable {
+  ($engine:expr, $db:ident => $body:expr) => {
+    match $engine {
+      Engine::ReadWrite($db) => $body,
+      Engine::Pessimistic($db) => $body,
+      Engine::ReadOnly(_) => Err(DbError::read_only()),
     }
   };
 }
@@ -86,6 +123,14 @@ macro_rules! on_family {
       None => $without,
     }
   };
+}
+
+/// What rust-rocksdb's `TransactionDB` cannot do.
+fn not_in_pessimistic(what: &str) -> DbError {
+  DbError::new(
+    ErrorCode::RocksNotSupported,
+    format!("{what} is not supported on a database opened with pessimistic transactions"),
+  )
 }
 
 pub(crate) fn missing_family(name: &str) -> DbError {
@@ -105,6 +150,8 @@ static OPEN_ENGINES: LazyLock<Mutex<HashMap<PathBuf, Weak<Engine>>>> =
 /// column families they create.
 pub struct EngineOptions {
   pub opts: Options,
+  /// Some when the engine is to be pessimistic: its lock timeout in ms.
+  pub pessimistic: Option<i64>,
   pub write: WriteOptions,
   // Made once: building RocksDB's ReadOptions on every read costs an
   // allocation and a constructor, a real share of a cached point read.
@@ -143,8 +190,19 @@ impl Engine {
     }
     let mut write = WriteOptions::default();
     write.disable_wal(options.disable_wal.unwrap_or(false));
+    let lock_timeout = options.lock_timeout.unwrap_or(0.0);
+    if !(lock_timeout >= 0.0 && lock_timeout.fract() == 0.0) {
+      return Err(DbError::new(
+        ErrorCode::InvalidArgument,
+        "options.lockTimeout must be a non-negative integer",
+      ));
+    }
     Ok(EngineOptions {
       opts,
+      pessimistic: options
+        .pessimistic
+        .unwrap_or(false)
+        .then_some(lock_timeout as i64),
       write,
       read: ReadOptions::default(),
     })
@@ -159,7 +217,7 @@ impl Engine {
     let engine_options = Arc::new(Engine::options(options)?);
     if options.read_only.unwrap_or(false) {
       // Read-only opens take no lock: each gets its own engine.
-      let engine = Engine::open(path, &engine_options.opts, true)?;
+      let engine = Engine::open(path, &engine_options, true)?;
       return Ok((Arc::new(engine), engine_options));
     }
     if engine_options.opts.get_create_if_missing() {
@@ -172,14 +230,26 @@ impl Engine {
       .unwrap_or_else(|poisoned| poisoned.into_inner());
     open.retain(|_, engine| engine.strong_count() > 0);
     if let Some(engine) = open.get(&key).and_then(Weak::upgrade) {
+      let pessimistic = matches!(*engine, Engine::Pessimistic(_));
+      if pessimistic != engine_options.pessimistic.is_some() {
+        return Err(DbError::new(
+          ErrorCode::DatabaseOpen,
+          format!(
+            "{} is already open with {} transactions; open every handle of it with the same `pessimistic` option",
+            path.display(),
+            if pessimistic { "pessimistic" } else { "optimistic" }
+          ),
+        ));
+      }
       return Ok((engine, engine_options));
     }
-    let engine = Arc::new(Engine::open(path, &engine_options.opts, false)?);
+    let engine = Arc::new(Engine::open(path, &engine_options, false)?);
     open.insert(key, Arc::downgrade(&engine));
     Ok((engine, engine_options))
   }
 
-  fn open(path: &Path, opts: &Options, read_only: bool) -> DbResult<Engine> {
+  fn open(path: &Path, options: &EngineOptions, read_only: bool) -> DbResult<Engine> {
+    let opts = &options.opts;
     // Every column family on disk must be named at open; a missing directory
     // simply has only the default one.
     let families = if path.join("CURRENT").exists() {
@@ -204,17 +274,20 @@ impl Engine {
           false,
         )?,
       ))
+    } else if let Some(lock_timeout) = options.pessimistic {
+      let mut txn_db_options = TransactionDBOptions::default();
+      txn_db_options.set_txn_lock_timeout(lock_timeout);
+      txn_db_options.set_default_lock_timeout(lock_timeout);
+      Ok(Engine::Pessimistic(TransactionDB::open_cf_descriptors(
+        opts,
+        &txn_db_options,
+        path,
+        descriptors(),
+      )?))
     } else {
       Ok(Engine::ReadWrite(
         OptimisticTransactionDB::open_cf_descriptors(opts, path, descriptors())?,
       ))
-    }
-  }
-
-  pub(crate) fn writable(&self) -> DbResult<&OptimisticTransactionDB<MultiThreaded>> {
-    match self {
-      Engine::ReadWrite(db) => Ok(db),
-      Engine::ReadOnly(_) => Err(DbError::read_only()),
     }
   }
 
@@ -223,11 +296,11 @@ impl Engine {
   }
 
   pub(crate) fn create_family(&self, name: &str, opts: &Options) -> DbResult<()> {
-    Ok(self.writable()?.create_cf(name, opts)?)
+    with_writable!(self, db => Ok(db.create_cf(name, opts)?))
   }
 
   pub(crate) fn drop_family(&self, name: &str) -> DbResult<()> {
-    Ok(self.writable()?.drop_cf(name)?)
+    with_writable!(self, db => Ok(db.drop_cf(name)?))
   }
 
   pub(crate) fn get(
@@ -248,41 +321,66 @@ impl Engine {
     value: &[u8],
     write: &WriteOptions,
   ) -> DbResult<()> {
-    let db = self.writable()?;
-    Ok(
+    with_writable!(self, db => Ok(
       on_family!(db, cf, h => db.put_cf_opt(&h, key, value, write), db.put_opt(key, value, write))?,
-    )
+    ))
   }
 
   pub(crate) fn remove(&self, cf: Option<&str>, key: &[u8], write: &WriteOptions) -> DbResult<()> {
-    let db = self.writable()?;
-    Ok(on_family!(db, cf, h => db.delete_cf_opt(&h, key, write), db.delete_opt(key, write))?)
+    with_writable!(self, db => Ok(
+      on_family!(db, cf, h => db.delete_cf_opt(&h, key, write), db.delete_opt(key, write))?
+    ))
   }
 
   pub(crate) fn flush(&self, cf: Option<&str>) -> DbResult<()> {
-    let db = self.writable()?;
-    Ok(on_family!(db, cf, h => db.flush_cf(&h), db.flush())?)
+    with_writable!(self, db => Ok(on_family!(db, cf, h => db.flush_cf(&h), db.flush())?))
   }
 
   /// Removes every key of the family: one range tombstone from the first key
-  /// to just past the last, which RocksDB drops at the next compaction.
+  /// to just past the last, which RocksDB drops at the next compaction. A
+  /// pessimistic database cannot take range tombstones (its writes lock
+  /// keys one by one), so there the keys are deleted in batches.
   pub(crate) fn clear(&self, cf: Option<&str>, write: &WriteOptions) -> DbResult<()> {
-    let db = self.writable()?;
-    let mut iter = on_family!(db, cf, h => db.raw_iterator_cf(&h), db.raw_iterator());
-    iter.seek_to_first();
-    let Some(first) = iter.key().map(<[u8]>::to_vec) else {
-      return Ok(iter.status()?);
-    };
-    iter.seek_to_last();
-    let mut end = iter
-      .key()
-      .map(<[u8]>::to_vec)
-      .unwrap_or_else(|| first.clone());
-    end.push(0);
-    drop(iter);
-    let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
-    let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-    Ok(db.delete_range_cf_opt(&handle, &first, &end, write)?)
+    match self {
+      Engine::ReadWrite(db) => {
+        let mut iter = on_family!(db, cf, h => db.raw_iterator_cf(&h), db.raw_iterator());
+        iter.seek_to_first();
+        let Some(first) = iter.key().map(<[u8]>::to_vec) else {
+          return Ok(iter.status()?);
+        };
+        iter.seek_to_last();
+        let mut end = iter
+          .key()
+          .map(<[u8]>::to_vec)
+          .unwrap_or_else(|| first.clone());
+        end.push(0);
+        drop(iter);
+        let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
+        let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+        Ok(db.delete_range_cf_opt(&handle, &first, &end, write)?)
+      }
+      Engine::Pessimistic(db) => {
+        const BATCH: usize = 10_000;
+        let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
+        let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+        let mut iter = db.raw_iterator_cf(&handle);
+        iter.seek_to_first();
+        let mut batch = WriteBatchWithTransaction::<true>::default();
+        while let Some(key) = iter.key() {
+          batch.delete_cf(&handle, key);
+          if batch.len() >= BATCH {
+            db.write_opt(&std::mem::take(&mut batch), write)?;
+          }
+          iter.next();
+        }
+        iter.status()?;
+        if !batch.is_empty() {
+          db.write_opt(&batch, write)?;
+        }
+        Ok(())
+      }
+      Engine::ReadOnly(_) => Err(DbError::read_only()),
+    }
   }
 
   pub(crate) fn compact(
@@ -291,24 +389,36 @@ impl Engine {
     start: Option<&[u8]>,
     end: Option<&[u8]>,
   ) -> DbResult<()> {
-    with_db!(self, db => on_family!(db, cf, h => db.compact_range_cf(&h, start, end), db.compact_range(start, end)));
+    with_common!(self,
+      db => on_family!(db, cf, h => db.compact_range_cf(&h, start, end), db.compact_range(start, end)),
+      pessimistic => return Err(not_in_pessimistic("compacting on demand")));
     Ok(())
   }
 
   pub(crate) fn property(&self, cf: Option<&str>, name: &str) -> DbResult<Option<String>> {
-    Ok(
-      with_db!(self, db => on_family!(db, cf, h => db.property_value_cf(&h, name), db.property_value(name)))?,
-    )
+    Ok(with_common!(self,
+    db => on_family!(db, cf, h => db.property_value_cf(&h, name), db.property_value(name)),
+    pessimistic => match (self, cf) {
+      (Engine::Pessimistic(db), None) => db.property_value(name),
+      _ => return Err(not_in_pessimistic("reading properties of a named column family")),
+    })?)
   }
 
   pub(crate) fn int_property(&self, cf: Option<&str>, name: &str) -> DbResult<Option<u64>> {
-    Ok(
-      with_db!(self, db => on_family!(db, cf, h => db.property_int_value_cf(&h, name), db.property_int_value(name)))?,
-    )
+    Ok(with_common!(self,
+    db => on_family!(db, cf, h => db.property_int_value_cf(&h, name), db.property_int_value(name)),
+    pessimistic => match (self, cf) {
+      (Engine::Pessimistic(db), None) => db.property_int_value(name),
+      _ => return Err(not_in_pessimistic("reading properties of a named column family")),
+    })?)
   }
 
   pub(crate) fn latest_sequence_number(&self) -> u64 {
-    with_db!(self, db => db.latest_sequence_number())
+    with_common!(self, db => db.latest_sequence_number(), pessimistic => match self {
+      // A new snapshot is taken at the latest sequence number.
+      Engine::Pessimistic(db) => db.snapshot().sequence_number().unwrap_or(0),
+      _ => 0,
+    })
   }
 
   /// Reads every live SST file and checks its block checksums, without
@@ -317,7 +427,8 @@ impl Engine {
     let mut read = rust_rocksdb::ReadOptions::default();
     read.fill_cache(false);
     read.set_verify_checksums(true);
-    Ok(with_db!(self, db => db.verify_checksum_opt(&read))?)
+    Ok(with_common!(self, db => db.verify_checksum_opt(&read),
+      pessimistic => return Err(not_in_pessimistic("verifying the live database")))?)
   }
 
   pub(crate) fn is_read_only(&self) -> bool {

@@ -12,7 +12,7 @@ use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
   DBRawIteratorWithThreadMode, DBWithThreadMode, MultiThreaded, OptimisticTransactionDB,
-  ReadOptions, Transaction,
+  ReadOptions, Transaction, TransactionDB,
 };
 
 use crate::database::{missing_family, Engine};
@@ -42,25 +42,32 @@ pub struct RangeOptions {
 
 type ReadWriteIter = DBRawIteratorWithThreadMode<'static, OptimisticTransactionDB<MultiThreaded>>;
 type ReadOnlyIter = DBRawIteratorWithThreadMode<'static, DBWithThreadMode<MultiThreaded>>;
-pub(crate) type TransactionIter = DBRawIteratorWithThreadMode<
+type PessimisticIter = DBRawIteratorWithThreadMode<'static, TransactionDB<MultiThreaded>>;
+pub(crate) type OptimisticTxnIter = DBRawIteratorWithThreadMode<
   'static,
   Transaction<'static, OptimisticTransactionDB<MultiThreaded>>,
 >;
+pub(crate) type PessimisticTxnIter =
+  DBRawIteratorWithThreadMode<'static, Transaction<'static, TransactionDB<MultiThreaded>>>;
 
 pub(crate) enum RawIter {
   ReadWrite(ReadWriteIter),
+  Pessimistic(PessimisticIter),
   ReadOnly(ReadOnlyIter),
   /// Over a transaction: its own writes merged over its snapshot. Never
   /// outlives the call that made it (see `Scan::over`).
-  Transaction(TransactionIter),
+  OptimisticTxn(OptimisticTxnIter),
+  PessimisticTxn(PessimisticTxnIter),
 }
 
 macro_rules! with_iter {
   ($iter:expr, $it:ident => $body:expr) => {
     match $iter {
       RawIter::ReadWrite($it) => $body,
+      RawIter::Pessimistic($it) => $body,
       RawIter::ReadOnly($it) => $body,
-      RawIter::Transaction($it) => $body,
+      RawIter::OptimisticTxn($it) => $body,
+      RawIter::PessimisticTxn($it) => $body,
     }
   };
 }
@@ -257,38 +264,43 @@ impl Scan {
 
 impl Engine {
   fn raw_iterator(&self, cf: Option<&str>, opts: ReadOptions) -> DbResult<RawIter> {
-    // SAFETY: the `'static` iterators live in a `Scan`, which also holds the
-    // `Arc<Engine>` they borrow from and drops them first.
-    unsafe {
-      Ok(match self {
-        Engine::ReadWrite(db) => {
-          let it = match cf {
-            Some(name) => {
-              let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-              db.raw_iterator_cf_opt(&handle, opts)
-            }
-            None => db.raw_iterator_opt(opts),
-          };
-          RawIter::ReadWrite(std::mem::transmute::<
-            DBRawIteratorWithThreadMode<'_, OptimisticTransactionDB<MultiThreaded>>,
-            ReadWriteIter,
-          >(it))
-        }
-        Engine::ReadOnly(db) => {
-          let it = match cf {
-            Some(name) => {
-              let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-              db.raw_iterator_cf_opt(&handle, opts)
-            }
-            None => db.raw_iterator_opt(opts),
-          };
-          RawIter::ReadOnly(std::mem::transmute::<
-            DBRawIteratorWithThreadMode<'_, DBWithThreadMode<MultiThreaded>>,
-            ReadOnlyIter,
-          >(it))
-        }
-      })
+    /// The iterator of `$db` over `cf`, with its lifetime extended to
+    /// `'static` and wrapped as `$variant`.
+    macro_rules! iterator {
+      ($db:expr, $variant:ident, $kind:ty, $iter:ty) => {{
+        let it = match cf {
+          Some(name) => {
+            let handle = $db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+            $db.raw_iterator_cf_opt(&handle, opts)
+          }
+          None => $db.raw_iterator_opt(opts),
+        };
+        // SAFETY: the `'static` iterators live in a `Scan`, which also holds
+        // the `Arc<Engine>` they borrow from and drops them first.
+        RawIter::$variant(unsafe {
+          std::mem::transmute::<DBRawIteratorWithThreadMode<'_, $kind>, $iter>(it)
+        })
+      }};
     }
+    Ok(match self {
+      Engine::ReadWrite(db) => iterator!(
+        db,
+        ReadWrite,
+        OptimisticTransactionDB<MultiThreaded>,
+        ReadWriteIter
+      ),
+      Engine::Pessimistic(db) => {
+        iterator!(
+          db,
+          Pessimistic,
+          TransactionDB<MultiThreaded>,
+          PessimisticIter
+        )
+      }
+      Engine::ReadOnly(db) => {
+        iterator!(db, ReadOnly, DBWithThreadMode<MultiThreaded>, ReadOnlyIter)
+      }
+    })
   }
 }
 

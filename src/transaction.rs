@@ -1,6 +1,8 @@
-//! Optimistic transactions: writes are buffered and checked for conflicts
-//! at commit; reads see the transaction's own writes over a snapshot taken
-//! when it began.
+//! Transactions. Optimistic ones (the default) buffer writes and check for
+//! conflicts at commit; pessimistic ones lock each key as they write it and
+//! fail at that write when another transaction holds it or changed it since
+//! the snapshot. Either way, reads see the transaction's own writes over a
+//! snapshot taken when it began.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -10,21 +12,56 @@ use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
   BoundColumnFamily, DBRawIteratorWithThreadMode, MultiThreaded, OptimisticTransactionDB,
-  OptimisticTransactionOptions, ReadOptions, Transaction, DEFAULT_COLUMN_FAMILY_NAME,
+  OptimisticTransactionOptions, ReadOptions, Transaction, TransactionDB, TransactionOptions,
+  DEFAULT_COLUMN_FAMILY_NAME,
 };
 
-use crate::database::{check_key, missing_family, Family};
+use crate::database::{check_key, missing_family, Engine, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
-use crate::iterator::{RangeOptions, RawIter, Scan, TransactionIter, MAX_BATCH_BYTES};
+use crate::iterator::{
+  OptimisticTxnIter, PessimisticTxnIter, RangeOptions, RawIter, Scan, MAX_BATCH_BYTES,
+};
 use crate::task::Blocking;
 
-type Txn = Transaction<'static, OptimisticTransactionDB<MultiThreaded>>;
+type OptimisticTxn = Transaction<'static, OptimisticTransactionDB<MultiThreaded>>;
+type PessimisticTxn = Transaction<'static, TransactionDB<MultiThreaded>>;
+
+/// A RocksDB transaction of either kind, its lifetime extended to `'static`.
+enum Txn {
+  Optimistic(OptimisticTxn),
+  Pessimistic(PessimisticTxn),
+}
+
+/// Runs `$body` with `$txn` bound to the transaction, whichever its kind;
+/// both have the same methods.
+macro_rules! with_txn {
+  ($open:expr, $txn:ident => $body:expr) => {
+    match &$open.txn {
+      Txn::Optimistic($txn) => $body,
+      Txn::Pessimistic($txn) => $body,
+    }
+  };
+}
 
 /// A transaction and the engine it borrows. Field order is drop order: the
 /// transaction must go before the engine it points into.
 struct Open {
   txn: Txn,
   family: Family,
+}
+
+/// A write or commit that lost to another transaction: a key changed since
+/// the snapshot (Busy, or TryAgain when history ran out), or, pessimistic,
+/// locked by another transaction past the lock timeout (TimedOut) or in a
+/// deadlock (Busy).
+fn conflict_or(err: rust_rocksdb::Error) -> DbError {
+  let err = DbError::from(err);
+  match err.code {
+    ErrorCode::RocksBusy | ErrorCode::RocksTryAgain | ErrorCode::RocksTimedOut => {
+      DbError::new(ErrorCode::TransactionConflict, err.message)
+    }
+    _ => err,
+  }
 }
 
 // SAFETY: `Transaction` is `Send`; `Family` holds `Arc`s of `Send + Sync` data.
@@ -34,22 +71,23 @@ impl Open {
   /// The column family the transaction reads and writes.
   fn handle(&self) -> DbResult<Arc<BoundColumnFamily<'_>>> {
     let name = self.family.cf().unwrap_or(DEFAULT_COLUMN_FAMILY_NAME);
-    let db = self.family.engine.writable()?;
-    db.cf_handle(name).ok_or_else(|| missing_family(name))
+    let handle = match &*self.family.engine {
+      Engine::ReadWrite(db) => db.cf_handle(name),
+      Engine::Pessimistic(db) => db.cf_handle(name),
+      Engine::ReadOnly(_) => return Err(DbError::read_only()),
+    };
+    handle.ok_or_else(|| missing_family(name))
   }
 
   fn commit(self) -> DbResult<()> {
-    self.txn.commit().map_err(|err| {
-      let err = DbError::from(err);
-      // An optimistic commit that finds a key changed since the transaction
-      // read it fails with Busy (or TryAgain when history ran out).
-      match err.code {
-        ErrorCode::RocksBusy | ErrorCode::RocksTryAgain => {
-          DbError::new(ErrorCode::TransactionConflict, err.message)
-        }
-        _ => err,
-      }
-    })
+    match self.txn {
+      Txn::Optimistic(txn) => txn.commit().map_err(conflict_or),
+      Txn::Pessimistic(txn) => txn.commit().map_err(conflict_or),
+    }
+  }
+
+  fn rollback(&self) {
+    let _ = with_txn!(self, txn => txn.rollback());
   }
 }
 
@@ -61,15 +99,26 @@ pub struct NativeTransaction {
 
 impl NativeTransaction {
   pub(crate) fn begin(family: Family) -> DbResult<NativeTransaction> {
-    let db = family.engine.writable()?;
-    let mut txn_options = OptimisticTransactionOptions::new();
-    // Reads and the conflict check both use the snapshot of the moment the
+    // Reads and the conflict checks use the snapshot of the moment the
     // transaction began.
-    txn_options.set_snapshot(true);
-    let txn = db.transaction_opt(&family.options.write, &txn_options);
-    // SAFETY: `Open` keeps the `Arc<Engine>` the transaction borrows and drops
-    // the transaction first.
-    let txn = unsafe { std::mem::transmute::<Transaction<'_, _>, Txn>(txn) };
+    // SAFETY (both transmutes): `Open` keeps the `Arc<Engine>` the transaction
+    // borrows and drops the transaction first.
+    let txn = match &*family.engine {
+      Engine::ReadWrite(db) => {
+        let mut txn_options = OptimisticTransactionOptions::new();
+        txn_options.set_snapshot(true);
+        let txn = db.transaction_opt(&family.options.write, &txn_options);
+        Txn::Optimistic(unsafe { std::mem::transmute::<Transaction<'_, _>, OptimisticTxn>(txn) })
+      }
+      Engine::Pessimistic(db) => {
+        let mut txn_options = TransactionOptions::new();
+        txn_options.set_snapshot(true);
+        txn_options.set_deadlock_detect(true);
+        let txn = db.transaction_opt(&family.options.write, &txn_options);
+        Txn::Pessimistic(unsafe { std::mem::transmute::<Transaction<'_, _>, PessimisticTxn>(txn) })
+      }
+      Engine::ReadOnly(_) => return Err(DbError::read_only()),
+    };
     Ok(NativeTransaction {
       open: RefCell::new(Some(Open { txn, family })),
     })
@@ -106,10 +155,13 @@ impl NativeTransaction {
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
     check_key(key)?;
     let value = self.with_open(|open| {
-      let mut read = ReadOptions::default();
-      read.set_snapshot(&open.txn.snapshot());
-      let value = open.txn.get_pinned_cf_opt(&open.handle()?, key, &read)?;
-      Ok(value.map(|v| v.to_vec()))
+      let handle = open.handle()?;
+      with_txn!(open, txn => {
+        let mut read = ReadOptions::default();
+        read.set_snapshot(&txn.snapshot());
+        let value = txn.get_pinned_cf_opt(&handle, key, &read)?;
+        Ok(value.map(|v| v.to_vec()))
+      })
     })?;
     match value {
       Some(bytes) => BufferSlice::copy_from(env, bytes)
@@ -131,21 +183,39 @@ impl NativeTransaction {
     range: RangeOptions,
     max_entries: u32,
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
-    let out = self.with_open(|open| {
-      let handle = open.handle()?;
-      let mut scan = Scan::over(open.family.engine.clone(), range.into(), |_, mut read| {
-        read.set_snapshot(&open.txn.snapshot());
-        let iter = open.txn.raw_iterator_cf_opt(&handle, read);
-        // SAFETY: `scan` is dropped before this closure returns, while `open`
-        // and the transaction the iterator borrows live.
-        Ok(RawIter::Transaction(unsafe {
-          std::mem::transmute::<DBRawIteratorWithThreadMode<'_, Txn>, TransactionIter>(iter)
-        }))
+    let out =
+      self.with_open(|open| {
+        let handle = open.handle()?;
+        let mut scan = Scan::over(open.family.engine.clone(), range.into(), |_, mut read| {
+          // SAFETY (both transmutes): `scan` is dropped before this closure
+          // returns, while `open` and the transaction the iterator borrows live.
+          Ok(match &open.txn {
+            Txn::Optimistic(txn) => {
+              read.set_snapshot(&txn.snapshot());
+              let iter = txn.raw_iterator_cf_opt(&handle, read);
+              RawIter::OptimisticTxn(unsafe {
+                std::mem::transmute::<
+                  DBRawIteratorWithThreadMode<'_, OptimisticTxn>,
+                  OptimisticTxnIter,
+                >(iter)
+              })
+            }
+            Txn::Pessimistic(txn) => {
+              read.set_snapshot(&txn.snapshot());
+              let iter = txn.raw_iterator_cf_opt(&handle, read);
+              RawIter::PessimisticTxn(unsafe {
+                std::mem::transmute::<
+                  DBRawIteratorWithThreadMode<'_, PessimisticTxn>,
+                  PessimisticTxnIter,
+                >(iter)
+              })
+            }
+          })
+        })?;
+        let mut out = Vec::new();
+        scan.fill(&mut out, max_entries.max(1), MAX_BATCH_BYTES)?;
+        Ok(out)
       })?;
-      let mut out = Vec::new();
-      scan.fill(&mut out, max_entries.max(1), MAX_BATCH_BYTES)?;
-      Ok(out)
-    })?;
     if out.is_empty() {
       return Ok(None);
     }
@@ -158,14 +228,20 @@ impl NativeTransaction {
   #[napi]
   pub fn put_sync(&self, key: &[u8], value: &[u8]) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
-    Ok(self.with_open(|open| Ok(open.txn.put_cf(&open.handle()?, key, value)?))?)
+    Ok(self.with_open(|open| {
+      let handle = open.handle()?;
+      with_txn!(open, txn => txn.put_cf(&handle, key, value).map_err(conflict_or))
+    })?)
   }
 
   /// Buffers a removal of `key`.
   #[napi]
   pub fn remove_sync(&self, key: &[u8]) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
-    Ok(self.with_open(|open| Ok(open.txn.delete_cf(&open.handle()?, key)?))?)
+    Ok(self.with_open(|open| {
+      let handle = open.handle()?;
+      with_txn!(open, txn => txn.delete_cf(&handle, key).map_err(conflict_or))
+    })?)
   }
 
   /// Commits on the calling thread. A conflict fails with
@@ -186,7 +262,7 @@ impl NativeTransaction {
   #[napi]
   pub fn abort(&self) {
     if let Some(open) = self.open.borrow_mut().take() {
-      let _ = open.txn.rollback();
+      open.rollback();
     }
   }
 
