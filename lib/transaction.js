@@ -30,6 +30,7 @@ class Transaction {
   #keys
   #values
   #encodeRange
+  #open = true
 
   /**
    * @param {object} native the native transaction
@@ -117,22 +118,28 @@ class Transaction {
 
   /** Commits on a worker thread; rejects with `ERR_TRANSACTION_CONFLICT` on a conflict. */
   async commit() {
-    await this.#native.commit()
+    // The native side ends the transaction as the call starts, whatever the
+    // outcome, so the flag can follow without asking it.
+    const done = this.#native.commit()
+    this.#open = false
+    await done
   }
 
   /** Commits on the calling thread. */
   commitSync() {
+    this.#open = false
     this.#native.commitSync()
   }
 
   /** Discards every buffered write. Idempotent. */
   abort() {
+    this.#open = false
     this.#native.abort()
   }
 
   /** Whether the transaction can still be used. */
   get isOpen() {
-    return this.#native.isOpen
+    return this.#open
   }
 }
 
