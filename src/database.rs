@@ -183,11 +183,16 @@ impl Engine {
     if let Some(files) = options.max_open_files {
       opts.set_max_open_files(files);
     }
+    // A Bloom filter (10 bits a key, about 1% false positives) lets a read
+    // skip every SST file that lacks its key: without one, a miss, or a key
+    // in an older file, searches the index of each L0 file on the way. (A
+    // data-block hash index was measured too and did not speed up hits.)
+    let mut table = BlockBasedOptions::default();
+    table.set_bloom_filter(10.0, false);
     if options.no_block_cache.unwrap_or(false) {
-      let mut table = BlockBasedOptions::default();
       table.disable_cache();
-      opts.set_block_based_table_factory(&table);
     }
+    opts.set_block_based_table_factory(&table);
     let mut write = WriteOptions::default();
     write.disable_wal(options.disable_wal.unwrap_or(false));
     let lock_timeout = options.lock_timeout.unwrap_or(0.0);
