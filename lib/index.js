@@ -33,6 +33,20 @@ const OPTION_TYPES = {
   checkpointsPath: 'string',
 }
 
+// The open options the native layer acts on (disableWAL aside).
+const NATIVE_OPTIONS = [
+  'readOnly',
+  'compression',
+  'createIfMissing',
+  'name',
+  'parallelismThreads',
+  'writeBufferSize',
+  'maxOpenFiles',
+  'noBlockCache',
+  'pessimistic',
+  'lockTimeout',
+]
+
 // Sizes of the buffers shared with the native layer: most keys and values
 // fit; larger ones take the general path.
 const KEY_BUFFER_BYTES = 4096
@@ -167,32 +181,10 @@ class RocksDatabase {
   open() {
     if (this.#native === null || !this.#native.isOpen) {
       if (!this.readOnly) recoverRestore(this.path)
-      const {
-        readOnly,
-        compression,
-        createIfMissing,
-        name,
-        disableWAL,
-        parallelismThreads,
-        writeBufferSize,
-        maxOpenFiles,
-        noBlockCache,
-        pessimistic,
-        lockTimeout,
-      } = this.options
-      this.#native = NativeDatabase.open(this.path, {
-        readOnly,
-        compression,
-        createIfMissing,
-        name,
-        disableWal: disableWAL,
-        parallelismThreads,
-        writeBufferSize,
-        maxOpenFiles,
-        noBlockCache,
-        pessimistic,
-        lockTimeout,
-      })
+      const native = Object.fromEntries(NATIVE_OPTIONS.map((option) => [option, this.options[option]]))
+      // napi-rs derives `disableWal` from the Rust field; users write disableWAL.
+      native.disableWal = this.options.disableWAL
+      this.#native = NativeDatabase.open(this.path, native)
       this.#keyBuffer ??= Buffer.allocUnsafeSlow(KEY_BUFFER_BYTES)
       this.#valueBuffer ??= Buffer.allocUnsafeSlow(VALUE_BUFFER_BYTES)
       this.#shared = this.#native.shareBuffers(this.#keyBuffer, this.#valueBuffer)
