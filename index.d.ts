@@ -51,6 +51,13 @@ export declare class NativeDatabase {
   removeSync(key: Uint8Array): void
   /** Removes `key` on a worker thread. */
   remove(key: Uint8Array): Promise<void>
+  /**
+   * Applies a packed batch of puts and removals atomically (the format is
+   * described in `batch.rs`; `lib/transaction.js` writes it).
+   */
+  writeBatchSync(ops: Uint8Array): void
+  /** Applies a packed batch of writes atomically on a worker thread. */
+  writeBatch(ops: Uint8Array): Promise<void>
   /** Flushes the memtable of this column family to SST files. */
   flushSync(): void
   /** Flushes the memtable of this column family on a worker thread. */
@@ -123,6 +130,12 @@ export declare class NativeTransaction {
   rangeBatch(range: RangeOptions, maxEntries: number): Buffer | null
   /** Buffers a write of `value` under `key`. */
   putSync(key: Uint8Array, value: Uint8Array): void
+  /**
+   * Buffers the writes of a packed batch (see `batch.rs`), in order: the
+   * writes JavaScript made before the transaction's first read. The batch is
+   * checked whole first, so a bad one adds nothing.
+   */
+  apply(ops: Uint8Array): void
   /** Buffers a removal of `key`. */
   removeSync(key: Uint8Array): void
   /**

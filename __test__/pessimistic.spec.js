@@ -59,11 +59,12 @@ test('a pessimistic transaction locks a key at its write: a second writer fails 
   t.is(db.getSync('k'), 'after')
 })
 
-test('the same race in optimistic mode: the second writer wins and the first fails at commit', async (t) => {
+test('the same race in optimistic mode: the second writer wins and the first, which read the key, fails at commit', async (t) => {
   const db = scratch(t).open('db')
   db.putSync('k', 'base')
   const held = gate()
   const first = db.transaction(async (txn) => {
+    t.is(txn.getSync('k'), 'base')
     txn.putSync('k', 'first')
     await held.promise
   }, { maxRetries: 0 })

@@ -53,14 +53,112 @@ test('explicit abort discards writes; a finished transaction refuses use', async
   t.throws(() => kept.putSync('k', 2), { code: 'ERR_TRANSACTION_DONE' })
 })
 
-test('reads inside see the snapshot of the moment the transaction began', async (t) => {
+test('reads see one snapshot, taken at the transaction\'s first read', async (t) => {
   const db = scratch(t).open('db')
   db.putSync('k', 'before')
   await db.transaction(async (txn) => {
+    db.putSync('other', 'before the first read')
+    t.is(txn.getSync('other'), 'before the first read')
     db.putSync('k', 'outside')
     t.is(txn.getSync('k'), 'before')
-  }, { maxRetries: 0 }).catch(() => {})
+    t.deepEqual([...txn.getKeys()], ['k', 'other'])
+    db.putSync('late', 1)
+    t.deepEqual([...txn.getKeys()], ['k', 'other'])
+  }, { maxRetries: 0 })
+  // It only read, so it had nothing to commit and could not conflict.
   t.is(db.getSync('k'), 'outside')
+})
+
+test('a transaction that only writes commits atomically, as one batch, with no conflict to lose', async (t) => {
+  const db = scratch(t).open('db')
+  for (let i = 0; i < 100; i++) db.putSync(i, 'old')
+  let release
+  const held = new Promise((resolve) => (release = resolve))
+  let runs = 0
+  const blind = db.transaction(async (txn) => {
+    runs++
+    for (let i = 0; i < 100; i += 2) txn.putSync(i, { big: 'x'.repeat(i * 50) })
+    for (let i = 1; i < 100; i += 2) txn.removeSync(i)
+    await held
+  })
+  // Nothing is visible before the commit...
+  db.putSync(0, 'outside')
+  t.is(db.getSync(2), 'old')
+  t.is(db.getSync(1), 'old')
+  release()
+  await blind
+  // ...then all of it at once. It read nothing, so the write outside did not
+  // make it conflict: it simply committed after it.
+  t.is(runs, 1)
+  t.deepEqual(db.getSync(0), { big: '' })
+  t.deepEqual(db.getSync(98), { big: 'x'.repeat(4900) })
+  t.deepEqual([...db.getKeys()], Array.from({ length: 50 }, (_, i) => i * 2))
+  const result = db.transactionSync((txn) => {
+    txn.putSync('sync', 1)
+    return 'done'
+  })
+  t.is(result, 'done')
+  t.is(db.getSync('sync'), 1)
+})
+
+test('writes made before the first read are seen by it, in order', (t) => {
+  const db = scratch(t).open('db')
+  db.putSync('gone', 1)
+  db.transactionSync((txn) => {
+    txn.putSync('a', 1)
+    txn.putSync('a', 2)
+    txn.removeSync('gone')
+    txn.putSync(['tuple', 0], Buffer.alloc(70_000, 7))
+    t.is(txn.getSync('a'), 2)
+    t.is(txn.getSync('gone'), undefined)
+    t.deepEqual(txn.getSync(['tuple', 0]), Buffer.alloc(70_000, 7))
+    txn.putSync('b', 3)
+    t.deepEqual([...txn.getKeys()], ['a', 'b', ['tuple', 0]])
+  })
+  t.deepEqual([...db.getRange()].map(({ key, value }) => [key, Buffer.isBuffer(value) ? value.length : value]), [
+    ['a', 2],
+    ['b', 3],
+    [['tuple', 0], 70_000],
+  ])
+})
+
+test('a key the transaction read and another writer changed is a conflict, though the transaction wrote another key', async (t) => {
+  const db = scratch(t).open('db')
+  db.putSync('x', 1)
+  let runs = 0
+  await db.transaction(async (txn) => {
+    runs++
+    const x = txn.getSync('x')
+    if (runs === 1) db.putSync('x', 10) // x changes after it was read
+    txn.putSync('y', x * 2)
+  })
+  t.is(runs, 2)
+  t.is(db.getSync('y'), 20)
+})
+
+test('a transaction whose database closes before the commit rejects and writes nothing', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  await t.throwsAsync(
+    db.transaction(async (txn) => {
+      txn.putSync('k', 1)
+      db.close()
+    }),
+    { code: 'ERR_DATABASE_CLOSED' },
+  )
+  t.throws(() => db.transactionSync((txn) => {
+    txn.putSync('k', 1)
+  }), { code: 'ERR_DATABASE_CLOSED' })
+  const reopened = s.open('db')
+  t.is(reopened.getSync('k'), undefined)
+  await t.throwsAsync(
+    reopened.transaction(async (txn) => {
+      txn.putSync('k', 1)
+      reopened.close()
+      txn.getSync('k')
+    }),
+    { code: 'ERR_DATABASE_CLOSED' },
+  )
 })
 
 test('a conflict is retried: the callback runs again and then commits', async (t) => {
@@ -102,18 +200,23 @@ test('concurrent transactions are isolated from each other', async (t) => {
   const db = scratch(t).open('db')
   let release
   const gate = new Promise((resolve) => (release = resolve))
+  const seen = []
   const first = db.transaction(async (txn) => {
+    t.is(txn.getSync('c'), undefined) // takes the snapshot
     txn.putSync('a', 'first')
     await gate
-    t.is(txn.getSync('b'), undefined, 'the other transaction\'s uncommitted write is invisible')
+    seen.push(txn.getSync('b'))
   })
   const second = db.transaction(async (txn) => {
     txn.putSync('b', 'second')
-    t.is(txn.getSync('a'), undefined)
+    t.is(txn.getSync('a'), undefined, 'the other transaction\'s uncommitted write is invisible')
   })
   await second
   release()
   await first
+  // The first run read b at its snapshot, before the second committed it; b
+  // had changed when it came to commit, so it ran again and saw it.
+  t.deepEqual(seen, [undefined, 'second'])
   t.is(db.getSync('a'), 'first')
   t.is(db.getSync('b'), 'second')
 })
@@ -153,6 +256,7 @@ test('getRange in a transaction merges its own writes and removals over its snap
   const db = scratch(t).open('db')
   for (let i = 0; i < 10; i++) db.putSync(i * 10, `v${i * 10}`)
   await db.transaction(async (txn) => {
+    t.is(txn.getSync(0), 'v0') // the first read takes the snapshot
     db.putSync(5, 'after the snapshot')
     txn.putSync(15, 'mine')
     txn.removeSync(20)

@@ -147,9 +147,24 @@ export interface RangeIterable<T> extends Iterable<T>, AsyncIterable<T> {
 }
 
 /** A transaction handed to the callback of `transaction()`. */
+/**
+ * A transaction handed to the callback of `transaction()`. Reads see its own
+ * writes over one snapshot, taken at its first read; writes become visible to
+ * others at commit, all at once.
+ */
 export interface Transaction<V = any> {
+  /** Promise form of `getSync()`. */
   get(key: Key): Promise<V | undefined>
+  /**
+   * The value of `key` as this transaction sees it. In an optimistic
+   * transaction the key is checked at commit: if another write changed it
+   * since the snapshot, the commit is a conflict.
+   */
   getSync(key: Key): V | undefined
+  /** A lazy range as this transaction sees it; iterate it before the transaction ends. Not checked at commit. */
+  getRange(options?: RangeOptions): RangeIterable<{ key: any; value: V }>
+  /** The keys of a range as this transaction sees it. */
+  getKeys(options?: RangeOptions): RangeIterable<any>
   put(key: Key, value: V): Promise<void>
   putSync(key: Key, value: V): void
   remove(key: Key): Promise<void>

@@ -442,7 +442,12 @@ class RocksDatabase {
       options = checkRangeOptions(options)
       return { ...this.#encodeRange(options), values: options.values !== false }
     }
-    return new Transaction(this.#db.beginTransaction(), this.#keys, this.#values, encodeRange)
+    const db = this.#db
+    // Pessimistic transactions lock keys as they write, so they begin at once;
+    // so does any on a read-only database, to refuse it now. `readOnly` also
+    // throws ERR_DATABASE_CLOSED on a closed database.
+    const eager = this.options.pessimistic === true || db.readOnly
+    return new Transaction(db, eager, this.#keys, this.#values, encodeRange)
   }
 
   /** Removes every key of this column family. */

@@ -20,35 +20,100 @@ function lastKeyOf(batch, values) {
   return Buffer.from(key)
 }
 
+/** Kinds of a packed write (see `src/batch.rs`). */
+const PUT = 0
+const REMOVE = 1
+const FIRST_WRITES_BYTES = 1024
+
+function transactionDone() {
+  const error = new Error('the transaction has already been committed or aborted')
+  error.code = 'ERR_TRANSACTION_DONE'
+  return error
+}
+
 /**
  * A transaction handed to the callback of `db.transaction()`. Reads see its
- * own writes over the snapshot taken when it began; writes become visible to
- * others only at commit.
+ * own writes over one snapshot, taken at its first read; writes become
+ * visible to others only at commit, all at once.
+ *
+ * An optimistic transaction begins its native RocksDB transaction at its
+ * first read: until then it packs its writes into a buffer, and if it never
+ * reads, the commit writes them as one atomic batch. Writes made before any
+ * read need no snapshot (nothing they depend on was read), so this commits
+ * exactly what the native transaction would, and a transaction of blind writes
+ * costs one native call. A pessimistic transaction begins at once, because
+ * its writes lock their keys as they are made.
  */
 class Transaction {
+  #begin
+  #batch
   #native
   #keys
   #values
   #encodeRange
   #open = true
+  /** Packed writes not yet given to a native transaction, and their length. */
+  #writes = null
+  #length = 0
+  /** Whether anything was written: a transaction that only read has nothing to commit. */
+  #wrote = false
 
   /**
-   * @param {object} native the native transaction
+   * @param {object} db the native database
+   * @param {boolean} eager begin the native transaction now (pessimistic)
    * @param {object} keys the key encoding
    * @param {object} values the value encoding
    * @param {(options: object) => object} encodeRange checks range options and encodes their bounds
    */
-  constructor(native, keys, values, encodeRange) {
-    this.#native = native
+  constructor(db, eager, keys, values, encodeRange) {
+    this.#begin = () => db.beginTransaction()
+    this.#batch = db
+    this.#native = eager ? db.beginTransaction() : null
     this.#keys = keys
     this.#values = values
     this.#encodeRange = encodeRange
+  }
+
+  /** The native transaction, begun now if it was not yet, with the writes made so far. */
+  #reader() {
+    if (!this.#open) throw transactionDone()
+    if (this.#native === null) {
+      this.#native = this.#begin()
+      if (this.#length > 0) this.#native.apply(this.#writes.subarray(0, this.#length))
+      this.#writes = null
+      this.#length = 0
+    }
+    return this.#native
+  }
+
+  /** Appends one write to the packed buffer (no native transaction yet). */
+  #pack(kind, key, value) {
+    const needed = this.#length + 9 + key.length + (value === undefined ? 0 : value.length)
+    if (this.#writes === null || needed > this.#writes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, FIRST_WRITES_BYTES, (this.#writes?.length ?? 0) * 2))
+      if (this.#length > 0) this.#writes.copy(grown, 0, 0, this.#length)
+      this.#writes = grown
+    }
+    const writes = this.#writes
+    let at = this.#length
+    writes[at++] = kind
+    writes.writeUInt32LE(key.length, at)
+    writes.set(key, (at += 4))
+    at += key.length
+    if (value !== undefined) {
+      writes.writeUInt32LE(value.length, at)
+      writes.set(value, (at += 4))
+      at += value.length
+    }
+    this.#length = at
   }
 
   /**
    * A lazy range of `{ key, value }` as this transaction sees it: its own
    * writes over its snapshot. The options of `db.getRange()`. Iterate it
    * before the transaction ends; after, it throws `ERR_TRANSACTION_DONE`.
+   * Unlike `getSync()`, a range is not tracked: a key another writer adds to
+   * it before the commit is not a conflict.
    */
   getRange(options) {
     const range = this.#encodeRange(options)
@@ -61,7 +126,7 @@ class Transaction {
   }
 
   #range(range, values) {
-    const native = this.#native
+    const reader = () => this.#reader()
     const decodeKey = this.#keys.decodeAt
     const decodeValue = this.#values.decodeAt
     // Each batch is read by an iterator of its own, so no iterator outlives
@@ -71,7 +136,7 @@ class Transaction {
       let remaining = range.limit
       let batch = FIRST_BATCH
       while (remaining === undefined || remaining > 0) {
-        const bytes = native.rangeBatch(current, remaining === undefined ? batch : Math.min(batch, remaining))
+        const bytes = reader().rangeBatch(current, remaining === undefined ? batch : Math.min(batch, remaining))
         if (bytes == null) return
         const entries = decodeBatch(bytes, bytes.length, decodeKey, decodeValue, values)
         if (remaining !== undefined) remaining -= entries.length
@@ -85,9 +150,14 @@ class Transaction {
     })
   }
 
-  /** The decoded value of `key` as this transaction sees it, or `undefined`. */
+  /**
+   * The decoded value of `key` as this transaction sees it, or `undefined`.
+   * In an optimistic transaction the key is tracked: if another write changes
+   * it before this transaction commits, the commit is a conflict (and the
+   * callback of `transaction()` runs again).
+   */
   getSync(key) {
-    const bytes = this.#native.getSync(this.#keys.encode(key))
+    const bytes = this.#reader().getSync(this.#keys.encode(key))
     return bytes == null ? undefined : this.#values.decode(bytes)
   }
 
@@ -98,7 +168,12 @@ class Transaction {
 
   /** Buffers a write; it is applied at commit. */
   putSync(key, value) {
-    this.#native.putSync(this.#keys.encode(key), this.#values.encode(value))
+    if (!this.#open) throw transactionDone()
+    const keyBytes = this.#keys.encode(key)
+    const valueBytes = this.#values.encode(value)
+    if (this.#native === null) this.#pack(PUT, keyBytes, valueBytes)
+    else this.#native.putSync(keyBytes, valueBytes)
+    this.#wrote = true
   }
 
   /** Promise form of `putSync()`. */
@@ -108,7 +183,11 @@ class Transaction {
 
   /** Buffers a removal; it is applied at commit. */
   removeSync(key) {
-    this.#native.removeSync(this.#keys.encode(key))
+    if (!this.#open) throw transactionDone()
+    const keyBytes = this.#keys.encode(key)
+    if (this.#native === null) this.#pack(REMOVE, keyBytes)
+    else this.#native.removeSync(keyBytes)
+    this.#wrote = true
   }
 
   /** Promise form of `removeSync()`. */
@@ -116,25 +195,46 @@ class Transaction {
     this.removeSync(key)
   }
 
-  /** Commits on a worker thread; rejects with `ERR_TRANSACTION_CONFLICT` on a conflict. */
+  /**
+   * Commits on a worker thread; rejects with `ERR_TRANSACTION_CONFLICT` on a
+   * conflict. A transaction that wrote nothing has nothing to commit: it
+   * ends without a conflict whatever it read.
+   */
   async commit() {
-    // The native side ends the transaction as the call starts, whatever the
-    // outcome, so the flag can follow without asking it.
-    const done = this.#native.commit()
-    this.#open = false
-    await done
+    const finish = this.#finish()
+    if (finish === 'batch') await this.#batch.writeBatch(this.#pending())
+    else if (finish === 'native') await this.#native.commit()
   }
 
   /** Commits on the calling thread. */
   commitSync() {
+    const finish = this.#finish()
+    if (finish === 'batch') this.#batch.writeBatchSync(this.#pending())
+    else if (finish === 'native') this.#native.commitSync()
+  }
+
+  /** Ends the transaction and says how to commit it: 'batch', 'native' or nothing. */
+  #finish() {
+    if (!this.#open) throw transactionDone()
     this.#open = false
-    this.#native.commitSync()
+    if (!this.#wrote) {
+      this.#native?.abort()
+      return undefined
+    }
+    return this.#native === null ? 'batch' : 'native'
+  }
+
+  #pending() {
+    const writes = this.#writes.subarray(0, this.#length)
+    this.#writes = null
+    return writes
   }
 
   /** Discards every buffered write. Idempotent. */
   abort() {
     this.#open = false
-    this.#native.abort()
+    this.#writes = null
+    this.#native?.abort()
   }
 
   /** Whether the transaction can still be used. */

@@ -18,6 +18,7 @@ use rust_rocksdb::{
   TransactionDBOptions, WriteBatchWithTransaction, WriteOptions, DB,
 };
 
+use crate::batch;
 use crate::checkpoint;
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::fast::SharedBuffers;
@@ -335,6 +336,29 @@ impl Engine {
     with_writable!(self, db => Ok(
       on_family!(db, cf, h => db.delete_cf_opt(&h, key, write), db.delete_opt(key, write))?
     ))
+  }
+
+  /// Applies a packed batch of writes (see `batch`) atomically: all of them
+  /// or none. The batch is checked whole before anything is written.
+  pub(crate) fn write_batch(
+    &self,
+    cf: Option<&str>,
+    ops: &[u8],
+    write: &WriteOptions,
+  ) -> DbResult<()> {
+    batch::check(ops)?;
+    with_writable!(self, db => {
+      let mut batch = WriteBatchWithTransaction::<true>::default();
+      let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
+      let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+      for op in batch::writes(ops) {
+        match op? {
+          batch::Write::Put { key, value } => batch.put_cf(&handle, key, value),
+          batch::Write::Remove { key } => batch.delete_cf(&handle, key),
+        }
+      }
+      Ok(db.write_opt(&batch, write)?)
+    })
   }
 
   pub(crate) fn flush(&self, cf: Option<&str>) -> DbResult<()> {
@@ -659,6 +683,29 @@ impl NativeDatabase {
       family
         .engine
         .remove(family.cf(), &key, &family.options.write)
+    })))
+  }
+
+  /// Applies a packed batch of puts and removals atomically (the format is
+  /// described in `batch.rs`; `lib/transaction.js` writes it).
+  #[napi]
+  pub fn write_batch_sync(&self, ops: &[u8]) -> napi::Result<(), ErrorCode> {
+    Ok(
+      self
+        .engine()?
+        .write_batch(self.cf(), ops, &self.options.write)?,
+    )
+  }
+
+  /// Applies a packed batch of writes atomically on a worker thread.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn write_batch(&self, ops: &[u8]) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let family = self.family()?;
+    let ops = ops.to_vec();
+    Ok(AsyncTask::new(Blocking::new(move || {
+      family
+        .engine
+        .write_batch(family.cf(), &ops, &family.options.write)
     })))
   }
 

@@ -6,6 +6,7 @@
 
 #![deny(clippy::all)]
 
+mod batch;
 mod checkpoint;
 mod database;
 mod error;

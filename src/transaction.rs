@@ -1,8 +1,11 @@
-//! Transactions. Optimistic ones (the default) buffer writes and check for
-//! conflicts at commit; pessimistic ones lock each key as they write it and
-//! fail at that write when another transaction holds it or changed it since
-//! the snapshot. Either way, reads see the transaction's own writes over a
-//! snapshot taken when it began.
+//! Transactions. Optimistic ones (the default) buffer writes, track the keys
+//! they read, and fail at commit when another write changed one of those
+//! keys since the snapshot; pessimistic ones lock each key as they write it
+//! and fail at that write when another transaction holds it or changed it
+//! since the snapshot. Either way, reads see the transaction's own writes over
+//! a snapshot taken when the native transaction began. (JavaScript begins it
+//! at the first read: writes before any read need no snapshot and go to
+//! RocksDB as one batch when nothing was read at all.)
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use rust_rocksdb::{
   DEFAULT_COLUMN_FAMILY_NAME,
 };
 
+use crate::batch;
 use crate::database::{check_key, missing_family, Engine, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::iterator::{
@@ -159,7 +163,14 @@ impl NativeTransaction {
       with_txn!(open, txn => {
         let mut read = ReadOptions::default();
         read.set_snapshot(&txn.snapshot());
-        let value = txn.get_pinned_cf_opt(&handle, key, &read)?;
+        let value = match open.txn {
+          // Tracked, so a change by another writer before the commit is a
+          // conflict: what the transaction read still holds when it commits.
+          Txn::Optimistic(_) => txn.get_pinned_for_update_cf_opt(&handle, key, true, &read)?,
+          // A read for update here would lock the key; pessimistic
+          // transactions lock only what they write.
+          Txn::Pessimistic(_) => txn.get_pinned_cf_opt(&handle, key, &read)?,
+        };
         Ok(value.map(|v| v.to_vec()))
       })
     })?;
@@ -231,6 +242,25 @@ impl NativeTransaction {
     Ok(self.with_open(|open| {
       let handle = open.handle()?;
       with_txn!(open, txn => txn.put_cf(&handle, key, value).map_err(conflict_or))
+    })?)
+  }
+
+  /// Buffers the writes of a packed batch (see `batch.rs`), in order: the
+  /// writes JavaScript made before the transaction's first read. The batch is
+  /// checked whole first, so a bad one adds nothing.
+  #[napi]
+  pub fn apply(&self, ops: &[u8]) -> napi::Result<(), ErrorCode> {
+    batch::check(ops)?;
+    Ok(self.with_open(|open| {
+      let handle = open.handle()?;
+      for op in batch::writes(ops) {
+        with_txn!(open, txn => match op? {
+          batch::Write::Put { key, value } => txn.put_cf(&handle, key, value),
+          batch::Write::Remove { key } => txn.delete_cf(&handle, key),
+        }
+        .map_err(conflict_or))?;
+      }
+      Ok(())
     })?)
   }
 
