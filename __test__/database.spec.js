@@ -259,6 +259,75 @@ test('close with reads and writes in flight settles them all without crashing', 
   }
 })
 
+/** RocksDB's count of write batches and of keys written, from its DB stats. */
+function writeCounts(db) {
+  const [, batches, keys] = /Cumulative writes: (\d+) writes, (\d+) keys/.exec(db.getDBProperty('rocksdb.dbstats'))
+  return { batches: Number(batches), keys: Number(keys) }
+}
+
+test('async puts and removes made together go to RocksDB as one batch, in the order made', async (t) => {
+  const db = scratch(t).open('db')
+  const before = writeCounts(db)
+  const writes = []
+  for (let i = 0; i < 1000; i++) writes.push(db.put(i, `v${i}`))
+  for (let i = 0; i < 1000; i += 2) writes.push(db.remove(i))
+  writes.push(db.put(0, 'last word'))
+  await Promise.all(writes)
+  const after = writeCounts(db)
+  t.is(after.keys - before.keys, 1501)
+  t.is(after.batches - before.batches, 1)
+  t.is(db.getSync(0), 'last word')
+  t.is(db.getSync(2), undefined)
+  t.is(db.getSync(999), 'v999')
+  t.is(db.getKeysCount(), 501)
+  // Awaited one by one, each put is a batch of its own.
+  for (let i = 0; i < 5; i++) await db.put(`one ${i}`, i)
+  t.is(writeCounts(db).batches - after.batches, 5)
+})
+
+test('writes made while a batch is being written wait for it and go out together', async (t) => {
+  const db = scratch(t).open('db')
+  const before = writeCounts(db)
+  const first = db.put('first', 1)
+  await Promise.resolve() // the first batch is on its way
+  const rest = []
+  for (let i = 0; i < 100; i++) rest.push(db.put(i, i))
+  await Promise.all([first, ...rest])
+  t.is(writeCounts(db).batches - before.batches, 2)
+  t.is(db.getSync(99), 99)
+})
+
+test('a bad write among async writes rejects alone; a batch that fails rejects all its writes', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const good = db.put('good', 1)
+  const bad = db.put('', 2)
+  const alsoBad = db.put({}, 3)
+  await good
+  await t.throwsAsync(bad, { instanceOf: TypeError, message: /"key"/ })
+  await t.throwsAsync(alsoBad, { instanceOf: TypeError })
+  t.is(db.getSync('good'), 1)
+  // Another handle drops the family before the batch is written.
+  const family = s.open('db', { name: 'doomed' })
+  const other = s.open('db', { name: 'doomed' })
+  const doomed = [family.put('a', 1), family.put('b', 2), family.remove('c')]
+  other.dropSync()
+  for (const write of doomed) await t.throwsAsync(write, { code: 'ERR_ROCKSDB_COLUMN_FAMILY_DROPPED' })
+})
+
+test('async writes made just before close() are written', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const writes = [db.put('a', 1), db.put('b', 2), db.remove('c')]
+  db.close()
+  await Promise.all(writes)
+  await t.throwsAsync(db.put('late', 1), { code: 'ERR_DATABASE_CLOSED' })
+  const again = s.open('db')
+  t.is(again.getSync('a'), 1)
+  t.is(again.getSync('b'), 2)
+  t.is(again.getSync('late'), undefined)
+})
+
 test('values of 10 MB round-trip', async (t) => {
   const s = scratch(t)
   const db = s.open('db', { encoding: 'binary' })

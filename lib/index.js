@@ -15,6 +15,7 @@ const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
 const { RangeIterable, RangeIterator, decodeBatch } = require('./range')
 const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
+const { WriteQueue } = require('./batch')
 const { CheckpointStore, restore, recoverRestore } = require('./checkpoints')
 
 const OPTION_TYPES = {
@@ -148,6 +149,7 @@ class RocksDatabase {
   // The fast path of the *Sync methods: keys are written into #keyBuffer,
   // values read into #valueBuffer, both shared with the native layer.
   #shared = null
+  #writes = new WriteQueue(() => this.#db)
   #keyBuffer = null
   #valueBuffer = null
 
@@ -233,6 +235,7 @@ class RocksDatabase {
    * normally; RocksDB releases its files when the last of them is done.
    */
   close() {
+    this.#writes.drain()
     for (const iterator of this.#iterators) iterator.close()
     this.#iterators.clear()
     if (this.#native !== null) this.#native.close()
@@ -289,9 +292,17 @@ class RocksDatabase {
     return this.#db.getSync(this.#keys.encode(key)) ?? undefined
   }
 
-  /** Stores `value` under `key`. Resolves once RocksDB has accepted the write. */
-  async put(key, value) {
-    await this.#db.put(this.#keys.encode(key), this.#values.encode(value))
+  /**
+   * Stores `value` under `key`. Resolves once RocksDB has accepted the write.
+   * Puts and removes made together (in one turn of JavaScript, or while an
+   * earlier batch is being written) go to RocksDB as one atomic batch.
+   */
+  put(key, value) {
+    try {
+      return this.#writes.put(this.#keys.encode(key), this.#values.encode(value))
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Stores `value` under `key` on the calling thread. */
@@ -303,9 +314,13 @@ class RocksDatabase {
     else db.putSync(this.#keys.encode(key), bytes)
   }
 
-  /** Removes `key`. Removing a missing key is not an error. */
-  async remove(key) {
-    await this.#db.remove(this.#keys.encode(key))
+  /** Removes `key`. Removing a missing key is not an error. Batched like `put()`. */
+  remove(key) {
+    try {
+      return this.#writes.remove(this.#keys.encode(key))
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Removes `key` on the calling thread. */

@@ -2,6 +2,7 @@
 
 const { invalidArgType, invalidArgValue } = require('./errors')
 const { RangeIterable, decodeBatch } = require('./range')
+const { PackedWrites } = require('./batch')
 
 /** Entries of the first batch of a range read in a transaction; later ones double. */
 const FIRST_BATCH = 32
@@ -19,11 +20,6 @@ function lastKeyOf(batch, values) {
   }
   return Buffer.from(key)
 }
-
-/** Kinds of a packed write (see `src/batch.rs`). */
-const PUT = 0
-const REMOVE = 1
-const FIRST_WRITES_BYTES = 1024
 
 function transactionDone() {
   const error = new Error('the transaction has already been committed or aborted')
@@ -52,9 +48,8 @@ class Transaction {
   #values
   #encodeRange
   #open = true
-  /** Packed writes not yet given to a native transaction, and their length. */
-  #writes = null
-  #length = 0
+  /** Writes not yet given to a native transaction. */
+  #writes = new PackedWrites()
   /** Whether anything was written: a transaction that only read has nothing to commit. */
   #wrote = false
 
@@ -79,33 +74,10 @@ class Transaction {
     if (!this.#open) throw transactionDone()
     if (this.#native === null) {
       this.#native = this.#begin()
-      if (this.#length > 0) this.#native.apply(this.#writes.subarray(0, this.#length))
+      if (!this.#writes.isEmpty) this.#native.apply(this.#writes.bytes())
       this.#writes = null
-      this.#length = 0
     }
     return this.#native
-  }
-
-  /** Appends one write to the packed buffer (no native transaction yet). */
-  #pack(kind, key, value) {
-    const needed = this.#length + 9 + key.length + (value === undefined ? 0 : value.length)
-    if (this.#writes === null || needed > this.#writes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, FIRST_WRITES_BYTES, (this.#writes?.length ?? 0) * 2))
-      if (this.#length > 0) this.#writes.copy(grown, 0, 0, this.#length)
-      this.#writes = grown
-    }
-    const writes = this.#writes
-    let at = this.#length
-    writes[at++] = kind
-    writes.writeUInt32LE(key.length, at)
-    writes.set(key, (at += 4))
-    at += key.length
-    if (value !== undefined) {
-      writes.writeUInt32LE(value.length, at)
-      writes.set(value, (at += 4))
-      at += value.length
-    }
-    this.#length = at
   }
 
   /**
@@ -171,7 +143,7 @@ class Transaction {
     if (!this.#open) throw transactionDone()
     const keyBytes = this.#keys.encode(key)
     const valueBytes = this.#values.encode(value)
-    if (this.#native === null) this.#pack(PUT, keyBytes, valueBytes)
+    if (this.#native === null) this.#writes.put(keyBytes, valueBytes)
     else this.#native.putSync(keyBytes, valueBytes)
     this.#wrote = true
   }
@@ -185,7 +157,7 @@ class Transaction {
   removeSync(key) {
     if (!this.#open) throw transactionDone()
     const keyBytes = this.#keys.encode(key)
-    if (this.#native === null) this.#pack(REMOVE, keyBytes)
+    if (this.#native === null) this.#writes.remove(keyBytes)
     else this.#native.removeSync(keyBytes)
     this.#wrote = true
   }
@@ -225,7 +197,7 @@ class Transaction {
   }
 
   #pending() {
-    const writes = this.#writes.subarray(0, this.#length)
+    const writes = this.#writes.bytes()
     this.#writes = null
     return writes
   }
