@@ -146,7 +146,6 @@ export interface RangeIterable<T> extends Iterable<T>, AsyncIterable<T> {
   readonly asArray: Promise<T[]>
 }
 
-/** A transaction handed to the callback of `transaction()`. */
 /**
  * A transaction handed to the callback of `transaction()`. Reads see its own
  * writes over one snapshot, taken at its first read; writes become visible to

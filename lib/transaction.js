@@ -41,8 +41,7 @@ function transactionDone() {
  * its writes lock their keys as they are made.
  */
 class Transaction {
-  #begin
-  #batch
+  #db
   #native
   #keys
   #values
@@ -61,8 +60,7 @@ class Transaction {
    * @param {(options: object) => object} encodeRange checks range options and encodes their bounds
    */
   constructor(db, eager, keys, values, encodeRange) {
-    this.#begin = () => db.beginTransaction()
-    this.#batch = db
+    this.#db = db
     this.#native = eager ? db.beginTransaction() : null
     this.#keys = keys
     this.#values = values
@@ -73,7 +71,7 @@ class Transaction {
   #reader() {
     if (!this.#open) throw transactionDone()
     if (this.#native === null) {
-      this.#native = this.#begin()
+      this.#native = this.#db.beginTransaction()
       if (!this.#writes.isEmpty) this.#native.apply(this.#writes.bytes())
       this.#writes = null
     }
@@ -174,14 +172,14 @@ class Transaction {
    */
   async commit() {
     const finish = this.#finish()
-    if (finish === 'batch') await this.#batch.writeBatch(this.#pending())
+    if (finish === 'batch') await this.#db.writeBatch(this.#pending())
     else if (finish === 'native') await this.#native.commit()
   }
 
   /** Commits on the calling thread. */
   commitSync() {
     const finish = this.#finish()
-    if (finish === 'batch') this.#batch.writeBatchSync(this.#pending())
+    if (finish === 'batch') this.#db.writeBatchSync(this.#pending())
     else if (finish === 'native') this.#native.commitSync()
   }
 
