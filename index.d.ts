@@ -161,6 +161,14 @@ export declare function destroyDatabase(path: string): void
 export declare function errorCodes(): Array<string>
 
 /**
+ * `getShared` for the Promise form of `get`: reads only what RocksDB holds
+ * in memory, and returns -2 when answering would need the disk (the caller
+ * then reads on libuv's pool). Most reads of a warm database are answered
+ * here, without the pool's round trip, and none blocks the event loop on I/O.
+ */
+export declare function getInMemoryShared(shared: ExternalObject<SharedBuffers>, keyLength: number): number
+
+/**
  * Reads the value of the key in the shared key buffer (`key_length` bytes)
  * into the shared value buffer. Returns -1 when the key is missing, else the
  * value's length; a length above the buffer's size means the value was not

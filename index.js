@@ -840,6 +840,7 @@ module.exports.NativeIterator = nativeBinding.NativeIterator
 module.exports.NativeTransaction = nativeBinding.NativeTransaction
 module.exports.destroyDatabase = nativeBinding.destroyDatabase
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.getInMemoryShared = nativeBinding.getInMemoryShared
 module.exports.getShared = nativeBinding.getShared
 module.exports.isDatabaseOpen = nativeBinding.isDatabaseOpen
 module.exports.putShared = nativeBinding.putShared

@@ -328,6 +328,56 @@ test('async writes made just before close() are written', async (t) => {
   t.is(again.getSync('late'), undefined)
 })
 
+/** Whether `promise` settles within the microtasks of the current turn, that is, without a trip through libuv's pool. */
+async function settlesAtOnce(promise) {
+  let settled = false
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  )
+  for (let i = 0; i < 5; i++) await null
+  return settled
+}
+
+test('get() answers from memory at once and goes to the pool only when the disk is needed', async (t) => {
+  const s = scratch(t)
+  let db = s.open('db')
+  db.putSync('memtable', { in: 'memory' })
+  const memtable = db.get('memtable')
+  t.true(await settlesAtOnce(memtable))
+  t.deepEqual(await memtable, { in: 'memory' })
+  t.true(await settlesAtOnce(db.get('missing')))
+  t.is(await db.get('missing'), undefined)
+  t.true(await settlesAtOnce(db.getBinary('memtable')))
+  t.deepEqual(await db.getBinary('memtable'), db.getBinarySync('memtable'))
+
+  for (let i = 0; i < 1000; i++) db.putSync(i, `value ${i}`)
+  db.flushSync()
+  db.close()
+  db = s.open('db') // a new RocksDB instance: its block cache is empty
+  const cold = db.get(500)
+  t.false(await settlesAtOnce(cold), 'the first read of a flushed block needs the disk')
+  t.is(await cold, 'value 500')
+  const warm = db.get(501) // in the block now cached
+  t.true(await settlesAtOnce(warm))
+  t.is(await warm, 'value 501')
+  const coldBinary = s.open('db', { encoding: 'binary' }).getBinary('memtable')
+  t.deepEqual(await coldBinary, db.getBinarySync('memtable'))
+
+  // Values too large for the shared buffer take the pool, whole.
+  const big = Buffer.alloc(200_000, 3)
+  db.putSync('big', big)
+  t.deepEqual(await db.get('big'), big)
+  t.deepEqual((await db.getBinary('big')).length, db.getBinarySync('big').length)
+
+  // The value of a get() is its own: later reads do not change it.
+  db.putSync('a', Buffer.from('first'))
+  db.putSync('b', Buffer.from('second'))
+  const [a, b] = await Promise.all([db.get('a'), db.get('b')])
+  t.is(a.toString(), 'first')
+  t.is(b.toString(), 'second')
+})
+
 test('values of 10 MB round-trip', async (t) => {
   const s = scratch(t)
   const db = s.open('db', { encoding: 'binary' })

@@ -6,6 +6,7 @@ const {
   destroyDatabase,
   errorCodes,
   getShared,
+  getInMemoryShared,
   putShared,
   rangeShared,
   removeShared,
@@ -256,10 +257,20 @@ class RocksDatabase {
     return this.#native
   }
 
-  /** The decoded value of `key`, or `undefined`. */
-  async get(key) {
-    const bytes = await this.#db.get(this.#keys.encode(key))
-    return bytes === undefined || bytes === null ? undefined : this.#values.decode(bytes)
+  /**
+   * The decoded value of `key`, or `undefined`. A value RocksDB holds in
+   * memory (memtable or block cache) is read at once; one that needs the
+   * disk is read on libuv's pool, so the event loop never waits for I/O.
+   */
+  get(key) {
+    try {
+      const length = this.#readInMemory(key)
+      if (length === -1) return Promise.resolve(undefined)
+      if (length >= 0) return Promise.resolve(this.#decodeShared(length))
+      return this.#getFromPool(key, false)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** The decoded value of `key`, or `undefined`, read on the calling thread. */
@@ -269,27 +280,55 @@ class RocksDatabase {
     if (keyLength >= 0) {
       const length = getShared(this.#shared, keyLength)
       if (length < 0) return undefined
-      if (length <= this.#valueBuffer.length) {
-        const values = this.#values
-        return values.decodeShared
-          ? values.decodeShared(this.#valueBuffer, length)
-          : values.decode(Buffer.from(this.#valueBuffer.subarray(0, length)))
-      }
+      if (length <= this.#valueBuffer.length) return this.#decodeShared(length)
     }
     // A key or value too large for the shared buffers takes the general path.
     const bytes = db.getSync(this.#keys.encode(key))
     return bytes === undefined || bytes === null ? undefined : this.#values.decode(bytes)
   }
 
-  /** The stored bytes of `key` as a Buffer, or `undefined`. */
-  async getBinary(key) {
-    const bytes = await this.#db.get(this.#keys.encode(key))
-    return bytes ?? undefined
+  /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
+  getBinary(key) {
+    try {
+      const length = this.#readInMemory(key)
+      if (length === -1) return Promise.resolve(undefined)
+      if (length >= 0) return Promise.resolve(Buffer.from(this.#valueBuffer.subarray(0, length)))
+      return this.#getFromPool(key, true)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
   getBinarySync(key) {
     return this.#db.getSync(this.#keys.encode(key)) ?? undefined
+  }
+
+  /**
+   * Reads `key` from what RocksDB holds in memory into the shared value
+   * buffer: its length, -1 when the key is missing, or -2 when the answer
+   * needs the disk or does not fit the shared buffers.
+   */
+  #readInMemory(key) {
+    if (this.#shared === null) throw databaseNotOpen()
+    const keyLength = this.#keys.write(key, this.#keyBuffer)
+    if (keyLength < 0) return -2
+    const length = getInMemoryShared(this.#shared, keyLength)
+    return length > this.#valueBuffer.length ? -2 : length
+  }
+
+  async #getFromPool(key, binary) {
+    const bytes = await this.#db.get(this.#keys.encode(key))
+    if (bytes === undefined || bytes === null) return undefined
+    return binary ? bytes : this.#values.decode(bytes)
+  }
+
+  /** Decodes the first `length` bytes of the shared value buffer into a value of its own. */
+  #decodeShared(length) {
+    const values = this.#values
+    return values.decodeShared
+      ? values.decodeShared(this.#valueBuffer, length)
+      : values.decode(Buffer.from(this.#valueBuffer.subarray(0, length)))
   }
 
   /**

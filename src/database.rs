@@ -157,6 +157,9 @@ pub struct EngineOptions {
   // Made once: building RocksDB's ReadOptions on every read costs an
   // allocation and a constructor, a real share of a cached point read.
   pub read: ReadOptions,
+  /// Reads that may use only what is in memory (memtables, block cache,
+  /// open tables): RocksDB answers Incomplete rather than touch the disk.
+  pub read_in_memory: ReadOptions,
 }
 
 impl Engine {
@@ -211,6 +214,11 @@ impl Engine {
         .then_some(lock_timeout as i64),
       write,
       read: ReadOptions::default(),
+      read_in_memory: {
+        let mut read = ReadOptions::default();
+        read.set_read_tier(rust_rocksdb::ReadTier::BlockCache);
+        read
+      },
     })
   }
 

@@ -109,9 +109,32 @@ pub fn get_shared(
   shared: &External<SharedBuffers>,
   key_length: u32,
 ) -> napi::Result<f64, ErrorCode> {
+  Ok(read_shared(shared, key_length, &shared.options.read)?)
+}
+
+/// `getShared` for the Promise form of `get`: reads only what RocksDB holds
+/// in memory, and returns -2 when answering would need the disk (the caller
+/// then reads on libuv's pool). Most reads of a warm database are answered
+/// here, without the pool's round trip, and none blocks the event loop on I/O.
+#[napi]
+pub fn get_in_memory_shared(
+  shared: &External<SharedBuffers>,
+  key_length: u32,
+) -> napi::Result<f64, ErrorCode> {
+  match read_shared(shared, key_length, &shared.options.read_in_memory) {
+    Err(err) if err.code == ErrorCode::RocksIncomplete => Ok(-2.0),
+    other => Ok(other?),
+  }
+}
+
+fn read_shared(
+  shared: &SharedBuffers,
+  key_length: u32,
+  read: &rust_rocksdb::ReadOptions,
+) -> Result<f64, DbError> {
   let key = shared.key(key_length)?;
-  Ok(shared.with_engine(|engine| {
-    match engine.get(shared.family.as_deref(), key, &shared.options.read)? {
+  shared.with_engine(|engine| {
+    match engine.get(shared.family.as_deref(), key, read)? {
       None => Ok(-1.0),
       Some(value) => {
         if value.len() <= shared.value_len {
@@ -121,7 +144,7 @@ pub fn get_shared(
         Ok(value.len() as f64)
       }
     }
-  })?)
+  })
 }
 
 /// Stores `value` under the key in the shared key buffer.

@@ -16,7 +16,10 @@ mod task;
 mod transaction;
 
 pub use database::{destroy_database, is_database_open, NativeDatabase, OpenOptions};
-pub use fast::{get_shared, put_shared, range_shared, remove_shared, take_range, SharedBuffers};
+pub use fast::{
+  get_in_memory_shared, get_shared, put_shared, range_shared, remove_shared, take_range,
+  SharedBuffers,
+};
 pub use iterator::{NativeIterator, RangeOptions};
 pub use transaction::NativeTransaction;
 
