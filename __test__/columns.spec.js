@@ -86,6 +86,15 @@ test('destroy closes the database and deletes it from disk', async (t) => {
   t.false(fs.existsSync(s.path('db')))
 })
 
+test('destroy right after async writes lets them settle, then deletes the database', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const writes = Array.from({ length: 100 }, (_, i) => db.put(i, i))
+  await db.destroy()
+  await Promise.all(writes)
+  t.false(fs.existsSync(s.path('db')))
+})
+
 test('compact keeps every key and drops the space of removed ones', async (t) => {
   const s = scratch(t)
   const db = s.open('db', { encoding: 'binary', compression: 'none' })

@@ -73,6 +73,8 @@ class WriteQueue {
   #native
   #pending = null
   #writing = false
+  /** Settles (never rejects) when the batch written last is done. */
+  #lastWrite = Promise.resolve()
 
   /** @param {() => object} native the open native database (throws when closed) */
   constructor(native) {
@@ -96,10 +98,14 @@ class WriteQueue {
   /**
    * Sends the waiting batch now, while the handle is still open: called by
    * `close()`, so writes already made settle normally. (It may then be
-   * written beside a batch still in flight rather than after it.)
+   * written beside a batch still in flight rather than after it.) Returns a
+   * Promise that settles, without rejecting, when every batch sent so far is
+   * done.
    */
   drain() {
+    const inFlight = this.#lastWrite
     if (this.#pending !== null) this.#write()
+    return Promise.all([inFlight, this.#lastWrite])
   }
 
   #batch() {
@@ -129,7 +135,7 @@ class WriteQueue {
     } catch (error) {
       written = Promise.reject(error)
     }
-    written.then(batch.resolve, batch.reject).finally(() => {
+    this.#lastWrite = written.then(batch.resolve, batch.reject).finally(() => {
       this.#writing = false
       this.#writeUnlessBusy()
     })

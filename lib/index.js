@@ -526,7 +526,11 @@ class RocksDatabase {
 
   /** Closes the database and deletes it from disk. */
   async destroy() {
+    // Writes already made are written first: their Promises settle, and
+    // RocksDB is let go before its files are deleted.
+    const writes = this.#writes.drain()
     this.close()
+    await writes
     destroyDatabase(this.path)
   }
 
