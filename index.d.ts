@@ -53,7 +53,7 @@ export declare class NativeDatabase {
   remove(key: Uint8Array): Promise<void>
   /**
    * Applies a packed batch of puts and removals atomically (the format is
-   * described in `batch.rs`; `lib/transaction.js` writes it).
+   * described in `batch.rs`; `lib/batch.js` packs it).
    */
   writeBatchSync(ops: Uint8Array): void
   /** Applies a packed batch of writes atomically on a worker thread. */

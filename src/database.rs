@@ -695,7 +695,7 @@ impl NativeDatabase {
   }
 
   /// Applies a packed batch of puts and removals atomically (the format is
-  /// described in `batch.rs`; `lib/transaction.js` writes it).
+  /// described in `batch.rs`; `lib/batch.js` packs it).
   #[napi]
   pub fn write_batch_sync(&self, ops: &[u8]) -> napi::Result<(), ErrorCode> {
     Ok(
