@@ -161,6 +161,27 @@ test('a transaction whose database closes before the commit rejects and writes n
   )
 })
 
+test('a transaction whose column family is dropped meanwhile rejects with the RocksDB code', async (t) => {
+  const s = scratch(t)
+  const family = s.open('db', { name: 'doomed' })
+  const other = s.open('db', { name: 'doomed' })
+  await t.throwsAsync(
+    family.transaction(async (txn) => {
+      txn.putSync('k', 1)
+      other.dropSync()
+      txn.getSync('k')
+    }, { maxRetries: 0 }),
+    { code: 'ERR_ROCKSDB_COLUMN_FAMILY_DROPPED' },
+  )
+  await t.throwsAsync(
+    family.transaction(async (txn) => {
+      txn.putSync('k', 1)
+    }),
+    { code: 'ERR_ROCKSDB_COLUMN_FAMILY_DROPPED' },
+  )
+  t.deepEqual(s.open('db').columns, ['default'])
+})
+
 test('a conflict is retried: the callback runs again and then commits', async (t) => {
   const db = scratch(t).open('db')
   db.putSync('counter', 0)

@@ -71,8 +71,17 @@ class Transaction {
   #reader() {
     if (!this.#open) throw transactionDone()
     if (this.#native === null) {
-      this.#native = this.#db.beginTransaction()
-      if (!this.#writes.isEmpty) this.#native.apply(this.#writes.bytes())
+      const native = this.#db.beginTransaction()
+      if (!this.#writes.isEmpty) {
+        try {
+          native.apply(this.#writes.bytes())
+        } catch (error) {
+          // Nothing changes: the writes stay packed for a later attempt.
+          native.abort()
+          throw error
+        }
+      }
+      this.#native = native
       this.#writes = null
     }
     return this.#native
