@@ -138,6 +138,30 @@ test('empty keys and keys of the wrong type are TypeErrors naming the key', asyn
   }
 })
 
+test('a key too large for ordered-binary and a value msgpack cannot encode are TypeErrors naming them', async (t) => {
+  const db = scratch(t).open('db')
+  const huge = 'k'.repeat(100_000)
+  const tooLarge = { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE', message: /"key".*too large/ }
+  t.throws(() => db.putSync(huge, 1), tooLarge)
+  t.throws(() => db.getSync(huge), tooLarge)
+  await t.throwsAsync(db.put(huge, 1), tooLarge)
+  await t.throwsAsync(db.get(huge), tooLarge)
+  t.throws(() => [...db.getRange({ start: huge })], tooLarge)
+  t.throws(() => db.transactionSync((txn) => txn.putSync([huge, 1], 1)), tooLarge)
+  // A long key of raw bytes is fine.
+  const raw = scratch(t).open('raw', { keyEncoding: 'binary' })
+  raw.putSync(Buffer.alloc(100_000, 1), 'long')
+  t.is(raw.getSync(Buffer.alloc(100_000, 1)), 'long')
+
+  const unencodable = { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE', message: /"value".*msgpack/ }
+  t.throws(() => db.putSync('k', Symbol('no')), unencodable)
+  await t.throwsAsync(db.put('k', { nested: Symbol('no') }), unencodable)
+  t.throws(() => db.transactionSync((txn) => txn.putSync('k', Symbol('no'))), unencodable)
+  const ordered = scratch(t).open('ordered', { encoding: 'ordered-binary' })
+  t.throws(() => ordered.putSync('k', huge), { instanceOf: TypeError, message: /"value".*too large/ })
+  t.is(db.getSync('k'), undefined)
+})
+
 test('options of the wrong type get a TypeError naming the option', (t) => {
   const s = scratch(t)
   const cases = [

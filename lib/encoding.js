@@ -43,6 +43,22 @@ function checkOrderedKey(key) {
   }
 }
 
+/**
+ * ordered-binary's encoding of `value`, its failures turned into coded
+ * TypeErrors: it encodes into a buffer of 8 KiB, so a larger key or value is
+ * refused rather than truncated.
+ */
+function orderedBytes(name, value) {
+  try {
+    return orderedBinary.toBufferKey(value)
+  } catch (error) {
+    if (error instanceof RangeError || /too large/i.test(error?.message)) {
+      throw invalidArgValue(name, "is too large for the ordered-binary encoding (about 8 KiB at most; use 'binary' for larger)")
+    }
+    throw invalidArgType(name, 'a string, number, boolean, Buffer or an array of those', value)
+  }
+}
+
 function checkBinaryKey(key) {
   requireBytes('key', key)
   if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
@@ -66,7 +82,7 @@ const keyEncodings = {
   'ordered-binary': {
     encode(key) {
       checkOrderedKey(key)
-      const bytes = orderedBinary.toBufferKey(key)
+      const bytes = orderedBytes('key', key)
       if (bytes.length === 0) throw invalidArgValue('key', 'must not be empty')
       return bytes
     },
@@ -130,7 +146,13 @@ function msgpackEncoding() {
   // reused read buffer.
   const packr = new Packr({ useRecords: false, copyBuffers: true })
   return {
-    encode: (value) => packr.pack(value),
+    encode(value) {
+      try {
+        return packr.pack(value)
+      } catch (error) {
+        throw invalidArgValue('value', `cannot be encoded by msgpack: ${error.message}`)
+      }
+    },
     decode: (bytes) => packr.unpack(bytes),
     // Decodes the first `length` bytes of a reused buffer in place.
     decodeShared: (buffer, length) => packr.unpack(buffer, length),
@@ -145,13 +167,7 @@ const binaryEncoding = {
 }
 
 const orderedBinaryEncoding = {
-  encode(value) {
-    try {
-      return orderedBinary.toBufferKey(value)
-    } catch {
-      throw invalidArgType('value', 'a string, number, boolean, Buffer or an array of those', value)
-    }
-  },
+  encode: (value) => orderedBytes('value', value),
   decode: (bytes) => orderedBinary.fromBufferKey(bytes),
   decodeAt: (buffer, start, end) => orderedBinary.readKey(buffer, start, end),
 }
