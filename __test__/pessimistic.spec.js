@@ -75,6 +75,26 @@ test('the same race in optimistic mode: the second writer wins and the first, wh
   t.is(db.getSync('k'), 'second')
 })
 
+test('pessimistic reads take no locks: a writer of a key another transaction read goes through', async (t) => {
+  const db = scratch(t).open('db', { pessimistic: true })
+  db.putSync('k', 1)
+  const held = gate()
+  let runs = 0
+  const reader = db.transaction(async (txn) => {
+    runs++
+    t.is(txn.getSync('k'), 1)
+    await held.promise
+    txn.putSync('other', 1)
+  })
+  await new Promise(setImmediate)
+  db.transactionSync((txn) => txn.putSync('k', 2), { maxRetries: 0 })
+  held.open()
+  await reader
+  t.is(runs, 1)
+  t.is(db.getSync('k'), 2)
+  t.is(db.getSync('other'), 1)
+})
+
 test('a pessimistic conflict is retried after a pause and succeeds once the lock is released', async (t) => {
   const db = scratch(t).open('db', { pessimistic: true })
   const held = gate()
