@@ -13,8 +13,8 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, External};
 use napi::Env;
 use napi_derive::napi;
 use rust_rocksdb::{
-  BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, DBPinnableSlice, DBWithThreadMode,
-  MultiThreaded, OptimisticTransactionDB, Options, ReadOptions, TransactionDB,
+  BlockBasedOptions, BoundColumnFamily, ColumnFamilyDescriptor, DBCompressionType, DBPinnableSlice,
+  DBWithThreadMode, MultiThreaded, OptimisticTransactionDB, Options, ReadOptions, TransactionDB,
   TransactionDBOptions, WriteBatchWithTransaction, WriteOptions, DB,
 };
 
@@ -309,6 +309,13 @@ impl Engine {
     with_db!(self, db => db.cf_handle(name).is_some())
   }
 
+  /// The handle of column family `cf` (`None`: the default one), or
+  /// `ERR_ROCKSDB_COLUMN_FAMILY_DROPPED` when it no longer exists.
+  pub(crate) fn family_handle(&self, cf: Option<&str>) -> DbResult<Arc<BoundColumnFamily<'_>>> {
+    let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
+    with_db!(self, db => db.cf_handle(name)).ok_or_else(|| missing_family(name))
+  }
+
   pub(crate) fn create_family(&self, name: &str, opts: &Options) -> DbResult<()> {
     with_writable!(self, db => Ok(db.create_cf(name, opts)?))
   }
@@ -347,18 +354,17 @@ impl Engine {
   }
 
   /// Applies a packed batch of writes (see `batch`) atomically: all of them
-  /// or none. The batch is checked whole before anything is written.
+  /// or none. The whole batch is read before anything is written, so a
+  /// malformed one writes nothing.
   pub(crate) fn write_batch(
     &self,
     cf: Option<&str>,
     ops: &[u8],
     write: &WriteOptions,
   ) -> DbResult<()> {
-    batch::check(ops)?;
     with_writable!(self, db => {
       let mut batch = WriteBatchWithTransaction::<true>::default();
-      let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
-      let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+      let handle = self.family_handle(cf)?;
       for op in batch::writes(ops) {
         match op? {
           batch::Write::Put { key, value } => batch.put_cf(&handle, key, value),
@@ -392,14 +398,11 @@ impl Engine {
           .unwrap_or_else(|| first.clone());
         end.push(0);
         drop(iter);
-        let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
-        let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-        Ok(db.delete_range_cf_opt(&handle, &first, &end, write)?)
+        Ok(db.delete_range_cf_opt(&self.family_handle(cf)?, &first, &end, write)?)
       }
       Engine::Pessimistic(db) => {
         const BATCH: usize = 10_000;
-        let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
-        let handle = db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+        let handle = self.family_handle(cf)?;
         let mut iter = db.raw_iterator_cf(&handle);
         iter.seek_to_first();
         let mut batch = WriteBatchWithTransaction::<true>::default();

@@ -16,11 +16,10 @@ use napi_derive::napi;
 use rust_rocksdb::{
   BoundColumnFamily, DBRawIteratorWithThreadMode, MultiThreaded, OptimisticTransactionDB,
   OptimisticTransactionOptions, ReadOptions, Transaction, TransactionDB, TransactionOptions,
-  DEFAULT_COLUMN_FAMILY_NAME,
 };
 
 use crate::batch;
-use crate::database::{check_key, missing_family, Engine, Family};
+use crate::database::{check_key, Engine, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::iterator::{
   OptimisticTxnIter, PessimisticTxnIter, RangeOptions, RawIter, Scan, MAX_BATCH_BYTES,
@@ -74,13 +73,7 @@ unsafe impl Send for Open {}
 impl Open {
   /// The column family the transaction reads and writes.
   fn handle(&self) -> DbResult<Arc<BoundColumnFamily<'_>>> {
-    let name = self.family.cf().unwrap_or(DEFAULT_COLUMN_FAMILY_NAME);
-    let handle = match &*self.family.engine {
-      Engine::ReadWrite(db) => db.cf_handle(name),
-      Engine::Pessimistic(db) => db.cf_handle(name),
-      Engine::ReadOnly(_) => return Err(DbError::read_only()),
-    };
-    handle.ok_or_else(|| missing_family(name))
+    self.family.engine.family_handle(self.family.cf())
   }
 
   fn commit(self) -> DbResult<()> {
