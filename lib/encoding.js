@@ -154,8 +154,6 @@ function msgpackEncoding() {
       }
     },
     decode: (bytes) => packr.unpack(bytes),
-    // Decodes the first `length` bytes of a reused buffer in place.
-    decodeShared: (buffer, length) => packr.unpack(buffer, length),
     decodeAt: (buffer, start, end) => packr.unpack(buffer, { start, end }),
   }
 }

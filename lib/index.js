@@ -263,14 +263,7 @@ class RocksDatabase {
    * disk is read on libuv's pool, so the event loop never waits for I/O.
    */
   get(key) {
-    try {
-      const length = this.#readInMemory(key)
-      if (length === -1) return Promise.resolve(undefined)
-      if (length >= 0) return Promise.resolve(this.#decodeShared(length))
-      return this.#getFromPool(key, false)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    return this.#getAsync(key, this.#values)
   }
 
   /** The decoded value of `key`, or `undefined`, read on the calling thread. */
@@ -280,7 +273,7 @@ class RocksDatabase {
     if (keyLength >= 0) {
       const length = getShared(this.#shared, keyLength)
       if (length < 0) return undefined
-      if (length <= this.#valueBuffer.length) return this.#decodeShared(length)
+      if (length <= this.#valueBuffer.length) return this.#values.decodeAt(this.#valueBuffer, 0, length)
     }
     // A key or value too large for the shared buffers takes the general path.
     const bytes = db.getSync(this.#keys.encode(key))
@@ -289,14 +282,7 @@ class RocksDatabase {
 
   /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
   getBinary(key) {
-    try {
-      const length = this.#readInMemory(key)
-      if (length === -1) return Promise.resolve(undefined)
-      if (length >= 0) return Promise.resolve(Buffer.from(this.#valueBuffer.subarray(0, length)))
-      return this.#getFromPool(key, true)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    return this.#getAsync(key, null)
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
@@ -305,30 +291,31 @@ class RocksDatabase {
   }
 
   /**
-   * Reads `key` from what RocksDB holds in memory into the shared value
-   * buffer: its length, -1 when the key is missing, or -2 when the answer
-   * needs the disk or does not fit the shared buffers.
+   * The Promise of `get()` (decoded by `values`) or of `getBinary()` (when
+   * `values` is null): answered from what RocksDB holds in memory, through
+   * the shared buffers, or else read on libuv's pool.
    */
-  #readInMemory(key) {
-    if (this.#shared === null) throw databaseNotOpen()
-    const keyLength = this.#keys.write(key, this.#keyBuffer)
-    if (keyLength < 0) return -2
-    const length = getInMemoryShared(this.#shared, keyLength)
-    return length > this.#valueBuffer.length ? -2 : length
+  #getAsync(key, values) {
+    try {
+      if (this.#shared === null) throw databaseNotOpen()
+      const keyLength = this.#keys.write(key, this.#keyBuffer)
+      // -1: missing; -2: the answer needs the disk.
+      const length = keyLength < 0 ? -2 : getInMemoryShared(this.#shared, keyLength)
+      if (length === -1) return Promise.resolve(undefined)
+      if (length >= 0 && length <= this.#valueBuffer.length) {
+        const buffer = this.#valueBuffer
+        return Promise.resolve(values === null ? Buffer.from(buffer.subarray(0, length)) : values.decodeAt(buffer, 0, length))
+      }
+      return this.#getFromPool(key, values)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
-  async #getFromPool(key, binary) {
+  async #getFromPool(key, values) {
     const bytes = await this.#db.get(this.#keys.encode(key))
     if (bytes === undefined || bytes === null) return undefined
-    return binary ? bytes : this.#values.decode(bytes)
-  }
-
-  /** Decodes the first `length` bytes of the shared value buffer into a value of its own. */
-  #decodeShared(length) {
-    const values = this.#values
-    return values.decodeShared
-      ? values.decodeShared(this.#valueBuffer, length)
-      : values.decode(Buffer.from(this.#valueBuffer.subarray(0, length)))
+    return values === null ? bytes : values.decode(bytes)
   }
 
   /**
@@ -491,17 +478,19 @@ class RocksDatabase {
     return runTransactionSync(() => this.#beginTransaction(), callback, options)
   }
 
+  /** Checks and encodes the range options of a transaction's `getRange()`. */
+  #encodeTransactionRange = (options) => {
+    options = checkRangeOptions(options)
+    return { ...this.#encodeRange(options), values: options.values !== false }
+  }
+
   #beginTransaction() {
-    const encodeRange = (options) => {
-      options = checkRangeOptions(options)
-      return { ...this.#encodeRange(options), values: options.values !== false }
-    }
     const db = this.#db
     // Pessimistic transactions lock keys as they write, so they begin at once;
     // so does any on a read-only database, to refuse it now. `readOnly` also
     // throws ERR_DATABASE_CLOSED on a closed database.
     const eager = this.options.pessimistic === true || db.readOnly
-    return new Transaction(db, eager, this.#keys, this.#values, encodeRange)
+    return new Transaction(db, eager, this.#keys, this.#values, this.#encodeTransactionRange)
   }
 
   /** Removes every key of this column family. */
