@@ -17,6 +17,15 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * An exclusive lock on a file, held until `release()` or until the object
+ * is collected or the process exits.
+ */
+export declare class FileLock {
+  /** Releases the lock. Idempotent. */
+  release(): void
+}
+
+/**
  * The native handle of one column family of an open database. Bytes in,
  * bytes out.
  */
@@ -87,10 +96,12 @@ export declare class NativeDatabase {
    */
   verifyChecksums(): Promise<void>
   /**
-   * The fast path of synchronous reads and writes through `key` and `value`,
-   * buffers the caller keeps and reuses; see `fast.rs`.
+   * The fast path of synchronous reads and writes: a key buffer of
+   * `key_bytes` and a value buffer of `value_bytes`, owned by this module and
+   * viewed from JavaScript through `sharedKeyBuffer` and
+   * `sharedValueBuffer`; see `fast.rs`.
    */
-  shareBuffers(key: Buffer, value: Buffer): ExternalObject<SharedBuffers>
+  shareBuffers(keyBytes: number, valueBytes: number): ExternalObject<SharedBuffers>
   /** A lazy scan of a key range, read in batches. */
   iterate(range?: RangeOptions | undefined | null): NativeIterator
   /** Counts the keys of a range without reading their values into JS. */
@@ -103,6 +114,17 @@ export declare class NativeDatabase {
    * copy whose SST files are hardlinked where the filesystem allows.
    */
   createCheckpoint(targetPath: string): Promise<void>
+  /**
+   * Asks RocksDB to resume writing after a storage error (a full disk, say)
+   * stopped it, on a worker thread. Writes also try this themselves, so it
+   * is needed only to learn early whether the condition has cleared.
+   */
+  resume(): Promise<void>
+  /**
+   * The last storage error a write met since writing last worked, as
+   * `[code, message]`, or `undefined`.
+   */
+  lastError(): Array<string> | null
 }
 
 /** A range scan over a database, read in batches. */
@@ -153,7 +175,8 @@ export declare class NativeTransaction {
 
 /**
  * Removes a closed database from disk. Refuses while a handle in this process
- * still has it open.
+ * still has it open (`ERR_DATABASE_OPEN`); waits while RocksDB is still
+ * releasing it after the last handle closed.
  */
 export declare function destroyDatabase(path: string): void
 
@@ -175,6 +198,14 @@ export declare function getInMemoryShared(shared: ExternalObject<SharedBuffers>,
  * copied and must be read another way.
  */
 export declare function getShared(shared: ExternalObject<SharedBuffers>, keyLength: number): number
+
+/**
+ * Whether an engine of this process still holds the database at `path`
+ * open for writing with no handle open on it: work in flight, or RocksDB
+ * closing it. When this turns false, either RocksDB has released the
+ * directory (and its LOCK) or another handle has it open.
+ */
+export declare function isDatabaseClosing(path: string): boolean
 
 /** Whether a handle in this process has the database at `path` open for writing. */
 export declare function isDatabaseOpen(path: string): boolean
@@ -267,5 +298,18 @@ export declare function rangeShared(shared: ExternalObject<SharedBuffers>, lower
 /** Removes the key in the shared key buffer. */
 export declare function removeShared(shared: ExternalObject<SharedBuffers>, keyLength: number): void
 
+/** JavaScript's view of the shared key buffer; each handle asks once. */
+export declare function sharedKeyBuffer(shared: ExternalObject<SharedBuffers>): Buffer
+
+/** JavaScript's view of the shared value buffer; each handle asks once. */
+export declare function sharedValueBuffer(shared: ExternalObject<SharedBuffers>): Buffer
+
 /** The range parked by the last `rangeShared`, as an iterator over the rest. */
 export declare function takeRange(shared: ExternalObject<SharedBuffers>): NativeIterator
+
+/**
+ * Takes the exclusive lock of the file at `path` (created when missing) if
+ * nobody holds it, without waiting; `null` when another thread or process
+ * holds it. Waiting is left to the caller, so no thread blocks on it.
+ */
+export declare function tryLockFile(path: string): FileLock | null

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.FileLock = nativeBinding.FileLock
 module.exports.NativeDatabase = nativeBinding.NativeDatabase
 module.exports.NativeIterator = nativeBinding.NativeIterator
 module.exports.NativeTransaction = nativeBinding.NativeTransaction
@@ -842,8 +843,12 @@ module.exports.destroyDatabase = nativeBinding.destroyDatabase
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.getInMemoryShared = nativeBinding.getInMemoryShared
 module.exports.getShared = nativeBinding.getShared
+module.exports.isDatabaseClosing = nativeBinding.isDatabaseClosing
 module.exports.isDatabaseOpen = nativeBinding.isDatabaseOpen
 module.exports.putShared = nativeBinding.putShared
 module.exports.rangeShared = nativeBinding.rangeShared
 module.exports.removeShared = nativeBinding.removeShared
+module.exports.sharedKeyBuffer = nativeBinding.sharedKeyBuffer
+module.exports.sharedValueBuffer = nativeBinding.sharedValueBuffer
 module.exports.takeRange = nativeBinding.takeRange
+module.exports.tryLockFile = nativeBinding.tryLockFile

@@ -67,7 +67,7 @@ test('a duplicate name rejects with ERR_CHECKPOINT_EXISTS; of two concurrent cre
   t.is(results.find((r) => r.status === 'rejected').reason.code, 'ERR_CHECKPOINT_EXISTS')
   t.is(db.checkpoints.list().filter((c) => c.name === 'race').length, 1)
   // and no directory was left behind by the loser
-  t.is(fs.readdirSync(db.checkpoints.dir).filter((f) => f !== 'registry.json').length, 2)
+  t.is(fs.readdirSync(db.checkpoints.dir).filter((f) => !f.startsWith('registry.')).length, 2)
 })
 
 test('the registry survives a reopen and carries a version', async (t) => {
@@ -132,20 +132,33 @@ test('delete removes the record and the files; a missing one resolves false', as
   t.is(db.getSync(['k', 1]).i, 1, 'the live database is untouched')
 })
 
-test('leftovers of an interrupted create are removed at open and never listed', async (t) => {
+test('leftovers of an interrupted create are removed at open and never listed; what the registry did not make stays', async (t) => {
   const { s, db } = withData(t)
   await db.checkpoints.create('real')
   db.close()
   const dir = `${db.path}.checkpoints`
+  // A crash between the record marked as being created and its completion.
   const orphan = path.join(dir, '00000000-0000-4000-8000-000000000000')
   fs.mkdirSync(orphan)
   fs.mkdirSync(`${orphan}.tmp`)
+  const registryFile = path.join(dir, 'registry.json')
+  const registry = JSON.parse(fs.readFileSync(registryFile, 'utf8'))
+  registry.checkpoints.push({ id: path.basename(orphan), name: 'half', state: 'creating', createdAt: new Date().toISOString() })
+  fs.writeFileSync(registryFile, JSON.stringify(registry))
+  // A crash during the registry's own atomic write.
+  fs.writeFileSync(`${registryFile}.1234.abcd0123.tmp`, '{')
+  // A directory named like a checkpoint that no record names is not ours.
+  const stranger = path.join(dir, '11111111-1111-4111-8111-111111111111')
+  fs.mkdirSync(stranger)
   fs.writeFileSync(path.join(dir, 'user-notes.txt'), 'not ours')
   const again = s.open('db')
   t.false(fs.existsSync(orphan))
   t.false(fs.existsSync(`${orphan}.tmp`))
+  t.false(fs.existsSync(`${registryFile}.1234.abcd0123.tmp`))
+  t.true(fs.existsSync(stranger), 'a directory the registry never recorded is left alone')
   t.true(fs.existsSync(path.join(dir, 'user-notes.txt')), 'files that are not checkpoints are left alone')
   t.deepEqual(again.checkpoints.list().map((c) => c.name), ['real'])
+  t.false(fs.readFileSync(registryFile, 'utf8').includes('creating'))
 })
 
 test('a damaged registry is reported by code and does not keep the database from opening', async (t) => {

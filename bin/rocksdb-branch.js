@@ -4,6 +4,7 @@
 // The command line of rocksdb-branch: managed checkpoints, branches and
 // restore of a database on disk.
 
+const fs = require('node:fs')
 const path = require('node:path')
 const { RocksDatabase } = require('../lib/index.js')
 const { CheckpointStore } = require('../lib/checkpoints.js')
@@ -60,6 +61,13 @@ function number(text, what) {
   const value = Number(text)
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${what} must be a positive number of milliseconds`)
   return value
+}
+
+/** A path that holds no database is a mistake to report, not an empty list. */
+function requireDatabase(db) {
+  if (!fs.existsSync(path.join(path.resolve(db), 'CURRENT'))) {
+    throw Object.assign(new Error(`no database at ${path.resolve(db)}`), { code: 'ERR_DATABASE_NOT_FOUND' })
+  }
 }
 
 function checkpointsDir(db, flags) {
@@ -140,7 +148,10 @@ async function run(argv) {
   if (command === 'checkpoint') {
     const [action, db, arg, extra] = rest
     need(rest, 2, 'database path')
-    const store = () => new CheckpointStore(checkpointsDir(db, flags))
+    const store = () => {
+      requireDatabase(db)
+      return new CheckpointStore(checkpointsDir(db, flags))
+    }
     switch (action) {
       case 'list': {
         const list = store().list()

@@ -76,9 +76,15 @@ class WriteQueue {
   /** Settles (never rejects) when the batch written last is done. */
   #lastWrite = Promise.resolve()
 
-  /** @param {() => object} native the open native database (throws when closed) */
-  constructor(native) {
+  #onError
+
+  /**
+   * @param {() => object} native the open native database (throws when closed)
+   * @param {(error: Error) => void} onError told of each failed batch
+   */
+  constructor(native, onError) {
     this.#native = native
+    this.#onError = onError
   }
 
   /** Queues a put of encoded bytes; the Promise settles with its batch. */
@@ -135,7 +141,19 @@ class WriteQueue {
     } catch (error) {
       written = Promise.reject(error)
     }
-    this.#lastWrite = written.then(batch.resolve, batch.reject).finally(() => {
+    const failed = (error) => {
+      batch.reject(error)
+      try {
+        this.#onError(error)
+      } catch (thrown) {
+        // A listener that throws fails like one of an EventEmitter would,
+        // without leaving this queue stuck.
+        queueMicrotask(() => {
+          throw thrown
+        })
+      }
+    }
+    this.#lastWrite = written.then(batch.resolve, failed).finally(() => {
       this.#writing = false
       this.#writeUnlessBusy()
     })

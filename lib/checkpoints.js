@@ -7,20 +7,30 @@
  * Layout of the checkpoints directory:
  *
  *   registry.json      the records (see REGISTRY_VERSION and the README)
+ *   registry.lock      locked by whoever changes the registry
  *   <uuid>/            one checkpoint: a complete RocksDB database
  *
- * A checkpoint's directory is written first and its record second, so a
- * crash leaves at most an unrecorded directory, which the next open removes.
- * Deleting goes the other way: record first, directory second.
+ * Every change to the registry holds its lock, across threads and
+ * processes. A create records the checkpoint as being created before its
+ * directory exists and completes the record after, so a crash leaves a
+ * marked record, whose directory the next holder of the lock removes: only
+ * directories the registry itself named are ever removed. Deleting goes the
+ * other way: record first, directory second.
  */
 
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { NativeDatabase, isDatabaseOpen } = require('../index.js')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { NativeDatabase, isDatabaseOpen, tryLockFile } = require('../index.js')
+const { invalidArgType, invalidArgValue, outOfRange, checkPath } = require('./errors')
 
 const REGISTRY_FILE = 'registry.json'
+// Held by whoever changes the registry; see `serialized`.
+const LOCK_FILE = 'registry.lock'
+// The state of a record written before its checkpoint is made.
+const CREATING = 'creating'
+// Longest lifetime: a later expiry would be past the last date JavaScript can hold.
+const MAX_LIFETIME = 100 * 365.25 * 24 * 3600 * 1000
 const REGISTRY_VERSION = 1
 const NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -54,7 +64,21 @@ function checkLifetime(lifetime, name = 'lifetime') {
   if (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime <= 0) {
     throw invalidArgType(name, 'a positive number of milliseconds or null', lifetime)
   }
+  if (lifetime > MAX_LIFETIME) throw outOfRange(name, `<= ${MAX_LIFETIME} (100 years)`, lifetime)
   return lifetime
+}
+
+/** A JSON copy of checkpoint metadata, or a TypeError naming it. */
+function copyMetadata(metadata) {
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw invalidArgType('options.metadata', 'a JSON object', metadata)
+  }
+  try {
+    return JSON.parse(JSON.stringify(metadata))
+  } catch (error) {
+    // A BigInt, a cycle, or a toJSON that throws.
+    throw invalidArgValue('options.metadata', `must be serializable as JSON: ${error?.message ?? error}`)
+  }
 }
 
 /** Writes `file` so that a crash leaves the old or the new content, never a mix. */
@@ -132,10 +156,10 @@ function toInfo(dir, record, withSpace) {
   return info
 }
 
-// One queue per checkpoints directory, so that the read-modify-write of the
-// registry by concurrent calls in this process never interleaves.
+// One queue per checkpoints directory, so that calls of this thread wait
+// their turn here instead of polling the file lock against each other.
 const queues = new Map()
-function serialized(dir, work) {
+function queued(dir, work) {
   const previous = queues.get(dir) ?? Promise.resolve()
   const next = previous.then(work, work)
   const settled = next.then(
@@ -147,6 +171,32 @@ function serialized(dir, work) {
     if (queues.get(dir) === settled) queues.delete(dir)
   })
   return next
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Runs `work` holding the registry's file lock, which excludes every other
+ * thread and process (the command line included) that changes the same
+ * checkpoints directory. The lock is polled rather than waited for on a
+ * worker thread: waiters must never fill libuv's pool, which the holder
+ * needs to finish.
+ */
+function serialized(dir, work) {
+  return queued(dir, async () => {
+    fs.mkdirSync(dir, { recursive: true })
+    const file = path.join(dir, LOCK_FILE)
+    let lock = tryLockFile(file)
+    for (let pause = 1; lock === null; pause = Math.min(pause * 2, 50)) {
+      await sleep(pause)
+      lock = tryLockFile(file)
+    }
+    try {
+      return await work()
+    } finally {
+      lock.release()
+    }
+  })
 }
 
 /**
@@ -170,8 +220,12 @@ class CheckpointStore {
     return path.join(this.dir, REGISTRY_FILE)
   }
 
-  /** The records, oldest first. A missing registry is an empty one. */
-  #read() {
+  /**
+   * Every record, complete or not, oldest first. A missing registry is an
+   * empty one. Records are checked, so that no id from disk can name a path
+   * outside this directory.
+   */
+  #readAll() {
     let text
     try {
       text = fs.readFileSync(this.#registryFile, 'utf8')
@@ -191,12 +245,45 @@ class CheckpointStore {
         `${this.#registryFile} has version ${registry?.version}; this package reads version ${REGISTRY_VERSION}`,
       )
     }
+    for (const record of registry.checkpoints) {
+      if (typeof record?.id !== 'string' || !UUID_PATTERN.test(record.id) || typeof record.name !== 'string' || !NAME_PATTERN.test(record.name)) {
+        throw codedError('ERR_CHECKPOINT_REGISTRY_CORRUPT', `${this.#registryFile} holds a record with an invalid id or name: ${JSON.stringify(record)?.slice(0, 200)}`)
+      }
+    }
     return registry.checkpoints
+  }
+
+  /** The complete records, oldest first. */
+  #read() {
+    return this.#readAll().filter((record) => record.state !== CREATING)
   }
 
   #write(records) {
     fs.mkdirSync(this.dir, { recursive: true })
     writeFileAtomic(this.#registryFile, JSON.stringify({ version: REGISTRY_VERSION, checkpoints: records }, null, 2) + '\n')
+  }
+
+  /**
+   * Removes what interrupted work left, and only that: the directory (and
+   * RocksDB's `<id>.tmp` staging directory) of each record still marked as
+   * being created, and temporary copies of the registry. Must run holding
+   * the registry lock: a create in progress holds it, so every record still
+   * marked then is a leftover. Returns the complete records.
+   */
+  #settle() {
+    for (const entry of fs.readdirSync(this.dir)) {
+      if (entry.startsWith(`${REGISTRY_FILE}.`) && entry.endsWith('.tmp')) fs.rmSync(path.join(this.dir, entry), { force: true })
+    }
+    const records = this.#readAll()
+    const leftovers = records.filter((record) => record.state === CREATING)
+    if (leftovers.length === 0) return records
+    for (const record of leftovers) {
+      fs.rmSync(path.join(this.dir, record.id), { recursive: true, force: true })
+      fs.rmSync(path.join(this.dir, `${record.id}.tmp`), { recursive: true, force: true })
+    }
+    const complete = records.filter((record) => record.state !== CREATING)
+    this.#write(complete)
+    return complete
   }
 
   #find(records, nameOrId) {
@@ -234,7 +321,9 @@ class CheckpointStore {
   }
 
   /**
-   * Makes a checkpoint of the live database named `name`.
+   * Makes a checkpoint of the live database named `name`. Its record is
+   * written, marked as being created, before its directory exists, so that
+   * only directories the registry made are ever removed as leftovers.
    * @param {string} name
    * @param {{ lifetime?: number | null, metadata?: object }} [options]
    */
@@ -242,24 +331,23 @@ class CheckpointStore {
     checkName(name)
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
     const lifetime = checkLifetime(options.lifetime, 'options.lifetime')
-    const metadata = options.metadata ?? {}
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-      throw invalidArgType('options.metadata', 'a JSON object', metadata)
-    }
-    const metadataCopy = JSON.parse(JSON.stringify(metadata))
+    const metadata = copyMetadata(options.metadata ?? {})
     const db = this.#database()
     return serialized(this.dir, async () => {
-      if (this.#find(this.#read(), name)) {
+      const records = this.#settle()
+      if (this.#find(records, name)) {
         throw codedError('ERR_CHECKPOINT_EXISTS', `a checkpoint named ${JSON.stringify(name)} already exists`)
       }
       const id = crypto.randomUUID()
       const target = path.join(this.dir, id)
       const createdAt = Date.now()
+      this.#write([...records, { id, name, state: CREATING, createdAt: new Date(createdAt).toISOString() }])
+      let record
       try {
         await db.createCheckpoint(target)
         const sequence = readSequence(target)
         const { sizeBytes, fileCount, linkMode } = measure(target)
-        const record = {
+        record = {
           id,
           name,
           createdAt: new Date(createdAt).toISOString(),
@@ -268,14 +356,14 @@ class CheckpointStore {
           sizeBytes,
           fileCount,
           linkMode,
-          metadata: metadataCopy,
+          metadata,
         }
-        this.#write([...this.#read(), record])
-        return toInfo(this.dir, record, true)
       } catch (error) {
-        fs.rmSync(target, { recursive: true, force: true })
+        this.#settle()
         throw error
       }
+      this.#write([...records, record])
+      return toInfo(this.dir, record, true)
     })
   }
 
@@ -284,7 +372,7 @@ class CheckpointStore {
     checkNameOrId(nameOrId)
     this.#database()
     return serialized(this.dir, async () => {
-      const records = this.#read()
+      const records = this.#settle()
       const record = this.#find(records, nameOrId)
       if (!record) return false
       this.#write(records.filter((r) => r !== record))
@@ -300,7 +388,7 @@ class CheckpointStore {
     const ms = checkLifetime(lifetime)
     this.#database()
     return serialized(this.dir, async () => {
-      const records = this.#read()
+      const records = this.#settle()
       const record = this.#find(records, nameOrId)
       if (!record) throw codedError('ERR_CHECKPOINT_NOT_FOUND', `no checkpoint named or with id ${JSON.stringify(nameOrId)}`)
       record.expiresAt = ms === null ? null : new Date(Date.now() + ms).toISOString()
@@ -309,26 +397,34 @@ class CheckpointStore {
     })
   }
 
-  /** Deletes every expired checkpoint and returns what it deleted. */
+  /** Deletes every expired checkpoint and the leftovers of interrupted creates; returns the checkpoints deleted. */
   async prune() {
     this.#database()
-    return serialized(this.dir, async () => this.pruneSync())
+    return serialized(this.dir, async () => this.#prune(Date.now()))
   }
 
   /**
-   * Deletes expired checkpoints and leftovers of interrupted creates. Runs
-   * when the database opens.
+   * `prune()` on the calling thread, run when the database opens. When
+   * another thread or process holds the registry lock, it is busy with the
+   * registry and nothing is pruned this time.
    */
   pruneSync(now = Date.now()) {
-    if (!fs.existsSync(this.dir)) return []
-    const records = this.#read()
-    const expired = records.filter((r) => r.expiresAt !== null && Date.parse(r.expiresAt) <= now)
-    if (expired.length > 0) this.#write(records.filter((r) => !expired.includes(r)))
-    const kept = new Set(records.filter((r) => !expired.includes(r)).map((r) => r.id))
-    for (const entry of fs.readdirSync(this.dir)) {
-      const base = entry.endsWith('.tmp') ? entry.slice(0, -4) : entry
-      if (UUID_PATTERN.test(base) && !kept.has(entry)) fs.rmSync(path.join(this.dir, entry), { recursive: true, force: true })
+    if (!fs.existsSync(path.join(this.dir, REGISTRY_FILE))) return []
+    const lock = tryLockFile(path.join(this.dir, LOCK_FILE))
+    if (lock === null) return []
+    try {
+      return this.#prune(now)
+    } finally {
+      lock.release()
     }
+  }
+
+  #prune(now) {
+    const records = this.#settle()
+    const expired = records.filter((r) => r.expiresAt !== null && Date.parse(r.expiresAt) <= now)
+    if (expired.length === 0) return []
+    this.#write(records.filter((r) => !expired.includes(r)))
+    for (const record of expired) fs.rmSync(path.join(this.dir, record.id), { recursive: true, force: true })
     return expired.map((record) => toInfo(this.dir, record, false))
   }
 
@@ -344,15 +440,16 @@ class CheckpointStore {
    * shares unchanged SST files with the checkpoint through hardlinks.
    */
   async branch(nameOrId, targetPath) {
+    const target = checkPath('targetPath', targetPath)
     const record = this.#require(nameOrId)
     const { RocksDatabase } = require('./index')
     const source = NativeDatabase.open(path.join(this.dir, record.id), { readOnly: true })
     try {
-      await source.createCheckpoint(checkTarget(targetPath))
+      await source.createCheckpoint(target)
     } finally {
       source.close()
     }
-    return RocksDatabase.open(targetPath, { ...viewOptions(this.#db), readOnly: false })
+    return RocksDatabase.open(target, { ...viewOptions(this.#db), readOnly: false })
   }
 
   /**
@@ -377,43 +474,12 @@ class CheckpointStore {
     const { sizeBytes, fileCount } = measure(dir)
     return { name: record.name, id: record.id, files: fileCount, bytes: sizeBytes }
   }
-
-  /** Registers a directory already holding a checkpoint (used by restore). */
-  adopt(name, fromDir) {
-    checkName(name)
-    const records = this.#read()
-    if (this.#find(records, name)) throw codedError('ERR_CHECKPOINT_EXISTS', `a checkpoint named ${JSON.stringify(name)} already exists`)
-    const id = crypto.randomUUID()
-    fs.mkdirSync(this.dir, { recursive: true })
-    fs.renameSync(fromDir, path.join(this.dir, id))
-    const { sizeBytes, fileCount, linkMode } = measure(path.join(this.dir, id))
-    const record = {
-      id,
-      name,
-      createdAt: new Date().toISOString(),
-      expiresAt: null,
-      sequence: readSequence(path.join(this.dir, id)),
-      sizeBytes,
-      fileCount,
-      linkMode,
-      metadata: {},
-    }
-    this.#write([...records, record])
-    return toInfo(this.dir, record, false)
-  }
 }
 
 function viewOptions(db) {
   if (!db) return {}
   const { encoding, keyEncoding, encoder, name } = db.options
   return { encoding, keyEncoding, encoder, name }
-}
-
-function checkTarget(targetPath) {
-  if (typeof targetPath !== 'string' || targetPath.length === 0) {
-    throw invalidArgType('targetPath', 'a non-empty string', targetPath)
-  }
-  return path.resolve(targetPath)
 }
 
 /** The latest sequence number inside a finished checkpoint. */
@@ -439,7 +505,10 @@ const restorePaths = (dbPath) => ({
  */
 function recoverRestore(dbPath) {
   const { staging, ready, replaced } = restorePaths(dbPath)
-  if (fs.existsSync(staging)) fs.rmSync(staging, { recursive: true, force: true })
+  // The staging copy, and RocksDB's own staging directory of it.
+  for (const dir of [staging, `${staging}.tmp`]) {
+    if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true })
+  }
   if (fs.existsSync(ready)) {
     if (fs.existsSync(dbPath)) fs.rmSync(ready, { recursive: true, force: true }) // the swap never began
     else fs.renameSync(ready, dbPath) // the swap was half done: finish it
@@ -454,8 +523,8 @@ function recoverRestore(dbPath) {
  */
 async function restore(dbPath, checkpointPath, options = {}) {
   const { RocksDatabase } = require('./index')
-  const target = checkTarget(dbPath)
-  const source = path.resolve(checkTarget(checkpointPath))
+  const target = checkPath('dbPath', dbPath)
+  const source = checkPath('checkpointPath', checkpointPath)
   if (isDatabaseOpen(target)) {
     throw codedError('ERR_DATABASE_OPEN', `${target} is open in this process; close it before restoring`)
   }
@@ -477,7 +546,8 @@ async function restore(dbPath, checkpointPath, options = {}) {
   try {
     kept = await db.checkpoints.create(`pre-restore-${new Date().toISOString().replace(/[:]/g, '-')}`)
   } finally {
-    db.close()
+    // RocksDB must have let go of the directory before it is renamed.
+    await db.close()
   }
   const view = NativeDatabase.open(source, { readOnly: true })
   try {

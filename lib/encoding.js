@@ -21,7 +21,21 @@ function isBytes(value) {
 
 function requireBytes(name, value) {
   if (!isBytes(value)) throw invalidArgType(name, 'a Buffer or Uint8Array', value)
+  if (value.byteLength === 0 && isDetached(value)) throw invalidArgValue(name, 'is a detached buffer (its memory was transferred)')
   return value
+}
+
+/**
+ * Whether the memory of `bytes` was transferred away. A detached view reads
+ * as empty, so an empty one is checked: viewing a detached ArrayBuffer throws.
+ */
+function isDetached(bytes) {
+  try {
+    new Uint8Array(bytes.buffer, 0, 0)
+    return false
+  } catch {
+    return true
+  }
 }
 
 function isKeyPart(part) {
@@ -192,8 +206,7 @@ function valueEncoder(name, custom) {
     return {
       encode(value) {
         const bytes = custom.encode(value)
-        if (!isBytes(bytes)) throw invalidArgType('options.encoder.encode() result', 'a Buffer or Uint8Array', bytes)
-        return bytes
+        return requireBytes('options.encoder.encode() result', bytes)
       },
       decode: (bytes) => custom.decode(bytes),
       decodeAt: (buffer, start, end) => custom.decode(copyOf(buffer, start, end)),

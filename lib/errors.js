@@ -1,7 +1,9 @@
 'use strict'
 
+const path = require('node:path')
+
 /**
- * Argument errors: a `TypeError` that names the argument, with Node's own codes,
+ * Argument checks and their errors: a `TypeError` that names the argument, with Node's own codes,
  * so callers can tell bad input from a database failure by `code`.
  */
 function describe(value) {
@@ -26,10 +28,32 @@ function invalidArgValue(name, reason) {
   return error
 }
 
+function outOfRange(name, range, value) {
+  const error = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`)
+  error.code = 'ERR_OUT_OF_RANGE'
+  return error
+}
+
+// Linux's limits: longer names fail in the kernel with ENAMETOOLONG.
+const MAX_NAME_BYTES = 255
+const MAX_PATH_BYTES = 4095
+
+/** Checks a filesystem path argument and returns it resolved. */
+function checkPath(name, value) {
+  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
+  if (value.length === 0) throw invalidArgValue(name, 'must not be empty')
+  if (value.includes('\0')) throw invalidArgValue(name, 'must not contain null bytes')
+  const resolved = path.resolve(value)
+  if (Buffer.byteLength(resolved) > MAX_PATH_BYTES || resolved.split(path.sep).some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES)) {
+    throw invalidArgValue(name, `is too long: at most ${MAX_PATH_BYTES} bytes, and ${MAX_NAME_BYTES} bytes a name`)
+  }
+  return resolved
+}
+
 function databaseNotOpen() {
   const error = new Error('The database is closed')
   error.code = 'ERR_DATABASE_CLOSED'
   return error
 }
 
-module.exports = { invalidArgType, invalidArgValue, databaseNotOpen }
+module.exports = { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen }

@@ -46,12 +46,20 @@ export interface RocksDatabaseOptions {
   name?: string
   /** Write without the write-ahead log; unflushed writes die with the process. */
   disableWAL?: boolean
-  /** Background threads for flushes and compactions. Default: the CPU count. */
+  /** Background threads for flushes and compactions, 1 to 256 (`ERR_OUT_OF_RANGE` else). Default: the CPU count. */
   parallelismThreads?: number
-  /** Bytes of one memtable. RocksDB's default is 64 MiB. */
+  /** Bytes of one memtable, 1 to 2^40. RocksDB's default is 64 MiB. */
   writeBufferSize?: number
-  /** SST files RocksDB keeps open; -1 keeps all open. */
+  /** SST files RocksDB keeps open, -1 to 2^31-1; -1 keeps all open. */
   maxOpenFiles?: number
+  /**
+   * Pessimistic transactions: a transaction locks each key it writes when it
+   * writes it. Every read-write handle of one database must agree.
+   * @default false
+   */
+  pessimistic?: boolean
+  /** Pessimistic mode only: milliseconds a write waits for a locked key, 0 to 2^31-1. @default 0 */
+  lockTimeout?: number
   /** Read SST blocks without a block cache. */
   noBlockCache?: boolean
   /** Where `db.checkpoints` keeps named checkpoints. Default: `<path>.checkpoints`. */
@@ -215,11 +223,38 @@ export declare class RocksDatabase<V = any> {
   /** Opens this handle. Opening an open handle does nothing. */
   open(): this
   /**
-   * Closes the database. Idempotent. Operations already in flight settle
-   * normally; RocksDB releases its files when the last of them is done. Any
-   * later call fails with `ERR_DATABASE_CLOSED`.
+   * Closes the database. Idempotent. Async writes already made and work
+   * already on the pool settle normally; open transactions are aborted (their
+   * commit rejects with `ERR_DATABASE_CLOSED`), as are ranges being iterated.
+   * Any later call fails with `ERR_DATABASE_CLOSED`. The Promise (which never
+   * rejects) resolves once RocksDB has released the directory, so that
+   * another process can open it (at once while another handle of it stays
+   * open); an open in this process waits by itself.
    */
-  close(): void
+  close(): Promise<void>
+  /**
+   * Listens for `'error'`: a coded `Error` each time a write meets a failure
+   * of the storage (`ERR_NO_SPACE`, `ERR_ROCKSDB_IO_ERROR`). Unlike Node's
+   * EventEmitter, an unheard `'error'` is not thrown.
+   */
+  on(event: 'error' | (string & {}), listener: (error: RocksDBError) => void): this
+  /** Alias of `on()`. */
+  addListener(event: 'error' | (string & {}), listener: (error: RocksDBError) => void): this
+  /** Listens for the next `event` only. */
+  once(event: 'error' | (string & {}), listener: (error: RocksDBError) => void): this
+  /** Removes a listener. */
+  off(event: string, listener: (...args: any[]) => void): this
+  /** Alias of `off()`. */
+  removeListener(event: string, listener: (...args: any[]) => void): this
+  /** The listeners of `event`. */
+  listeners(event: string): Array<(...args: any[]) => void>
+  /** The last storage failure a write met, or `null` once writing works again. */
+  getLastError(): RocksDBError | null
+  /**
+   * Asks RocksDB to resume writing after a storage failure; rejects while
+   * the condition (a full disk, say) persists. Writes also try this first.
+   */
+  resume(): Promise<void>
   /** Whether the database is open. */
   isOpen(): boolean
   /** The decoded value of `key`, or `undefined`; read on a worker thread. */
@@ -296,7 +331,8 @@ export declare class RocksDatabase<V = any> {
    * acknowledged before the call. SST files are hardlinked where the
    * filesystem allows and copied where it does not. Missing parents of
    * `targetPath` are created; an existing `targetPath` or `targetPath + '.tmp'`
-   * is refused (`ERR_TARGET_EXISTS`, `ERR_STAGING_PATH_EXISTS`).
+   * is refused (`ERR_TARGET_EXISTS`, `ERR_STAGING_PATH_EXISTS`), as is a
+   * target inside the database directory (`ERR_INVALID_ARG_VALUE`).
    */
   createCheckpoint(targetPath: string): Promise<void>
 }

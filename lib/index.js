@@ -1,21 +1,25 @@
 'use strict'
 
+const fs = require('node:fs')
 const path = require('node:path')
 const {
   NativeDatabase,
   destroyDatabase,
   errorCodes,
+  isDatabaseClosing,
   getShared,
   getInMemoryShared,
   putShared,
   rangeShared,
   removeShared,
+  sharedKeyBuffer,
+  sharedValueBuffer,
   takeRange,
 } = require('../index.js')
 const { keyEncoder, valueEncoder } = require('./encoding')
-const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
+const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
 const { RangeIterable, RangeIterator, decodeBatch } = require('./range')
-const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
+const { Transaction, runTransaction, runTransactionSync, closeTransaction } = require('./transaction')
 const { WriteQueue } = require('./batch')
 const { CheckpointStore, restore, recoverRestore } = require('./checkpoints')
 
@@ -69,6 +73,21 @@ const UPPER_INCLUSIVE = 8
 const REVERSE = 16
 const VALUES = 32
 
+// Bounds of the integer open options. Below the least is a wrong value (a
+// TypeError); above the most a RangeError: there RocksDB would abort the
+// process (a thread count it cannot start) or overflow. The native layer
+// checks the same bounds.
+const INTEGER_OPTIONS = {
+  parallelismThreads: [1, 256],
+  writeBufferSize: [1, 2 ** 40],
+  maxOpenFiles: [-1, 2 ** 31 - 1],
+  lockTimeout: [0, 2 ** 31 - 1],
+}
+
+// Codes of failures of the storage under a database, reported as 'error'
+// events: RocksDB stops writing after them until it resumes.
+const STORAGE_FAILURES = new Set(['ERR_NO_SPACE', 'ERR_ROCKSDB_IO_ERROR'])
+
 const RANGE_OPTION_TYPES = {
   reverse: 'boolean',
   exclusiveStart: 'boolean',
@@ -97,17 +116,13 @@ function checkOptions(options) {
   if (encoding !== undefined && encoding !== false && typeof encoding !== 'string') {
     throw invalidArgType('options.encoding', 'a string or false', encoding)
   }
-  for (const name of ['parallelismThreads', 'writeBufferSize']) {
+  for (const [name, [min, max]] of Object.entries(INTEGER_OPTIONS)) {
     const value = options[name]
-    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-      throw invalidArgValue(`options.${name}`, `must be a positive integer. Received ${value}`)
+    if (value === undefined) continue
+    if (!Number.isInteger(value) || value < min) {
+      throw invalidArgValue(`options.${name}`, `must be an integer of at least ${min}. Received ${value}`)
     }
-  }
-  if (options.maxOpenFiles !== undefined && !Number.isInteger(options.maxOpenFiles)) {
-    throw invalidArgValue('options.maxOpenFiles', `must be an integer. Received ${options.maxOpenFiles}`)
-  }
-  if (options.lockTimeout !== undefined && !(Number.isInteger(options.lockTimeout) && options.lockTimeout >= 0)) {
-    throw invalidArgValue('options.lockTimeout', `must be a non-negative integer. Received ${options.lockTimeout}`)
+    if (value > max) throw outOfRange(`options.${name}`, `<= ${max}`, value)
   }
   if (options.name === '') throw invalidArgValue('options.name', 'must not be empty')
   return options
@@ -129,13 +144,6 @@ function checkRangeOptions(options) {
   return options
 }
 
-function checkPath(name, value) {
-  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
-  if (value.length === 0) throw invalidArgValue(name, 'must not be empty')
-  if (value.includes('\0')) throw invalidArgValue(name, 'must not contain null bytes')
-  return path.resolve(value)
-}
-
 /**
  * A RocksDB database. Keys are encoded with ordered-binary and values with
  * msgpack unless the options say otherwise.
@@ -150,9 +158,22 @@ class RocksDatabase {
   // The fast path of the *Sync methods: keys are written into #keyBuffer,
   // values read into #valueBuffer, both shared with the native layer.
   #shared = null
-  #writes = new WriteQueue(() => this.#db)
+  #writes = new WriteQueue(
+    () => this.#db,
+    (error) => this.#failed(error),
+  )
   #keyBuffer = null
   #valueBuffer = null
+  // Set while an operation uses the shared buffers. User code can run in the
+  // middle of one (a getter or toJSON of a value, a custom encoder, a Proxy
+  // trap) and call this database again: such a nested call sees the flag and
+  // takes the general path, so it never overwrites what the outer call has
+  // in the buffers.
+  #sharing = false
+  // Transactions begun and not yet ended; close() aborts them.
+  #transactions = new Set()
+  // Listeners by event name (see on()).
+  #listeners = new Map()
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
@@ -188,9 +209,11 @@ class RocksDatabase {
       // napi-rs derives `disableWal` from the Rust field; users write disableWAL.
       native.disableWal = this.options.disableWAL
       this.#native = NativeDatabase.open(this.path, native)
-      this.#keyBuffer ??= Buffer.allocUnsafeSlow(KEY_BUFFER_BYTES)
-      this.#valueBuffer ??= Buffer.allocUnsafeSlow(VALUE_BUFFER_BYTES)
-      this.#shared = this.#native.shareBuffers(this.#keyBuffer, this.#valueBuffer)
+      // Memory of the native layer, seen here through Buffers: nothing done
+      // to these views (detaching them, say) can free what it writes to.
+      this.#shared = this.#native.shareBuffers(KEY_BUFFER_BYTES, VALUE_BUFFER_BYTES)
+      this.#keyBuffer = sharedKeyBuffer(this.#shared)
+      this.#valueBuffer = sharedValueBuffer(this.#shared)
       if (!this.readOnly) {
         try {
           this.checkpoints.pruneSync()
@@ -232,14 +255,108 @@ class RocksDatabase {
   }
 
   /**
-   * Closes the database. Idempotent. Operations already in flight settle
-   * normally; RocksDB releases its files when the last of them is done.
+   * Closes the database. Idempotent. Async writes already made are sent and
+   * settle normally, as do operations already running on the pool. Open
+   * transactions are aborted: their commit rejects with
+   * `ERR_DATABASE_CLOSED`. Ranges being iterated stop with the same code.
+   *
+   * Returns a Promise (which never rejects) that resolves once RocksDB has
+   * released the directory (at once while another handle of it stays
+   * open): await it before another process opens the database. An `open()`
+   * in this process needs no wait; it waits itself.
    */
   close() {
     this.#writes.drain()
     for (const iterator of this.#iterators) iterator.close()
     this.#iterators.clear()
+    for (const transaction of this.#transactions) closeTransaction(transaction)
+    this.#transactions.clear()
     if (this.#native !== null) this.#native.close()
+    return this.readOnly ? Promise.resolve() : released(this.path)
+  }
+
+  /**
+   * Adds `listener` for `event`. The database emits `'error'` with the
+   * coded `Error` when a write meets a failure of the storage under it (a
+   * full disk, an I/O error): RocksDB then refuses writes until the
+   * condition clears; each later write first tries to resume, and
+   * `resume()` tries at once. Unlike Node's EventEmitter, an `'error'`
+   * nobody listens to is not thrown: the failed call reports it anyway.
+   */
+  on(event, listener) {
+    if (typeof event !== 'string' && typeof event !== 'symbol') throw invalidArgType('event', 'a string or symbol', event)
+    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
+    const list = this.#listeners.get(event)
+    if (list) list.push(listener)
+    else this.#listeners.set(event, [listener])
+    return this
+  }
+
+  /** Alias of `on()`. */
+  addListener(event, listener) {
+    return this.on(event, listener)
+  }
+
+  /** Adds `listener` for the next `event` only. */
+  once(event, listener) {
+    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
+    const wrapper = (...args) => {
+      this.off(event, wrapper)
+      listener.apply(this, args)
+    }
+    wrapper.listener = listener
+    return this.on(event, wrapper)
+  }
+
+  /** Removes `listener` from `event` (the last one added, if added twice). */
+  off(event, listener) {
+    const list = this.#listeners.get(event)
+    if (!list) return this
+    const index = list.findLastIndex((entry) => entry === listener || entry.listener === listener)
+    if (index !== -1) list.splice(index, 1)
+    if (list.length === 0) this.#listeners.delete(event)
+    return this
+  }
+
+  /** Alias of `off()`. */
+  removeListener(event, listener) {
+    return this.off(event, listener)
+  }
+
+  /** The listeners of `event`. */
+  listeners(event) {
+    return (this.#listeners.get(event) ?? []).map((entry) => entry.listener ?? entry)
+  }
+
+  #emit(event, ...args) {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener.apply(this, args)
+  }
+
+  /** Reports a storage failure met by a write as an 'error' event; returns the error. */
+  #failed(error) {
+    if (STORAGE_FAILURES.has(error?.code)) this.#emit('error', error)
+    return error
+  }
+
+  /**
+   * The last failure of the storage a write met (a coded `Error`), or
+   * `null` once writing works again.
+   */
+  getLastError() {
+    const last = this.#db.lastError()
+    if (!last) return null
+    const error = new Error(last[1])
+    error.code = last[0]
+    return error
+  }
+
+  /**
+   * Asks RocksDB to resume writing after a storage failure, once the
+   * condition (a full disk, say) has cleared. Rejects with the failure while
+   * it persists. Writes also try this themselves.
+   */
+  async resume() {
+    await this.#db.resume()
   }
 
   /** Whether the database is open. */
@@ -269,13 +386,21 @@ class RocksDatabase {
   /** The decoded value of `key`, or `undefined`, read on the calling thread. */
   getSync(key) {
     const db = this.#db
-    const keyLength = this.#keys.write(key, this.#keyBuffer)
-    if (keyLength >= 0) {
-      const length = getShared(this.#shared, keyLength)
-      if (length < 0) return undefined
-      if (length <= this.#valueBuffer.length) return this.#values.decodeAt(this.#valueBuffer, 0, length)
+    if (!this.#sharing) {
+      this.#sharing = true
+      try {
+        const keyLength = this.#keys.write(key, this.#keyBuffer)
+        if (keyLength >= 0) {
+          const length = getShared(this.#shared, keyLength)
+          if (length < 0) return undefined
+          if (length <= this.#valueBuffer.length) return this.#values.decodeAt(this.#valueBuffer, 0, length)
+        }
+      } finally {
+        this.#sharing = false
+      }
     }
-    // A key or value too large for the shared buffers takes the general path.
+    // A key or value too large for the shared buffers, or a call nested in
+    // one that is using them, takes the general path.
     const bytes = db.getSync(this.#keys.encode(key))
     return bytes === undefined || bytes === null ? undefined : this.#values.decode(bytes)
   }
@@ -298,13 +423,19 @@ class RocksDatabase {
   #getAsync(key, values) {
     try {
       if (this.#shared === null) throw databaseNotOpen()
-      const keyLength = this.#keys.write(key, this.#keyBuffer)
-      // -1: missing; -2: the answer needs the disk.
-      const length = keyLength < 0 ? -2 : getInMemoryShared(this.#shared, keyLength)
-      if (length === -1) return Promise.resolve(undefined)
-      if (length >= 0 && length <= this.#valueBuffer.length) {
-        const buffer = this.#valueBuffer
-        return Promise.resolve(values === null ? Buffer.from(buffer.subarray(0, length)) : values.decodeAt(buffer, 0, length))
+      if (this.#sharing) return this.#getFromPool(key, values)
+      this.#sharing = true
+      try {
+        const keyLength = this.#keys.write(key, this.#keyBuffer)
+        // -1: missing; -2: the answer needs the disk.
+        const length = keyLength < 0 ? -2 : getInMemoryShared(this.#shared, keyLength)
+        if (length === -1) return Promise.resolve(undefined)
+        if (length >= 0 && length <= this.#valueBuffer.length) {
+          const buffer = this.#valueBuffer
+          return Promise.resolve(values === null ? Buffer.from(buffer.subarray(0, length)) : values.decodeAt(buffer, 0, length))
+        }
+      } finally {
+        this.#sharing = false
       }
       return this.#getFromPool(key, values)
     } catch (error) {
@@ -334,10 +465,22 @@ class RocksDatabase {
   /** Stores `value` under `key` on the calling thread. */
   putSync(key, value) {
     const db = this.#db
-    const keyLength = this.#keys.write(key, this.#keyBuffer)
+    // Encoded first: encoding may run user code, which may use this database.
     const bytes = this.#values.encode(value)
-    if (keyLength >= 0) putShared(this.#shared, keyLength, bytes)
-    else db.putSync(this.#keys.encode(key), bytes)
+    try {
+      if (!this.#sharing) {
+        this.#sharing = true
+        try {
+          const keyLength = this.#keys.write(key, this.#keyBuffer)
+          if (keyLength >= 0) return putShared(this.#shared, keyLength, bytes)
+        } finally {
+          this.#sharing = false
+        }
+      }
+      db.putSync(this.#keys.encode(key), bytes)
+    } catch (error) {
+      throw this.#failed(error)
+    }
   }
 
   /** Removes `key`. Removing a missing key is not an error. Batched like `put()`. */
@@ -352,19 +495,38 @@ class RocksDatabase {
   /** Removes `key` on the calling thread. */
   removeSync(key) {
     const db = this.#db
-    const keyLength = this.#keys.write(key, this.#keyBuffer)
-    if (keyLength >= 0) removeShared(this.#shared, keyLength)
-    else db.removeSync(this.#keys.encode(key))
+    try {
+      if (!this.#sharing) {
+        this.#sharing = true
+        try {
+          const keyLength = this.#keys.write(key, this.#keyBuffer)
+          if (keyLength >= 0) return removeShared(this.#shared, keyLength)
+        } finally {
+          this.#sharing = false
+        }
+      }
+      db.removeSync(this.#keys.encode(key))
+    } catch (error) {
+      throw this.#failed(error)
+    }
   }
 
   /** Flushes the memtables to SST files. */
   async flush() {
-    await this.#db.flush()
+    try {
+      await this.#db.flush()
+    } catch (error) {
+      throw this.#failed(error)
+    }
   }
 
   /** Flushes the memtables to SST files on the calling thread. */
   flushSync() {
-    this.#db.flushSync()
+    try {
+      this.#db.flushSync()
+    } catch (error) {
+      throw this.#failed(error)
+    }
   }
 
   /** RocksDB's latest sequence number; it grows with every write. */
@@ -407,27 +569,35 @@ class RocksDatabase {
     const upperLength = upper === undefined ? 0 : upper.length
     let entries = []
     let native = null
-    if (lowerLength + upperLength <= this.#keyBuffer.length) {
-      // The fast start: bounds in the shared key buffer, the first batch back
-      // in the shared value buffer, no native object unless more remains.
-      if (lower !== undefined) this.#keyBuffer.set(lower, 0)
-      if (upper !== undefined) this.#keyBuffer.set(upper, lowerLength)
-      const flags =
-        (lower === undefined ? 0 : HAS_LOWER) |
-        (range.lowerInclusive ? LOWER_INCLUSIVE : 0) |
-        (upper === undefined ? 0 : HAS_UPPER) |
-        (range.upperInclusive ? UPPER_INCLUSIVE : 0) |
-        (range.reverse ? REVERSE : 0) |
-        (range.values ? VALUES : 0)
-      const first = limit === undefined ? FIRST_BATCH : Math.max(1, Math.min(limit, MAX_FIRST_BATCH))
-      const result = rangeShared(this.#shared, lowerLength, upperLength, flags, range.offset ?? 0, limit ?? -1, first)
-      // Taken before decoding, so a throwing decoder cannot strand it.
-      if (result < 0) native = takeRange(this.#shared)
+    if (lowerLength + upperLength <= this.#keyBuffer.length && !this.#sharing) {
+      this.#sharing = true
       try {
+        // The fast start: bounds in the shared key buffer, the first batch back
+        // in the shared value buffer, no native object unless more remains.
+        if (lower !== undefined) this.#keyBuffer.set(lower, 0)
+        if (upper !== undefined) this.#keyBuffer.set(upper, lowerLength)
+        const flags =
+          (lower === undefined ? 0 : HAS_LOWER) |
+          (range.lowerInclusive ? LOWER_INCLUSIVE : 0) |
+          (upper === undefined ? 0 : HAS_UPPER) |
+          (range.upperInclusive ? UPPER_INCLUSIVE : 0) |
+          (range.reverse ? REVERSE : 0) |
+          (range.values ? VALUES : 0)
+        const first = limit === undefined ? FIRST_BATCH : Math.max(1, Math.min(limit, MAX_FIRST_BATCH))
+        const result = rangeShared(this.#shared, lowerLength, upperLength, flags, range.offset ?? 0, limit ?? -1, first)
+        // Taken before decoding, so a throwing decoder cannot strand it.
+        if (result < 0) native = takeRange(this.#shared)
         entries = decode(this.#valueBuffer, result < 0 ? -result - 1 : result)
       } catch (error) {
         native?.close()
         throw error
+      } finally {
+        this.#sharing = false
+      }
+      // A decoder may have closed the database meanwhile.
+      if (!db.isOpen) {
+        native?.close()
+        throw databaseNotOpen()
       }
     } else {
       native = db.iterate(range)
@@ -490,7 +660,7 @@ class RocksDatabase {
     // so does any on a read-only database, to refuse it now. `readOnly` also
     // throws ERR_DATABASE_CLOSED on a closed database.
     const eager = this.options.pessimistic === true || db.readOnly
-    return new Transaction(db, eager, this.#keys, this.#values, this.#encodeTransactionRange)
+    return new Transaction(db, eager, this.#keys, this.#values, this.#encodeTransactionRange, this.#transactions)
   }
 
   /** Removes every key of this column family. */
@@ -518,8 +688,9 @@ class RocksDatabase {
     // Writes already made are written first: their Promises settle, and
     // RocksDB is let go before its files are deleted.
     const writes = this.#writes.drain()
-    this.close()
+    const closed = this.close()
     await writes
+    await closed
     destroyDatabase(this.path)
   }
 
@@ -540,14 +711,12 @@ class RocksDatabase {
 
   /** A RocksDB property as text (such as `'rocksdb.stats'`), or `undefined`. */
   getDBProperty(name) {
-    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
-    return this.#db.getProperty(name) ?? undefined
+    return this.#db.getProperty(checkPropertyName(name)) ?? undefined
   }
 
   /** A numeric RocksDB property (such as `'rocksdb.estimate-num-keys'`), or `undefined`. */
   getDBIntProperty(name) {
-    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
-    return this.#db.getIntProperty(name) ?? undefined
+    return this.#db.getIntProperty(checkPropertyName(name)) ?? undefined
   }
 
   /** RocksDB's estimate of the number of keys (`rocksdb.estimate-num-keys`). */
@@ -576,8 +745,51 @@ class RocksDatabase {
    */
   async createCheckpoint(targetPath) {
     const target = checkPath('targetPath', targetPath)
-    await this.#db.createCheckpoint(target)
+    const db = this.#db
+    if (isInside(target, this.path)) throw invalidArgValue('targetPath', `must not be inside the database directory ${this.path}`)
+    try {
+      await db.createCheckpoint(target)
+    } catch (error) {
+      throw this.#failed(error)
+    }
   }
+}
+
+/** Checks the name of a RocksDB property. */
+function checkPropertyName(name) {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
+  if (name.includes('\0')) throw invalidArgValue('name', 'must not contain null bytes')
+  return name
+}
+
+/** Whether `target` is `dir` or lies inside it, symlinks resolved where they exist. */
+function isInside(target, dir) {
+  const real = (p) => {
+    const rest = []
+    for (;;) {
+      try {
+        return path.join(fs.realpathSync(p), ...rest.reverse())
+      } catch {
+        const parent = path.dirname(p)
+        if (parent === p) return path.join(p, ...rest.reverse())
+        rest.push(path.basename(p))
+        p = parent
+      }
+    }
+  }
+  const relative = path.relative(real(dir), real(target))
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Resolves once the database at `dbPath` is no longer closing: RocksDB has
+ * released it and its LOCK file, or another handle has it open. Polled, so
+ * no thread of libuv's pool waits on it.
+ */
+async function released(dbPath) {
+  for (let pause = 1; isDatabaseClosing(dbPath); pause = Math.min(pause * 2, 20)) await sleep(pause)
 }
 
 /** Every error `code` the package raises. */
@@ -586,9 +798,11 @@ const ERROR_CODES = Object.freeze(
     ...new Set([
       ...errorCodes(),
       'ERR_INVALID_ARG_TYPE',
+      'ERR_OUT_OF_RANGE',
       'ERR_CHECKPOINT_EXISTS',
       'ERR_CHECKPOINT_NOT_FOUND',
       'ERR_CHECKPOINT_REGISTRY_CORRUPT',
+      'ERR_DATABASE_NOT_FOUND',
     ]),
   ].sort(),
 )

@@ -1,5 +1,12 @@
 'use strict'
 
+const { invalidArgType, outOfRange } = require('./errors')
+
+function checkCallback(fn) {
+  if (typeof fn !== 'function') throw invalidArgType('callback', 'a function', fn)
+  return fn
+}
+
 /**
  * Lazy ranges. A `RangeIterable` reads nothing until it is iterated; each
  * iteration opens its own native iterator, which reads entries in batches
@@ -23,6 +30,7 @@ class RangeIterable {
 
   /** A range of `fn(entry)` for each entry. */
   map(fn) {
+    checkCallback(fn)
     const source = this
     return new RangeIterable(function* () {
       for (const entry of source) yield fn(entry)
@@ -31,6 +39,7 @@ class RangeIterable {
 
   /** A range of the entries for which `fn(entry)` is truthy. */
   filter(fn) {
+    checkCallback(fn)
     const source = this
     return new RangeIterable(function* () {
       for (const entry of source) if (fn(entry)) yield entry
@@ -39,6 +48,8 @@ class RangeIterable {
 
   /** The first `count` entries. */
   take(count) {
+    if (typeof count !== 'number' || Number.isNaN(count)) throw invalidArgType('count', 'a number', count)
+    if (count < 0) throw outOfRange('count', '>= 0', count)
     const source = this
     return new RangeIterable(function* () {
       if (count <= 0) return
@@ -52,6 +63,7 @@ class RangeIterable {
 
   /** Calls `fn(entry)` for each entry. */
   forEach(fn) {
+    checkCallback(fn)
     for (const entry of this) fn(entry)
   }
 

@@ -1,6 +1,6 @@
 'use strict'
 
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
 const { RangeIterable, decodeBatch } = require('./range')
 const { PackedWrites } = require('./batch')
 
@@ -47,6 +47,10 @@ class Transaction {
   #values
   #encodeRange
   #open = true
+  /** Set when the database closed under the transaction. */
+  #closed = false
+  /** The open transactions of the database; this one is in it while open. */
+  #registry
   /** Writes not yet given to a native transaction. */
   #writes = new PackedWrites()
   /** Whether anything was written: a transaction that only read has nothing to commit. */
@@ -58,18 +62,41 @@ class Transaction {
    * @param {object} keys the key encoding
    * @param {object} values the value encoding
    * @param {(options: object) => object} encodeRange checks range options and encodes their bounds
+   * @param {Set<Transaction>} registry the open transactions of the database
    */
-  constructor(db, eager, keys, values, encodeRange) {
+  constructor(db, eager, keys, values, encodeRange, registry) {
     this.#db = db
     this.#native = eager ? db.beginTransaction() : null
     this.#keys = keys
     this.#values = values
     this.#encodeRange = encodeRange
+    this.#registry = registry
+    registry.add(this)
+  }
+
+  /** Throws unless the transaction can still be used. */
+  #check() {
+    if (this.#open) return
+    throw this.#closed ? databaseNotOpen() : transactionDone()
+  }
+
+  /** Ends the transaction for good: it no longer holds the database. */
+  #end() {
+    this.#open = false
+    this.#writes = null
+    this.#registry.delete(this)
+  }
+
+  /** The database closed: abort, and refuse everything after with ERR_DATABASE_CLOSED. */
+  static close(transaction) {
+    if (!transaction.#open) return
+    transaction.#closed = true
+    transaction.abort()
   }
 
   /** The native transaction, begun now if it was not yet, with the writes made so far. */
   #reader() {
-    if (!this.#open) throw transactionDone()
+    this.#check()
     if (this.#native === null) {
       const native = this.#db.beginTransaction()
       if (!this.#writes.isEmpty) {
@@ -147,7 +174,7 @@ class Transaction {
 
   /** Buffers a write; it is applied at commit. */
   putSync(key, value) {
-    if (!this.#open) throw transactionDone()
+    this.#check()
     const keyBytes = this.#keys.encode(key)
     const valueBytes = this.#values.encode(value)
     if (this.#native === null) this.#writes.put(keyBytes, valueBytes)
@@ -162,7 +189,7 @@ class Transaction {
 
   /** Buffers a removal; it is applied at commit. */
   removeSync(key) {
-    if (!this.#open) throw transactionDone()
+    this.#check()
     const keyBytes = this.#keys.encode(key)
     if (this.#native === null) this.#writes.remove(keyBytes)
     else this.#native.removeSync(keyBytes)
@@ -180,40 +207,47 @@ class Transaction {
    * ends without a conflict whatever it read.
    */
   async commit() {
-    const finish = this.#finish()
-    if (finish === 'batch') await this.#db.writeBatch(this.#pending())
+    const [finish, writes] = this.#finish()
+    if (finish === 'batch') await this.#db.writeBatch(writes)
     else if (finish === 'native') await this.#native.commit()
   }
 
   /** Commits on the calling thread. */
   commitSync() {
-    const finish = this.#finish()
-    if (finish === 'batch') this.#db.writeBatchSync(this.#pending())
+    const [finish, writes] = this.#finish()
+    if (finish === 'batch') this.#db.writeBatchSync(writes)
     else if (finish === 'native') this.#native.commitSync()
   }
 
-  /** Ends the transaction and says how to commit it: 'batch', 'native' or nothing. */
+  /**
+   * Ends the transaction and says how to commit it: 'batch' with the packed
+   * writes, 'native', or nothing.
+   */
   #finish() {
-    if (!this.#open) throw transactionDone()
-    this.#open = false
+    this.#check()
+    const writes = this.#writes?.bytes()
+    this.#end()
     if (!this.#wrote) {
       this.#native?.abort()
-      return undefined
+      return [undefined]
     }
-    return this.#native === null ? 'batch' : 'native'
-  }
-
-  #pending() {
-    const writes = this.#writes.bytes()
-    this.#writes = null
-    return writes
+    return this.#native === null ? ['batch', writes] : ['native']
   }
 
   /** Discards every buffered write. Idempotent. */
   abort() {
-    this.#open = false
-    this.#writes = null
+    this.#end()
     this.#native?.abort()
+  }
+
+  /**
+   * Commits when the callback of `transaction()` left the transaction open;
+   * rejects when the database closed under it, since nothing was committed.
+   */
+  static finishCallback(transaction, sync) {
+    if (transaction.#closed) throw databaseNotOpen()
+    if (!transaction.#open) return undefined
+    return sync ? transaction.commitSync() : transaction.commit()
   }
 
   /** Whether the transaction can still be used. */
@@ -240,7 +274,7 @@ async function runTransaction(begin, callback, options) {
     const txn = begin()
     try {
       const result = await callback(txn)
-      if (txn.isOpen) await txn.commit()
+      await Transaction.finishCallback(txn, false)
       return result
     } catch (error) {
       txn.abort()
@@ -262,7 +296,7 @@ function runTransactionSync(begin, callback, options) {
       if (result && typeof result.then === 'function') {
         throw invalidArgType('callback', 'a synchronous function (use transaction() for async work)', result)
       }
-      if (txn.isOpen) txn.commitSync()
+      Transaction.finishCallback(txn, true)
       return result
     } catch (error) {
       txn.abort()
@@ -272,4 +306,7 @@ function runTransactionSync(begin, callback, options) {
   }
 }
 
-module.exports = { Transaction, runTransaction, runTransactionSync }
+/** Aborts `transaction` because its database closed. */
+const closeTransaction = (transaction) => Transaction.close(transaction)
+
+module.exports = { Transaction, runTransaction, runTransactionSync, closeTransaction }

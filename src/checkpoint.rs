@@ -15,32 +15,72 @@ use rust_rocksdb::checkpoint::{
   Checkpoint, OptimisticTransactionDBCheckpoint, TransactionDBCheckpoint,
 };
 
-use crate::database::Engine;
+use crate::database::{Db, Engine};
 use crate::error::{DbError, DbResult, ErrorCode};
 
-/// Writes a checkpoint of `engine` to `target`.
-pub(crate) fn create(engine: &Engine, target: &Path) -> DbResult<()> {
+/// Writes a checkpoint of `engine`, the database in directory `source`, to
+/// `target`.
+pub(crate) fn create(engine: &Engine, source: &Path, target: &Path) -> DbResult<()> {
   let target = Target::prepare(target)?;
-  let outcome = match engine {
-    Engine::ReadWrite(db) => {
-      OptimisticTransactionDBCheckpoint::new(db)?.create_checkpoint(&target.path)
-    }
-    Engine::Pessimistic(db) => TransactionDBCheckpoint::new(db)?.create_checkpoint(&target.path),
-    Engine::ReadOnly(db) => Checkpoint::new(db)?.create_checkpoint(&target.path),
-  };
-  match outcome {
-    Ok(()) => {
-      target.keep();
-      Ok(())
-    }
-    Err(err) => {
+  refuse_inside(source, &target.path)?;
+  engine.writing(|| {
+    let outcome = match &engine.db {
+      Db::ReadWrite(db) => {
+        OptimisticTransactionDBCheckpoint::new(db)?.create_checkpoint(&target.path)
+      }
+      Db::Pessimistic(db) => TransactionDBCheckpoint::new(db)?.create_checkpoint(&target.path),
+      Db::ReadOnly(db) => Checkpoint::new(db)?.create_checkpoint(&target.path),
+    };
+    outcome.map_err(|err| {
       let err = DbError::from(err);
       // Another writer may have made the target between our check and
       // RocksDB's own: report it as the same condition.
       if err.code == ErrorCode::RocksInvalidArgument && err.message.contains("exists") {
-        return Err(DbError::new(ErrorCode::TargetExists, err.message));
+        DbError::new(ErrorCode::TargetExists, err.message)
+      } else {
+        err
       }
-      Err(err)
+    })
+  })?;
+  target.keep();
+  Ok(())
+}
+
+/// Refuses a target inside the database directory `source`: RocksDB would
+/// write the checkpoint among the files of the database it copies, where
+/// it could overwrite them (`<db>/999999.log`) or be deleted with them.
+fn refuse_inside(source: &Path, target: &Path) -> DbResult<()> {
+  let Ok(source) = fs::canonicalize(source) else {
+    return Ok(());
+  };
+  if resolve_existing(target).starts_with(&source) {
+    return Err(DbError::new(
+      ErrorCode::InvalidArgument,
+      format!(
+        "checkpoint target {} is inside the database directory {}",
+        target.display(),
+        source.display()
+      ),
+    ));
+  }
+  Ok(())
+}
+
+/// `path` with its deepest existing ancestor resolved through symlinks, so
+/// that two spellings of one directory compare equal.
+fn resolve_existing(path: &Path) -> PathBuf {
+  let mut rest = Vec::new();
+  let mut cursor = path;
+  loop {
+    if let Ok(real) = fs::canonicalize(cursor) {
+      return rest.iter().rev().fold(real, |dir, part| dir.join(part));
+    }
+    match (cursor.parent(), cursor.file_name()) {
+      (Some(parent), Some(name)) => {
+        rest.push(name.to_os_string());
+        cursor = parent;
+      }
+      _ => return path.to_path_buf(),
     }
   }
 }

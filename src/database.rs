@@ -7,7 +7,9 @@ use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, External};
 use napi::Env;
@@ -70,20 +72,37 @@ pub struct OpenOptions {
 /// that transactions need no second kind of handle, or as a `TransactionDB`
 /// for pessimistic locking; read-only ones as a plain `DB`, which is the only
 /// kind RocksDB can open read-only.
-pub enum Engine {
+pub enum Db {
   ReadWrite(OptimisticTransactionDB<MultiThreaded>),
   Pessimistic(TransactionDB<MultiThreaded>),
   ReadOnly(DBWithThreadMode<MultiThreaded>),
+}
+
+/// An open RocksDB and what this process knows about it.
+///
+/// Field order is drop order: RocksDB closes (`db`) before `_released` tells
+/// waiting opens of the same directory that its LOCK is free.
+pub struct Engine {
+  pub db: Db,
+  /// Set by a write that failed for lack of space (or another storage
+  /// error that RocksDB can recover from): the next write first asks RocksDB
+  /// to resume, so writes work again as soon as space returns.
+  needs_resume: AtomicBool,
+  /// The last storage error a write met, until a resume clears it.
+  last_error: Mutex<Option<DbError>>,
+  /// Open `NativeDatabase` handles on this engine (tasks in flight aside).
+  handles: AtomicUsize,
+  _released: Released,
 }
 
 /// Runs `$body` with `$db` bound to whichever kind of RocksDB the engine holds,
 /// for methods all three kinds have.
 macro_rules! with_db {
   ($engine:expr, $db:ident => $body:expr) => {
-    match $engine {
-      Engine::ReadWrite($db) => $body,
-      Engine::Pessimistic($db) => $body,
-      Engine::ReadOnly($db) => $body,
+    match &$engine.db {
+      Db::ReadWrite($db) => $body,
+      Db::Pessimistic($db) => $body,
+      Db::ReadOnly($db) => $body,
     }
   };
 }
@@ -92,10 +111,10 @@ macro_rules! with_db {
 /// `TransactionDB` lacks; a pessimistic engine gets `$pessimistic` instead.
 macro_rules! with_common {
   ($engine:expr, $db:ident => $body:expr, pessimistic => $pessimistic:expr) => {
-    match $engine {
-      Engine::ReadWrite($db) => $body,
-      Engine::ReadOnly($db) => $body,
-      Engine::Pessimistic(_) => $pessimistic,
+    match &$engine.db {
+      Db::ReadWrite($db) => $body,
+      Db::ReadOnly($db) => $body,
+      Db::Pessimistic(_) => $pessimistic,
     }
   };
 }
@@ -104,10 +123,10 @@ macro_rules! with_common {
 /// `ERR_DATABASE_READ_ONLY`.
 macro_rules! with_writable {
   ($engine:expr, $db:ident => $body:expr) => {
-    match $engine {
-      Engine::ReadWrite($db) => $body,
-      Engine::Pessimistic($db) => $body,
-      Engine::ReadOnly(_) => Err(DbError::read_only()),
+    match &$engine.db {
+      Db::ReadWrite($db) => $body,
+      Db::Pessimistic($db) => $body,
+      Db::ReadOnly(_) => Err(DbError::read_only()),
     }
   };
 }
@@ -126,6 +145,12 @@ macro_rules! on_family {
   };
 }
 
+/// Bounds of the numeric open options, checked again in JavaScript where the
+/// TypeScript docs state them: past them RocksDB aborts or overflows.
+pub const MAX_THREADS: u32 = 256;
+pub const MAX_WRITE_BUFFER_SIZE: f64 = (1u64 << 40) as f64;
+pub const MAX_LOCK_TIMEOUT: f64 = 2_147_483_647.0;
+
 /// What rust-rocksdb's `TransactionDB` cannot do.
 fn not_in_pessimistic(what: &str) -> DbError {
   DbError::new(
@@ -143,9 +168,83 @@ pub(crate) fn missing_family(name: &str) -> DbError {
 
 /// Read-write engines open in this process, by directory. RocksDB locks a
 /// directory against a second open, so handles of one database (one per
-/// column family, say) share a single engine.
+/// column family, say) share a single engine. An entry stays until RocksDB
+/// has released the directory (see `Released`), so an entry whose engine can
+/// no longer be upgraded is one being closed.
 static OPEN_ENGINES: LazyLock<Mutex<HashMap<PathBuf, Weak<Engine>>>> =
   LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Signalled whenever an engine of `OPEN_ENGINES` has been released.
+static RELEASED: Condvar = Condvar::new();
+
+/// How long `resume()` waits for RocksDB's own recovery to finish.
+const RESUME_WAIT: Duration = Duration::from_secs(15);
+
+/// Appended to a storage error while RocksDB recovers from it.
+const RECOVERING: &str =
+  "; RocksDB resumes writing within seconds of the condition clearing (or await db.resume())";
+
+/// How long an open waits for a closing engine of its directory.
+const RELEASE_WAIT: Duration = Duration::from_secs(30);
+
+fn lock_open_engines() -> MutexGuard<'static, HashMap<PathBuf, Weak<Engine>>> {
+  OPEN_ENGINES
+    .lock()
+    .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `OPEN_ENGINES`, locked once no engine of directory `key` is closing, so
+/// its entry, if any, is a live engine. Waits at most `RELEASE_WAIT`.
+fn settled_engines(
+  key: &Path,
+  path: &Path,
+) -> DbResult<MutexGuard<'static, HashMap<PathBuf, Weak<Engine>>>> {
+  let deadline = Instant::now() + RELEASE_WAIT;
+  let mut open = lock_open_engines();
+  while open
+    .get(key)
+    .is_some_and(|engine| engine.strong_count() == 0)
+  {
+    let now = Instant::now();
+    if now >= deadline {
+      return Err(DbError::new(
+        ErrorCode::DatabaseOpen,
+        format!(
+          "{} is still being closed after {} s",
+          path.display(),
+          RELEASE_WAIT.as_secs()
+        ),
+      ));
+    }
+    open = RELEASED
+      .wait_timeout(open, deadline - now)
+      .unwrap_or_else(|poisoned| poisoned.into_inner())
+      .0;
+  }
+  Ok(open)
+}
+
+/// The last field of an `Engine`: dropped after RocksDB has closed, it takes
+/// the directory out of `OPEN_ENGINES` and wakes the opens waiting for it.
+struct Released {
+  /// The canonical directory of a read-write engine; `None` for read-only ones.
+  key: Option<PathBuf>,
+}
+
+impl Drop for Released {
+  fn drop(&mut self) {
+    let Some(key) = self.key.take() else { return };
+    let mut open = lock_open_engines();
+    if open
+      .get(&key)
+      .is_some_and(|engine| engine.strong_count() == 0)
+    {
+      open.remove(&key);
+    }
+    drop(open);
+    RELEASED.notify_all();
+  }
+}
 
 /// What an engine was opened with; handles that share it reuse these for the
 /// column families they create.
@@ -171,20 +270,40 @@ impl Engine {
     // RocksDB defaults to one background thread; a live database that is also
     // checkpointed needs flushes and compactions to run side by side.
     let threads = match options.parallelism_threads {
-      Some(n) => n.max(1) as i32,
+      // RocksDB starts every thread at open; a huge count aborts the process
+      // in std::thread's constructor, so it is bounded here too.
+      Some(n) if !(1..=MAX_THREADS).contains(&n) => {
+        return Err(DbError::new(
+          ErrorCode::OutOfRange,
+          format!("options.parallelismThreads must be from 1 to {MAX_THREADS}. Received {n}"),
+        ))
+      }
+      Some(n) => n as i32,
       None => std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
     };
     opts.increase_parallelism(threads);
+    // After a background error (a full disk, say) RocksDB would retry its
+    // own recovery every second and answer writes meanwhile with "Busy:
+    // Recovery in progress". Instead the next write resumes it (see
+    // `Engine::writing`): it gets the real error while the condition lasts
+    // and succeeds as soon as it clears.
+    opts.set_max_bgerror_resume_count(0);
     if let Some(size) = options.write_buffer_size {
-      if !(size >= 1.0 && size.fract() == 0.0) {
+      if !(size >= 1.0 && size.fract() == 0.0 && size <= MAX_WRITE_BUFFER_SIZE) {
         return Err(DbError::new(
-          ErrorCode::InvalidArgument,
-          "options.writeBufferSize must be a positive integer",
+          ErrorCode::OutOfRange,
+          format!("options.writeBufferSize must be an integer from 1 to {MAX_WRITE_BUFFER_SIZE}"),
         ));
       }
       opts.set_write_buffer_size(size as usize);
     }
     if let Some(files) = options.max_open_files {
+      if files < -1 {
+        return Err(DbError::new(
+          ErrorCode::OutOfRange,
+          format!("options.maxOpenFiles must be -1 or more. Received {files}"),
+        ));
+      }
       opts.set_max_open_files(files);
     }
     // A Bloom filter (10 bits a key, about 1% false positives) lets a read
@@ -200,10 +319,10 @@ impl Engine {
     let mut write = WriteOptions::default();
     write.disable_wal(options.disable_wal.unwrap_or(false));
     let lock_timeout = options.lock_timeout.unwrap_or(0.0);
-    if !(lock_timeout >= 0.0 && lock_timeout.fract() == 0.0) {
+    if !(lock_timeout >= 0.0 && lock_timeout.fract() == 0.0 && lock_timeout <= MAX_LOCK_TIMEOUT) {
       return Err(DbError::new(
-        ErrorCode::InvalidArgument,
-        "options.lockTimeout must be a non-negative integer",
+        ErrorCode::OutOfRange,
+        format!("options.lockTimeout must be an integer from 0 to {MAX_LOCK_TIMEOUT}"),
       ));
     }
     Ok(EngineOptions {
@@ -223,7 +342,10 @@ impl Engine {
   }
 
   /// Opens the engine of `path`, or shares the one already open in this
-  /// process.
+  /// process. When the last handle of that directory was closed but RocksDB
+  /// is still releasing it (work in flight held it, and the pool thread that
+  /// finished last is closing it now), waits for the release instead of
+  /// failing on RocksDB's LOCK file.
   pub(crate) fn open_shared(
     path: &Path,
     options: &OpenOptions,
@@ -231,7 +353,7 @@ impl Engine {
     let engine_options = Arc::new(Engine::options(options)?);
     if options.read_only.unwrap_or(false) {
       // Read-only opens take no lock: each gets its own engine.
-      let engine = Engine::open(path, &engine_options, true)?;
+      let engine = Engine::open(path, &engine_options, true, None)?;
       return Ok((Arc::new(engine), engine_options));
     }
     if engine_options.opts.get_create_if_missing() {
@@ -239,12 +361,19 @@ impl Engine {
         .map_err(|err| DbError::io(&err, "cannot create database directory", path))?;
     }
     let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut open = OPEN_ENGINES
-      .lock()
-      .unwrap_or_else(|poisoned| poisoned.into_inner());
-    open.retain(|_, engine| engine.strong_count() > 0);
-    if let Some(engine) = open.get(&key).and_then(Weak::upgrade) {
-      let pessimistic = matches!(*engine, Engine::Pessimistic(_));
+    let mut open = loop {
+      let open = settled_engines(&key, path)?;
+      let Some(weak) = open.get(&key) else {
+        break open;
+      };
+      // Released between the wait and now: wait again.
+      let Some(engine) = weak.upgrade() else {
+        continue;
+      };
+      // Unlock before the Arc can drop: were it the last one, releasing the
+      // engine would take this lock again.
+      drop(open);
+      let pessimistic = matches!(engine.db, Db::Pessimistic(_));
       if pessimistic != engine_options.pessimistic.is_some() {
         return Err(DbError::new(
           ErrorCode::DatabaseOpen,
@@ -256,13 +385,23 @@ impl Engine {
         ));
       }
       return Ok((engine, engine_options));
-    }
-    let engine = Arc::new(Engine::open(path, &engine_options, false)?);
+    };
+    let engine = Arc::new(Engine::open(
+      path,
+      &engine_options,
+      false,
+      Some(key.clone()),
+    )?);
     open.insert(key, Arc::downgrade(&engine));
     Ok((engine, engine_options))
   }
 
-  fn open(path: &Path, options: &EngineOptions, read_only: bool) -> DbResult<Engine> {
+  fn open(
+    path: &Path,
+    options: &EngineOptions,
+    read_only: bool,
+    key: Option<PathBuf>,
+  ) -> DbResult<Engine> {
     let opts = &options.opts;
     // Every column family on disk must be named at open; a missing directory
     // simply has only the default one.
@@ -279,30 +418,120 @@ impl Engine {
         .map(|name| ColumnFamilyDescriptor::new(name, opts.clone()))
         .collect::<Vec<_>>()
     };
-    if read_only {
-      Ok(Engine::ReadOnly(
+    let db = if read_only {
+      Db::ReadOnly(
         DBWithThreadMode::<MultiThreaded>::open_cf_descriptors_read_only(
           opts,
           path,
           descriptors(),
           false,
         )?,
-      ))
+      )
     } else if let Some(lock_timeout) = options.pessimistic {
       let mut txn_db_options = TransactionDBOptions::default();
       txn_db_options.set_txn_lock_timeout(lock_timeout);
       txn_db_options.set_default_lock_timeout(lock_timeout);
-      Ok(Engine::Pessimistic(TransactionDB::open_cf_descriptors(
+      Db::Pessimistic(TransactionDB::open_cf_descriptors(
         opts,
         &txn_db_options,
         path,
         descriptors(),
-      )?))
+      )?)
     } else {
-      Ok(Engine::ReadWrite(
-        OptimisticTransactionDB::open_cf_descriptors(opts, path, descriptors())?,
-      ))
+      Db::ReadWrite(OptimisticTransactionDB::open_cf_descriptors(
+        opts,
+        path,
+        descriptors(),
+      )?)
+    };
+    Ok(Engine {
+      db,
+      needs_resume: AtomicBool::new(false),
+      last_error: Mutex::new(None),
+      handles: AtomicUsize::new(0),
+      _released: Released { key },
+    })
+  }
+
+  /// Runs a write: first resumes RocksDB after a storage error an earlier
+  /// write met (a full disk, say), and records a storage error this one
+  /// meets, so that writes work again as soon as the condition clears.
+  pub(crate) fn writing<T>(&self, write: impl FnOnce() -> DbResult<T>) -> DbResult<T> {
+    if self.needs_resume.load(Ordering::Acquire) {
+      // A failed resume means the condition holds: report it for this write.
+      self.try_resume()?;
     }
+    write().map_err(|err| {
+      let err = self.while_recovering(err);
+      if err.is_storage_failure() {
+        self.needs_resume.store(true, Ordering::Release);
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(err.clone());
+      }
+      err
+    })
+  }
+
+  /// One attempt to resume RocksDB (its `DB::Resume`), without waiting;
+  /// forgets the last storage error when RocksDB writes again.
+  fn try_resume(&self) -> DbResult<()> {
+    let outcome = match &self.db {
+      Db::ReadWrite(db) => db.resume().map_err(DbError::from),
+      // rust-rocksdb's TransactionDB has no Resume: RocksDB's automatic
+      // recovery is all there is, and the write itself tells.
+      Db::Pessimistic(_) | Db::ReadOnly(_) => Ok(()),
+    };
+    match outcome {
+      Ok(()) => {
+        self.needs_resume.store(false, Ordering::Release);
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+      }
+      Err(err) => Err(self.while_recovering(err)),
+    }
+  }
+
+  /// Resumes RocksDB after a storage error, waiting up to `RESUME_WAIT` for
+  /// the recovery RocksDB runs by itself: after a full disk its file manager
+  /// checks the free space every five seconds and answers everything else
+  /// meanwhile with "Busy: Recovery in progress".
+  pub(crate) fn resume(&self) -> DbResult<()> {
+    let deadline = Instant::now() + RESUME_WAIT;
+    loop {
+      match self.try_resume() {
+        Err(err) if self.recovering(&err) && Instant::now() < deadline => {
+          std::thread::sleep(Duration::from_millis(50));
+        }
+        other => return other,
+      }
+    }
+  }
+
+  /// Whether `err` is what this engine answers while RocksDB recovers from a
+  /// storage error (see `while_recovering`).
+  fn recovering(&self, err: &DbError) -> bool {
+    err.message.ends_with(RECOVERING)
+  }
+
+  /// RocksDB's "Busy: Recovery in progress", told as the storage error it is
+  /// recovering from, which is what a caller can act on.
+  fn while_recovering(&self, err: DbError) -> DbError {
+    if err.code != ErrorCode::RocksBusy || !err.message.contains("Recovery in progress") {
+      return err;
+    }
+    let cause = self.last_error().unwrap_or_else(|| {
+      DbError::new(ErrorCode::RocksIoError, "a background error stopped writes")
+    });
+    let first = cause.message.split(RECOVERING).next().unwrap_or_default();
+    DbError::new(cause.code, format!("{first}{RECOVERING}"))
+  }
+
+  /// The last storage error a write met since the last successful resume.
+  pub(crate) fn last_error(&self) -> Option<DbError> {
+    self
+      .last_error
+      .lock()
+      .unwrap_or_else(|p| p.into_inner())
+      .clone()
   }
 
   pub(crate) fn has_family(&self, name: &str) -> bool {
@@ -342,15 +571,19 @@ impl Engine {
     value: &[u8],
     write: &WriteOptions,
   ) -> DbResult<()> {
-    with_writable!(self, db => Ok(
-      on_family!(db, cf, h => db.put_cf_opt(&h, key, value, write), db.put_opt(key, value, write))?,
-    ))
+    self.writing(|| {
+      with_writable!(self, db => Ok(
+        on_family!(db, cf, h => db.put_cf_opt(&h, key, value, write), db.put_opt(key, value, write))?,
+      ))
+    })
   }
 
   pub(crate) fn remove(&self, cf: Option<&str>, key: &[u8], write: &WriteOptions) -> DbResult<()> {
-    with_writable!(self, db => Ok(
-      on_family!(db, cf, h => db.delete_cf_opt(&h, key, write), db.delete_opt(key, write))?
-    ))
+    self.writing(|| {
+      with_writable!(self, db => Ok(
+        on_family!(db, cf, h => db.delete_cf_opt(&h, key, write), db.delete_opt(key, write))?
+      ))
+    })
   }
 
   /// Applies a packed batch of writes (see `batch`) atomically: all of them
@@ -371,12 +604,14 @@ impl Engine {
           batch::Write::Remove { key } => batch.delete_cf(&handle, key),
         }
       }
-      Ok(db.write_opt(&batch, write)?)
+      self.writing(|| Ok(db.write_opt(&batch, write)?))
     })
   }
 
   pub(crate) fn flush(&self, cf: Option<&str>) -> DbResult<()> {
-    with_writable!(self, db => Ok(on_family!(db, cf, h => db.flush_cf(&h), db.flush())?))
+    self.writing(
+      || with_writable!(self, db => Ok(on_family!(db, cf, h => db.flush_cf(&h), db.flush())?)),
+    )
   }
 
   /// Removes every key of the family: one range tombstone from the first key
@@ -384,8 +619,12 @@ impl Engine {
   /// pessimistic database cannot take range tombstones (its writes lock
   /// keys one by one), so there the keys are deleted in batches.
   pub(crate) fn clear(&self, cf: Option<&str>, write: &WriteOptions) -> DbResult<()> {
-    match self {
-      Engine::ReadWrite(db) => {
+    self.writing(|| self.clear_unchecked(cf, write))
+  }
+
+  fn clear_unchecked(&self, cf: Option<&str>, write: &WriteOptions) -> DbResult<()> {
+    match &self.db {
+      Db::ReadWrite(db) => {
         let mut iter = on_family!(db, cf, h => db.raw_iterator_cf(&h), db.raw_iterator());
         iter.seek_to_first();
         let Some(first) = iter.key().map(<[u8]>::to_vec) else {
@@ -400,7 +639,7 @@ impl Engine {
         drop(iter);
         Ok(db.delete_range_cf_opt(&self.family_handle(cf)?, &first, &end, write)?)
       }
-      Engine::Pessimistic(db) => {
+      Db::Pessimistic(db) => {
         const BATCH: usize = 10_000;
         let handle = self.family_handle(cf)?;
         let mut iter = db.raw_iterator_cf(&handle);
@@ -419,7 +658,7 @@ impl Engine {
         }
         Ok(())
       }
-      Engine::ReadOnly(_) => Err(DbError::read_only()),
+      Db::ReadOnly(_) => Err(DbError::read_only()),
     }
   }
 
@@ -438,8 +677,8 @@ impl Engine {
   pub(crate) fn property(&self, cf: Option<&str>, name: &str) -> DbResult<Option<String>> {
     Ok(with_common!(self,
     db => on_family!(db, cf, h => db.property_value_cf(&h, name), db.property_value(name)),
-    pessimistic => match (self, cf) {
-      (Engine::Pessimistic(db), None) => db.property_value(name),
+    pessimistic => match (&self.db, cf) {
+      (Db::Pessimistic(db), None) => db.property_value(name),
       _ => return Err(not_in_pessimistic("reading properties of a named column family")),
     })?)
   }
@@ -447,16 +686,16 @@ impl Engine {
   pub(crate) fn int_property(&self, cf: Option<&str>, name: &str) -> DbResult<Option<u64>> {
     Ok(with_common!(self,
     db => on_family!(db, cf, h => db.property_int_value_cf(&h, name), db.property_int_value(name)),
-    pessimistic => match (self, cf) {
-      (Engine::Pessimistic(db), None) => db.property_int_value(name),
+    pessimistic => match (&self.db, cf) {
+      (Db::Pessimistic(db), None) => db.property_int_value(name),
       _ => return Err(not_in_pessimistic("reading properties of a named column family")),
     })?)
   }
 
   pub(crate) fn latest_sequence_number(&self) -> u64 {
-    with_common!(self, db => db.latest_sequence_number(), pessimistic => match self {
+    with_common!(self, db => db.latest_sequence_number(), pessimistic => match &self.db {
       // A new snapshot is taken at the latest sequence number.
-      Engine::Pessimistic(db) => db.snapshot().sequence_number().unwrap_or(0),
+      Db::Pessimistic(db) => db.snapshot().sequence_number().unwrap_or(0),
       _ => 0,
     })
   }
@@ -472,7 +711,7 @@ impl Engine {
   }
 
   pub(crate) fn is_read_only(&self) -> bool {
-    matches!(self, Engine::ReadOnly(_))
+    matches!(self.db, Db::ReadOnly(_))
   }
 }
 
@@ -512,6 +751,13 @@ pub struct NativeDatabase {
   // `None` for the default column family.
   family: Option<String>,
   path: PathBuf,
+}
+
+impl Drop for NativeDatabase {
+  // A handle collected without `close()` no longer counts as open.
+  fn drop(&mut self) {
+    self.close();
+  }
 }
 
 /// A handle's view of its engine: what every operation needs, cheap to clone
@@ -561,6 +807,7 @@ impl NativeDatabase {
         Some(name.to_string())
       }
     };
+    engine.handles.fetch_add(1, Ordering::AcqRel);
     Ok(NativeDatabase {
       engine: Rc::new(RefCell::new(Some(engine))),
       options: engine_options,
@@ -591,7 +838,9 @@ impl NativeDatabase {
   /// RocksDB releases its files when the last handle and task let go.
   #[napi]
   pub fn close(&self) {
-    self.engine.borrow_mut().take();
+    if let Some(engine) = self.engine.borrow_mut().take() {
+      engine.handles.fetch_sub(1, Ordering::AcqRel);
+    }
   }
 
   /// Whether the handle is open.
@@ -841,22 +1090,24 @@ impl NativeDatabase {
     })))
   }
 
-  /// The fast path of synchronous reads and writes through `key` and `value`,
-  /// buffers the caller keeps and reuses; see `fast.rs`.
+  /// The fast path of synchronous reads and writes: a key buffer of
+  /// `key_bytes` and a value buffer of `value_bytes`, owned by this module and
+  /// viewed from JavaScript through `sharedKeyBuffer` and
+  /// `sharedValueBuffer`; see `fast.rs`.
   #[napi(ts_return_type = "ExternalObject<SharedBuffers>")]
   pub fn share_buffers(
     &self,
-    key: Buffer,
-    value: Buffer,
+    key_bytes: u32,
+    value_bytes: u32,
   ) -> napi::Result<External<SharedBuffers>, ErrorCode> {
     self.engine()?;
     Ok(External::new(SharedBuffers::new(
       self.engine.clone(),
       self.options.clone(),
       self.family.clone(),
-      key,
-      value,
-    )))
+      key_bytes as usize,
+      value_bytes as usize,
+    )?))
   }
 
   /// A lazy scan of a key range, read in batches.
@@ -893,10 +1144,52 @@ impl NativeDatabase {
     target_path: String,
   ) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
     let engine = self.engine()?.clone();
+    let source = self.path.clone();
     Ok(AsyncTask::new(Blocking::new(move || {
-      checkpoint::create(&engine, Path::new(&target_path))
+      checkpoint::create(&engine, &source, Path::new(&target_path))
     })))
   }
+
+  /// Asks RocksDB to resume writing after a storage error (a full disk, say)
+  /// stopped it, on a worker thread. Writes also try this themselves, so it
+  /// is needed only to learn early whether the condition has cleared.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn resume(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
+    let engine = self.engine()?.clone();
+    Ok(AsyncTask::new(Blocking::new(move || engine.resume())))
+  }
+
+  /// The last storage error a write met since writing last worked, as
+  /// `[code, message]`, or `undefined`.
+  #[napi]
+  pub fn last_error(&self) -> napi::Result<Option<Vec<String>>, ErrorCode> {
+    Ok(
+      self
+        .engine()?
+        .last_error()
+        .map(|err| vec![err.code.as_str().to_string(), err.message]),
+    )
+  }
+}
+
+/// Whether an engine of this process still holds the database at `path`
+/// open for writing with no handle open on it: work in flight, or RocksDB
+/// closing it. When this turns false, either RocksDB has released the
+/// directory (and its LOCK) or another handle has it open.
+#[napi]
+pub fn is_database_closing(path: String) -> bool {
+  let Ok(key) = std::fs::canonicalize(&path) else {
+    return false;
+  };
+  let open = lock_open_engines();
+  let Some(weak) = open.get(&key) else {
+    return false;
+  };
+  let engine = weak.upgrade();
+  // Unlocked before the Arc drops: it may be the last one, and releasing the
+  // engine takes this lock.
+  drop(open);
+  engine.is_none_or(|engine| engine.handles.load(Ordering::Acquire) == 0)
 }
 
 /// Whether a handle in this process has the database at `path` open for writing.
@@ -905,30 +1198,22 @@ pub fn is_database_open(path: String) -> bool {
   let Ok(key) = std::fs::canonicalize(&path) else {
     return false;
   };
-  let open = OPEN_ENGINES
-    .lock()
-    .unwrap_or_else(|poisoned| poisoned.into_inner());
-  open
+  lock_open_engines()
     .get(&key)
     .is_some_and(|engine| engine.strong_count() > 0)
 }
 
 /// Removes a closed database from disk. Refuses while a handle in this process
-/// still has it open.
+/// still has it open (`ERR_DATABASE_OPEN`); waits while RocksDB is still
+/// releasing it after the last handle closed.
 #[napi]
 pub fn destroy_database(path: String) -> napi::Result<(), ErrorCode> {
   let path = PathBuf::from(path);
   if let Ok(key) = std::fs::canonicalize(&path) {
-    let open = OPEN_ENGINES
-      .lock()
-      .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if open
-      .get(&key)
-      .is_some_and(|engine| engine.strong_count() > 0)
-    {
+    if settled_engines(&key, &path)?.contains_key(&key) {
       return Err(
         DbError::new(
-          ErrorCode::RocksBusy,
+          ErrorCode::DatabaseOpen,
           format!("{} is still open", path.display()),
         )
         .into(),

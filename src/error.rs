@@ -25,6 +25,7 @@ pub enum ErrorCode {
   PermissionDenied,
   NoSpace,
   InvalidArgument,
+  OutOfRange,
   Io,
   TransactionConflict,
   TransactionDone,
@@ -48,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
   /// Every code, so the list in the README can be checked against the source.
-  pub const ALL: [ErrorCode; 28] = [
+  pub const ALL: [ErrorCode; 29] = [
     ErrorCode::DatabaseClosed,
     ErrorCode::DatabaseOpen,
     ErrorCode::DatabaseReadOnly,
@@ -58,6 +59,7 @@ impl ErrorCode {
     ErrorCode::PermissionDenied,
     ErrorCode::NoSpace,
     ErrorCode::InvalidArgument,
+    ErrorCode::OutOfRange,
     ErrorCode::Io,
     ErrorCode::TransactionConflict,
     ErrorCode::TransactionDone,
@@ -90,6 +92,7 @@ impl ErrorCode {
       ErrorCode::PermissionDenied => "ERR_PERMISSION_DENIED",
       ErrorCode::NoSpace => "ERR_NO_SPACE",
       ErrorCode::InvalidArgument => "ERR_INVALID_ARG_VALUE",
+      ErrorCode::OutOfRange => "ERR_OUT_OF_RANGE",
       ErrorCode::Io => "ERR_IO",
       ErrorCode::TransactionConflict => "ERR_TRANSACTION_CONFLICT",
       ErrorCode::TransactionDone => "ERR_TRANSACTION_DONE",
@@ -141,6 +144,13 @@ impl DbError {
     DbError::new(ErrorCode::DatabaseClosed, "The database is closed")
   }
 
+  /// A failure of the storage under the database (a full disk, an I/O
+  /// error) rather than of the call: RocksDB may have stopped writing until
+  /// it is resumed.
+  pub fn is_storage_failure(&self) -> bool {
+    matches!(self.code, ErrorCode::NoSpace | ErrorCode::RocksIoError)
+  }
+
   pub fn read_only() -> Self {
     DbError::new(
       ErrorCode::DatabaseReadOnly,
@@ -157,6 +167,7 @@ impl DbError {
       io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => ErrorCode::NoSpace,
       io::ErrorKind::NotADirectory => ErrorCode::NotADirectory,
       io::ErrorKind::AlreadyExists => ErrorCode::TargetExists,
+      io::ErrorKind::InvalidFilename => ErrorCode::InvalidArgument,
       _ => ErrorCode::Io,
     };
     DbError::new(code, format!("{what} {}: {err}", path.display()))
@@ -209,6 +220,7 @@ impl From<rust_rocksdb::Error> for DbError {
         ErrorCode::PermissionDenied
       }
       ErrorKind::IOError if message.contains("Not a directory") => ErrorCode::NotADirectory,
+      ErrorKind::IOError if message.contains("File name too long") => ErrorCode::InvalidArgument,
       ErrorKind::NotFound => ErrorCode::RocksNotFound,
       ErrorKind::Corruption => ErrorCode::RocksCorruption,
       ErrorKind::NotSupported => ErrorCode::RocksNotSupported,

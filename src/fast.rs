@@ -1,5 +1,9 @@
 //! The fast path of synchronous reads and writes.
 //!
+//! The two buffers are memory of this module that JavaScript sees through
+//! external Buffers (`Region`), so no JavaScript action can free or move
+//! what is written here.
+//!
 //! A call into a native class method costs several hundred nanoseconds in
 //! napi (unwrapping the instance, tracking its borrow), and a Buffer made by
 //! napi costs about a microsecond more (a backing store of its own, swept by
@@ -17,26 +21,67 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, External};
+use napi::bindgen_prelude::{BufferSlice, External};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::database::{Engine, EngineOptions};
 use crate::error::{DbError, ErrorCode};
 use crate::iterator::{NativeIterator, Scan, ScanSpec};
 
+/// Memory shared with JavaScript: allocated and freed here, viewed from
+/// JavaScript through an external Buffer. The Buffer holds an `Arc` of it, so
+/// the memory lives as long as either side uses it; JavaScript can detach or
+/// transfer its view, but never free or move what the pointers here point to.
+struct Region {
+  ptr: *mut u8,
+  len: usize,
+}
+
+// SAFETY: the region is plain bytes, freed once (in `drop`); reads and writes
+// of its contents happen on the JavaScript thread, during synchronous calls.
+unsafe impl Send for Region {}
+unsafe impl Sync for Region {}
+
+impl Region {
+  fn new(len: usize) -> Result<Arc<Region>, DbError> {
+    if len == 0 || len > MAX_SHARED_BYTES {
+      return Err(DbError::new(
+        ErrorCode::OutOfRange,
+        format!("a shared buffer must hold 1 to {MAX_SHARED_BYTES} bytes"),
+      ));
+    }
+    let ptr = Box::into_raw(vec![0u8; len].into_boxed_slice()).cast::<u8>();
+    Ok(Arc::new(Region { ptr, len }))
+  }
+
+  /// A JavaScript Buffer over the whole region.
+  fn view<'env>(self: &Arc<Region>, env: &'env Env) -> napi::Result<BufferSlice<'env>> {
+    // SAFETY: the region outlives the Buffer, which keeps its own `Arc`
+    // until the finalizer drops it; each region gets exactly one view.
+    unsafe { BufferSlice::from_external(env, self.ptr, self.len, self.clone(), |_, _| {}) }
+  }
+}
+
+impl Drop for Region {
+  fn drop(&mut self) {
+    // SAFETY: `ptr` and `len` came from the boxed slice made in `new`.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr, self.len)) });
+  }
+}
+
+/// The largest shared buffer: a batch of a range fits in 1 MiB anyway.
+const MAX_SHARED_BYTES: usize = 16 << 20;
+
 /// The buffers and engine of one handle's fast path.
 pub struct SharedBuffers {
   engine: Rc<RefCell<Option<Arc<Engine>>>>,
   options: Arc<EngineOptions>,
   family: Option<String>,
-  key_ptr: *const u8,
-  key_len: usize,
-  value_ptr: *mut u8,
-  value_len: usize,
-  // Held so that JavaScript cannot collect the memory the pointers above
-  // point into while this struct lives.
-  _key: Buffer,
-  _value: Buffer,
+  key: Arc<Region>,
+  value: Arc<Region>,
+  /// Whether JavaScript has been given its view of each region.
+  viewed: RefCell<[bool; 2]>,
   /// A range whose first batch was handed out and which has more to read,
   /// waiting for `takeRange` to wrap it in a `NativeIterator`.
   parked: RefCell<Option<NativeIterator>>,
@@ -49,47 +94,53 @@ impl SharedBuffers {
     engine: Rc<RefCell<Option<Arc<Engine>>>>,
     options: Arc<EngineOptions>,
     family: Option<String>,
-    key: Buffer,
-    value: Buffer,
-  ) -> Self {
-    SharedBuffers {
+    key_bytes: usize,
+    value_bytes: usize,
+  ) -> Result<Self, DbError> {
+    Ok(SharedBuffers {
       engine,
       options,
       family,
-      key_ptr: key.as_ptr(),
-      key_len: key.len(),
-      value_ptr: value.as_ptr() as *mut u8,
-      value_len: value.len(),
-      _key: key,
-      _value: value,
+      key: Region::new(key_bytes)?,
+      value: Region::new(value_bytes)?,
+      viewed: RefCell::new([false; 2]),
       parked: RefCell::new(None),
       scratch: RefCell::new(Vec::new()),
-    }
+    })
   }
 
   fn key(&self, length: u32) -> Result<&[u8], DbError> {
     let length = length as usize;
-    if length == 0 || length > self.key_len {
+    if length == 0 || length > self.key.len {
       return Err(DbError::new(
         ErrorCode::InvalidArgument,
         "key must not be empty",
       ));
     }
-    // SAFETY: the buffer is kept alive by `_key`; calls are synchronous on the
-    // JS thread, so nothing else touches it meanwhile.
-    Ok(unsafe { std::slice::from_raw_parts(self.key_ptr, length) })
+    // SAFETY: the region lives as long as `self`; calls are synchronous on
+    // the JS thread, so nothing writes it meanwhile.
+    Ok(unsafe { std::slice::from_raw_parts(self.key.ptr, length) })
   }
 
   /// `length` bytes of the key buffer from `start`, which may be empty.
   fn key_bytes(&self, start: usize, length: usize) -> Result<&[u8], DbError> {
-    if start.saturating_add(length) > self.key_len {
+    if start.saturating_add(length) > self.key.len {
       return Err(DbError::new(
         ErrorCode::InvalidArgument,
         "range bounds do not fit in the key buffer",
       ));
     }
     // SAFETY: as in `key`; the bounds were checked above.
-    Ok(unsafe { std::slice::from_raw_parts(self.key_ptr.add(start), length) })
+    Ok(unsafe { std::slice::from_raw_parts(self.key.ptr.add(start), length) })
+  }
+
+  /// Copies `bytes` to the start of the value buffer, which must hold them.
+  fn write_value(&self, bytes: &[u8]) {
+    debug_assert!(bytes.len() <= self.value.len);
+    let length = bytes.len().min(self.value.len);
+    // SAFETY: the region lives as long as `self` and holds `length` bytes;
+    // the call is synchronous on the JS thread.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.value.ptr, length) };
   }
 
   fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> Result<T, DbError>) -> Result<T, DbError> {
@@ -98,6 +149,44 @@ impl SharedBuffers {
       None => Err(DbError::closed()),
     }
   }
+
+  /// JavaScript's view of region `which` (0: keys, 1: values), given once.
+  fn view<'env>(&self, env: &'env Env, which: usize) -> napi::Result<BufferSlice<'env>, ErrorCode> {
+    let mut viewed = self.viewed.borrow_mut();
+    if viewed[which] {
+      return Err(
+        DbError::new(
+          ErrorCode::InvalidArgument,
+          "the shared buffer was already handed out",
+        )
+        .into(),
+      );
+    }
+    let region = if which == 0 { &self.key } else { &self.value };
+    let view = region
+      .view(env)
+      .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone()))?;
+    viewed[which] = true;
+    Ok(view)
+  }
+}
+
+/// JavaScript's view of the shared key buffer; each handle asks once.
+#[napi]
+pub fn shared_key_buffer<'env>(
+  env: &'env Env,
+  shared: &External<SharedBuffers>,
+) -> napi::Result<BufferSlice<'env>, ErrorCode> {
+  shared.view(env, 0)
+}
+
+/// JavaScript's view of the shared value buffer; each handle asks once.
+#[napi]
+pub fn shared_value_buffer<'env>(
+  env: &'env Env,
+  shared: &External<SharedBuffers>,
+) -> napi::Result<BufferSlice<'env>, ErrorCode> {
+  shared.view(env, 1)
 }
 
 /// Reads the value of the key in the shared key buffer (`key_length` bytes)
@@ -133,18 +222,17 @@ fn read_shared(
   read: &rust_rocksdb::ReadOptions,
 ) -> Result<f64, DbError> {
   let key = shared.key(key_length)?;
-  shared.with_engine(|engine| {
-    match engine.get(shared.family.as_deref(), key, read)? {
+  shared.with_engine(
+    |engine| match engine.get(shared.family.as_deref(), key, read)? {
       None => Ok(-1.0),
       Some(value) => {
-        if value.len() <= shared.value_len {
-          // SAFETY: as for the key; the length was checked above.
-          unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), shared.value_ptr, value.len()) };
+        if value.len() <= shared.value.len {
+          shared.write_value(&value);
         }
         Ok(value.len() as f64)
       }
-    }
-  })
+    },
+  )
 }
 
 /// Stores `value` under the key in the shared key buffer.
@@ -224,15 +312,13 @@ pub fn range_shared(
   let mut out = std::mem::take(&mut *shared.scratch.borrow_mut());
   out.clear();
   let max_entries = max_entries.max(1);
-  scan.fill(&mut out, max_entries, shared.value_len)?;
-  if out.len() > shared.value_len {
+  scan.fill(&mut out, max_entries, shared.value.len)?;
+  if out.len() > shared.value.len {
     // A single entry larger than the buffer: it goes out as a Buffer of its own.
     *shared.parked.borrow_mut() = Some(NativeIterator::resume(scan, Some(out), max_entries));
     return Ok(-1.0);
   }
-  // SAFETY: the value buffer is kept alive by `_value`, the call is synchronous
-  // on the JS thread, and the length was checked above.
-  unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), shared.value_ptr, out.len()) };
+  shared.write_value(&out);
   let bytes = out.len() as f64;
   *shared.scratch.borrow_mut() = out;
   if scan.exhausted {

@@ -5,6 +5,7 @@
 //! unpacks them. A RocksDB iterator reads from the implicit snapshot taken
 //! when it is created, so a whole iteration is consistent.
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::BufferSlice;
@@ -15,7 +16,7 @@ use rust_rocksdb::{
   ReadOptions, Transaction, TransactionDB,
 };
 
-use crate::database::{missing_family, Engine};
+use crate::database::{missing_family, Db, Engine};
 use crate::error::{DbResult, ErrorCode};
 
 /// Bounds and shape of one range, in encoded keys.
@@ -74,9 +75,9 @@ macro_rules! with_iter {
 
 /// The state of one range scan.
 pub(crate) struct Scan {
-  // Declared before `engine`: fields drop in order, and the iterator borrows
-  // the database that `engine` keeps alive.
-  iter: RawIter,
+  /// Borrows the database that `_engine` keeps alive, under a `'static`
+  /// lifetime: `Drop` drops it first, whatever the order of the fields.
+  iter: ManuallyDrop<RawIter>,
   _engine: Arc<Engine>,
   lower: Option<Vec<u8>>,
   lower_inclusive: bool,
@@ -93,8 +94,17 @@ pub(crate) struct Scan {
 }
 
 // SAFETY: a RocksDB iterator may be used from any thread as long as it is used
-// by one at a time, which `&mut self` guarantees.
+// by one at a time, which `&mut self` guarantees. (rust-rocksdb does not mark
+// its raw iterators `Send`.)
 unsafe impl Send for Scan {}
+
+impl Drop for Scan {
+  fn drop(&mut self) {
+    // SAFETY: dropped once, here, while `_engine` still keeps the database
+    // the iterator reads alive; `iter` is never used after.
+    unsafe { ManuallyDrop::drop(&mut self.iter) }
+  }
+}
 
 /// One range in plain Rust terms, whichever way JavaScript described it.
 #[derive(Default)]
@@ -156,7 +166,7 @@ impl Scan {
     }
     let iter = make(&engine, opts)?;
     Ok(Scan {
-      iter,
+      iter: ManuallyDrop::new(iter),
       _engine: engine,
       lower_inclusive: spec.lower_inclusive,
       lower: spec.lower,
@@ -174,10 +184,10 @@ impl Scan {
     if !self.started {
       self.started = true;
       let reverse = self.reverse;
-      with_iter!(&mut self.iter, it => if reverse { it.seek_to_last() } else { it.seek_to_first() });
+      with_iter!(&mut *self.iter, it => if reverse { it.seek_to_last() } else { it.seek_to_first() });
     } else {
       let reverse = self.reverse;
-      with_iter!(&mut self.iter, it => if reverse { it.prev() } else { it.next() });
+      with_iter!(&mut *self.iter, it => if reverse { it.prev() } else { it.next() });
     }
   }
 
@@ -194,10 +204,10 @@ impl Scan {
         return Ok(false);
       }
       self.advance();
-      let in_range = match with_iter!(&self.iter, it => it.key()) {
+      let in_range = match with_iter!(&*self.iter, it => it.key()) {
         None => {
           self.exhausted = true;
-          with_iter!(&self.iter, it => it.status())?;
+          with_iter!(&*self.iter, it => it.status())?;
           return Ok(false);
         }
         Some(key) => self.lower_inclusive || self.lower.as_deref() != Some(key),
@@ -230,7 +240,7 @@ impl Scan {
   ) -> DbResult<u32> {
     let mut count = 0;
     while count < max_entries && self.step()? {
-      let Some((key, value)) = with_iter!(&self.iter, it => it.item()) else {
+      let Some((key, value)) = with_iter!(&*self.iter, it => it.item()) else {
         break;
       };
       let size = 4 + key.len() + if self.values { 4 + value.len() } else { 0 };
@@ -276,20 +286,20 @@ impl Engine {
           None => $db.raw_iterator_opt(opts),
         };
         // SAFETY: the `'static` iterators live in a `Scan`, which also holds
-        // the `Arc<Engine>` they borrow from and drops them first.
+        // the `Arc<Engine>` they borrow from and drops them first (its `Drop`).
         RawIter::$variant(unsafe {
           std::mem::transmute::<DBRawIteratorWithThreadMode<'_, $kind>, $iter>(it)
         })
       }};
     }
-    Ok(match self {
-      Engine::ReadWrite(db) => iterator!(
+    Ok(match &self.db {
+      Db::ReadWrite(db) => iterator!(
         db,
         ReadWrite,
         OptimisticTransactionDB<MultiThreaded>,
         ReadWriteIter
       ),
-      Engine::Pessimistic(db) => {
+      Db::Pessimistic(db) => {
         iterator!(
           db,
           Pessimistic,
@@ -297,7 +307,7 @@ impl Engine {
           PessimisticIter
         )
       }
-      Engine::ReadOnly(db) => {
+      Db::ReadOnly(db) => {
         iterator!(db, ReadOnly, DBWithThreadMode<MultiThreaded>, ReadOnlyIter)
       }
     })

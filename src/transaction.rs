@@ -19,7 +19,7 @@ use rust_rocksdb::{
 };
 
 use crate::batch;
-use crate::database::{check_key, Engine, Family};
+use crate::database::{check_key, Db, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::iterator::{
   OptimisticTxnIter, PessimisticTxnIter, RangeOptions, RawIter, Scan, MAX_BATCH_BYTES,
@@ -39,18 +39,34 @@ enum Txn {
 /// both have the same methods.
 macro_rules! with_txn {
   ($open:expr, $txn:ident => $body:expr) => {
-    match &$open.txn {
+    match $open.txn()? {
       Txn::Optimistic($txn) => $body,
       Txn::Pessimistic($txn) => $body,
     }
   };
 }
 
-/// A transaction and the engine it borrows. Field order is drop order: the
-/// transaction must go before the engine it points into.
+/// A transaction and the engine it borrows under a `'static` lifetime. The
+/// transaction is `None` only once it has been consumed; `Drop` drops it
+/// before the engine, whatever the order of the fields.
 struct Open {
-  txn: Txn,
+  txn: Option<Txn>,
   family: Family,
+}
+
+impl Drop for Open {
+  fn drop(&mut self) {
+    // Before `family` and the engine the transaction points into.
+    drop(self.txn.take());
+  }
+}
+
+/// The error of a transaction used after its commit or abort.
+fn done() -> DbError {
+  DbError::new(
+    ErrorCode::TransactionDone,
+    "the transaction has already been committed or aborted",
+  )
 }
 
 /// A write or commit that lost to another transaction: a key changed since
@@ -67,24 +83,34 @@ fn conflict_or(err: rust_rocksdb::Error) -> DbError {
   }
 }
 
-// SAFETY: `Transaction` is `Send`; `Family` holds `Arc`s of `Send + Sync` data.
-unsafe impl Send for Open {}
-
 impl Open {
   /// The column family the transaction reads and writes.
   fn handle(&self) -> DbResult<Arc<BoundColumnFamily<'_>>> {
     self.family.engine.family_handle(self.family.cf())
   }
 
-  fn commit(self) -> DbResult<()> {
-    match self.txn {
-      Txn::Optimistic(txn) => txn.commit().map_err(conflict_or),
-      Txn::Pessimistic(txn) => txn.commit().map_err(conflict_or),
-    }
+  /// The transaction, while it has not been consumed (only `commit` and
+  /// `drop` take it, and both consume the `Open`, so this never fails).
+  fn txn(&self) -> DbResult<&Txn> {
+    self.txn.as_ref().ok_or_else(done)
+  }
+
+  fn commit(mut self) -> DbResult<()> {
+    // `self` (and so the engine) lives until the end of this function.
+    let txn = self.txn.take();
+    self.family.engine.writing(move || match txn {
+      Some(Txn::Optimistic(txn)) => txn.commit().map_err(conflict_or),
+      Some(Txn::Pessimistic(txn)) => txn.commit().map_err(conflict_or),
+      None => Ok(()),
+    })
   }
 
   fn rollback(&self) {
-    let _ = with_txn!(self, txn => txn.rollback());
+    let _ = match &self.txn {
+      Some(Txn::Optimistic(txn)) => txn.rollback(),
+      Some(Txn::Pessimistic(txn)) => txn.rollback(),
+      None => Ok(()),
+    };
   }
 }
 
@@ -100,44 +126,39 @@ impl NativeTransaction {
     // transaction began.
     // SAFETY (both transmutes): `Open` keeps the `Arc<Engine>` the transaction
     // borrows and drops the transaction first.
-    let txn = match &*family.engine {
-      Engine::ReadWrite(db) => {
+    let txn = match &family.engine.db {
+      Db::ReadWrite(db) => {
         let mut txn_options = OptimisticTransactionOptions::new();
         txn_options.set_snapshot(true);
         let txn = db.transaction_opt(&family.options.write, &txn_options);
         Txn::Optimistic(unsafe { std::mem::transmute::<Transaction<'_, _>, OptimisticTxn>(txn) })
       }
-      Engine::Pessimistic(db) => {
+      Db::Pessimistic(db) => {
         let mut txn_options = TransactionOptions::new();
         txn_options.set_snapshot(true);
         txn_options.set_deadlock_detect(true);
         let txn = db.transaction_opt(&family.options.write, &txn_options);
         Txn::Pessimistic(unsafe { std::mem::transmute::<Transaction<'_, _>, PessimisticTxn>(txn) })
       }
-      Engine::ReadOnly(_) => return Err(DbError::read_only()),
+      Db::ReadOnly(_) => return Err(DbError::read_only()),
     };
     Ok(NativeTransaction {
-      open: RefCell::new(Some(Open { txn, family })),
+      open: RefCell::new(Some(Open {
+        txn: Some(txn),
+        family,
+      })),
     })
   }
 
   fn with_open<T>(&self, f: impl FnOnce(&Open) -> DbResult<T>) -> DbResult<T> {
     match self.open.borrow().as_ref() {
       Some(open) => f(open),
-      None => Err(DbError::new(
-        ErrorCode::TransactionDone,
-        "the transaction has already been committed or aborted",
-      )),
+      None => Err(done()),
     }
   }
 
   fn take(&self) -> DbResult<Open> {
-    self.open.borrow_mut().take().ok_or_else(|| {
-      DbError::new(
-        ErrorCode::TransactionDone,
-        "the transaction has already been committed or aborted",
-      )
-    })
+    self.open.borrow_mut().take().ok_or_else(done)
   }
 }
 
@@ -156,7 +177,7 @@ impl NativeTransaction {
       with_txn!(open, txn => {
         let mut read = ReadOptions::default();
         read.set_snapshot(&txn.snapshot());
-        let value = match open.txn {
+        let value = match open.txn()? {
           // Tracked, so a change by another writer before the commit is a
           // conflict: what the transaction read still holds when it commits.
           Txn::Optimistic(_) => txn.get_pinned_for_update_cf_opt(&handle, key, true, &read)?,
@@ -193,7 +214,7 @@ impl NativeTransaction {
         let mut scan = Scan::over(open.family.engine.clone(), range.into(), |_, mut read| {
           // SAFETY (both transmutes): `scan` is dropped before this closure
           // returns, while `open` and the transaction the iterator borrows live.
-          Ok(match &open.txn {
+          Ok(match open.txn()? {
             Txn::Optimistic(txn) => {
               read.set_snapshot(&txn.snapshot());
               let iter = txn.raw_iterator_cf_opt(&handle, read);

@@ -1,0 +1,75 @@
+//! Advisory file locks, for the read-modify-write of files that several
+//! threads and processes change: the checkpoint registry above all. A lock
+//! belongs to its open file, so two threads of one process exclude each
+//! other as two processes do, and the kernel releases it when a process dies.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+
+use napi_derive::napi;
+
+use crate::error::{DbError, DbResult, ErrorCode};
+
+/// An exclusive lock on a file, held until `release()` or until the object
+/// is collected or the process exits.
+#[napi]
+pub struct FileLock {
+  file: Option<File>,
+}
+
+/// Takes the exclusive lock of the file at `path` (created when missing) if
+/// nobody holds it, without waiting; `null` when another thread or process
+/// holds it. Waiting is left to the caller, so no thread blocks on it.
+#[napi]
+pub fn try_lock_file(path: String) -> napi::Result<Option<FileLock>, ErrorCode> {
+  let file = try_lock(Path::new(&path))?;
+  Ok(file.map(|file| FileLock { file: Some(file) }))
+}
+
+/// The open, locked file at `path`, or `None` when someone else holds its lock.
+fn try_lock(path: &Path) -> DbResult<Option<File>> {
+  let file = OpenOptions::new()
+    .read(true)
+    .write(true)
+    .create(true)
+    .truncate(false)
+    .open(path)
+    .map_err(|err| DbError::io(&err, "cannot open lock file", path))?;
+  match file.try_lock() {
+    Ok(()) => Ok(Some(file)),
+    Err(TryLockError::WouldBlock) => Ok(None),
+    Err(TryLockError::Error(err)) => Err(DbError::io(&err, "cannot lock", path)),
+  }
+}
+
+#[napi]
+impl FileLock {
+  /// Releases the lock. Idempotent.
+  #[napi]
+  pub fn release(&mut self) {
+    // Closing the file releases the lock.
+    self.file = None;
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_held_lock_excludes_a_second_open_file_until_released() {
+    let dir = std::env::temp_dir().join(format!("rb-lock-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lock");
+    let first = try_lock(&path).unwrap().expect("free lock");
+    assert!(try_lock(&path).unwrap().is_none());
+    let other = {
+      let path = path.clone();
+      std::thread::spawn(move || try_lock(&path).unwrap().is_none())
+    };
+    assert!(other.join().unwrap(), "another thread is excluded too");
+    drop(first);
+    assert!(try_lock(&path).unwrap().is_some());
+    std::fs::remove_dir_all(dir).unwrap();
+  }
+}
