@@ -1,0 +1,137 @@
+'use strict'
+
+// Crash test: a child process writes, removes, checkpoints, branches and
+// restores until it is killed with SIGKILL at a random moment. After each
+// kill the database is reopened and checked against the acknowledgement log:
+// every acknowledged write is there, every acknowledged removal is not, every
+// listed checkpoint opens and verifies, and nothing half-made is left.
+//
+// CRASH_ITERATIONS sets the number of kills (default 6, a short run for CI);
+// CRASH_SEED replays a run.
+
+const test = require('ava')
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+const { RocksDatabase } = require('..')
+const { scratch } = require('./helpers')
+
+const iterations = Number(process.env.CRASH_ITERATIONS ?? 6)
+const firstSeed = Number(process.env.CRASH_SEED ?? Date.now() % 1e9)
+const child = path.join(__dirname, 'fixtures', 'crash-child.js')
+
+/** Runs the child until it has worked for `ms` after opening, then kills it. */
+function runAndKill(args, ms) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    let timer
+    proc.stderr.on('data', (chunk) => (stderr += chunk))
+    proc.stdout.once('data', () => {
+      timer = setTimeout(() => proc.kill('SIGKILL'), ms)
+    })
+    proc.on('error', reject)
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      if (signal === 'SIGKILL') resolve()
+      else reject(new Error(`the child exited by itself (code ${code}): ${stderr}`))
+    })
+  })
+}
+
+/**
+ * What the log says the database must hold: `present` maps each key to
+ * whether it must exist (`undefined`: a removal was under way). A restore begun and not acknowledged leaves two
+ * possible states, so `candidates` lists them.
+ */
+function replay(lines) {
+  let present = new Map()
+  const snapshots = new Map()
+  let pendingRestore = null
+  const acknowledged = new Set()
+  const deleted = new Set()
+  for (const line of lines) {
+    const [op, arg] = line.split(' ')
+    if (op === 'P') present.set(Number(arg), true)
+    else if (op === 'RI') present.set(Number(arg), undefined)
+    else if (op === 'R') present.set(Number(arg), false)
+    else if (op === 'CB') snapshots.set(arg, new Map(present))
+    else if (op === 'C') acknowledged.add(arg)
+    else if (op === 'D') deleted.add(arg)
+    else if (op === 'RB') pendingRestore = arg
+    else if (op === 'RE') {
+      present = new Map(snapshots.get(arg))
+      pendingRestore = null
+    }
+  }
+  const candidates = [present]
+  if (pendingRestore !== null) candidates.push(new Map(snapshots.get(pendingRestore)))
+  return { candidates, acknowledged, deleted }
+}
+
+function matches(db, expected) {
+  for (const [key, exists] of expected) {
+    if (exists === undefined) continue // a removal in flight when the process died
+    const value = db.getSync(key)
+    if (exists ? value?.key !== key : value !== undefined) return `key ${key}: expected ${exists ? 'present' : 'absent'}, found ${JSON.stringify(value)}`
+  }
+  return null
+}
+
+test(`SIGKILL at random moments loses no acknowledged write and leaves nothing half-made (${iterations} kills)`, async (t) => {
+  const s = scratch(t)
+  const dbPath = s.path('db')
+  const logPath = s.path('acks.log')
+  fs.writeFileSync(logPath, '')
+  let nextKey = 0
+  let checked = 0
+  for (let i = 0; i < iterations; i++) {
+    const seed = firstSeed + i
+    await runAndKill([dbPath, logPath, String(nextKey), String(seed)], 40 + ((seed * 7919) % 360))
+    const lines = fs.readFileSync(logPath, 'utf8').split('\n').filter(Boolean)
+    const { candidates, acknowledged, deleted } = replay(lines)
+    const db = RocksDatabase.open(dbPath)
+    try {
+      const failures = candidates.map((expected) => matches(db, expected))
+      t.true(
+        failures.some((failure) => failure === null),
+        `seed ${seed}, after ${lines.length} acknowledgements: ${failures.join('; ')}`,
+      )
+      checked += candidates[0].size
+
+      const listed = db.checkpoints.list()
+      const names = new Set(listed.map((c) => c.name))
+      for (const name of acknowledged) {
+        if (!deleted.has(name)) t.true(names.has(name), `seed ${seed}: checkpoint ${name} was acknowledged`)
+      }
+      for (const name of deleted) t.false(names.has(name), `seed ${seed}: checkpoint ${name} was deleted`)
+      for (const info of listed) {
+        await db.checkpoints.verify(info.name)
+        const view = await db.checkpoints.open(info.name)
+        view.getSync(0)
+        await view.close()
+      }
+      const dir = `${dbPath}.checkpoints`
+      if (fs.existsSync(dir)) {
+        const leftovers = fs.readdirSync(dir).filter((entry) => entry.endsWith('.tmp'))
+        t.deepEqual(leftovers, [], `seed ${seed}: staging or temporary files left`)
+        t.false(fs.readFileSync(path.join(dir, 'registry.json'), 'utf8').includes('"creating"'), `seed ${seed}: a half-made record left`)
+        const recorded = new Set(listed.map((c) => c.id))
+        for (const entry of fs.readdirSync(dir)) {
+          if (!['registry.json', 'registry.lock'].includes(entry)) t.true(recorded.has(entry), `seed ${seed}: ${entry} is not a recorded checkpoint`)
+        }
+      }
+      t.deepEqual(
+        fs.readdirSync(s.dir).filter((entry) => entry.includes('.restore-')),
+        [],
+        `seed ${seed}: a restore left its staging directories`,
+      )
+    } finally {
+      await db.close()
+    }
+    const keys = lines.filter((line) => line.startsWith('P ')).map((line) => Number(line.slice(2)))
+    // Past every key the child may have written without acknowledging.
+    nextKey = Math.max(nextKey, ...keys) + 1000
+  }
+  t.log(`${iterations} kills from seed ${firstSeed}; ${checked} keys checked after the last one`)
+})
