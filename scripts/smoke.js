@@ -1,0 +1,71 @@
+'use strict'
+
+// A short run through every native entry point, for memory checkers:
+// `scripts/memcheck.sh` runs it under valgrind. Exits non-zero on a wrong
+// result; a memory error is valgrind's to report.
+
+const assert = require('node:assert')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { RocksDatabase } = require('..')
+const native = require('../index.js')
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rocksdb-branch-smoke-'))
+  try {
+    const db = RocksDatabase.open(path.join(dir, 'db'))
+    for (let i = 0; i < 2000; i++) db.putSync(i, { i, pad: 'x'.repeat(i % 300) })
+    await Promise.all(Array.from({ length: 500 }, (_, i) => db.put(`a${i}`, i)))
+    db.putSync('big', 'y'.repeat(100_000))
+    assert.strictEqual(db.getSync(5).i, 5)
+    assert.strictEqual((await db.get('big')).length, 100_000)
+    assert.strictEqual([...db.getRange({ start: 0, end: 2000 })].length, 2000)
+    assert.strictEqual([...db.getKeys({ limit: 10, reverse: true })].length, 10)
+    db.putSync('re', {
+      get x() {
+        return db.getSync(7).i
+      },
+    })
+    assert.deepStrictEqual(db.getSync('re'), { x: 7 })
+    await db.transaction((txn) => {
+      txn.putSync('t', txn.getSync(1).i + 1)
+    })
+    assert.strictEqual(db.getSync('t'), 2)
+    db.flushSync()
+    await db.createCheckpoint(path.join(dir, 'cp'))
+    const info = await db.checkpoints.create('named')
+    await db.checkpoints.verify('named')
+    const branch = await db.checkpoints.branch('named', path.join(dir, 'branch'))
+    branch.putSync('only-here', 1)
+    await branch.close()
+    const range = db.getRange()[Symbol.iterator]()
+    range.next()
+    await db.close()
+    assert.throws(() => range.next(), { code: 'ERR_DATABASE_CLOSED' })
+    const again = RocksDatabase.open(path.join(dir, 'db'))
+    assert.strictEqual(again.getSync(1999).i, 1999)
+    assert.ok(fs.existsSync(info.path))
+    // The shared buffers, with JavaScript's views transferred away.
+    const handle = native.NativeDatabase.open(path.join(dir, 'raw'))
+    const shared = handle.shareBuffers(64, 64)
+    const keys = native.sharedKeyBuffer(shared)
+    keys.write('k')
+    native.putShared(shared, 1, Buffer.from('v'))
+    try {
+      structuredClone(keys.buffer, { transfer: [keys.buffer] })
+    } catch {}
+    globalThis.gc?.()
+    assert.strictEqual(native.getShared(shared, 1), 1)
+    handle.close()
+    await again.destroy()
+    console.log('smoke: ok')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
