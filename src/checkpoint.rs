@@ -57,9 +57,9 @@ fn refuse_inside(source: &Path, target: &Path) -> DbResult<()> {
     return Err(DbError::new(
       ErrorCode::InvalidArgument,
       format!(
-        "checkpoint target {} is inside the database directory {}",
-        target.display(),
-        source.display()
+        "The \"targetPath\" argument must not be inside the database directory {}: {} resolves into it",
+        source.display(),
+        target.display()
       ),
     ));
   }

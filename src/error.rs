@@ -9,8 +9,8 @@
 use std::io;
 use std::path::Path;
 
-use napi::bindgen_prelude::JsObjectValue;
-use napi::{Env, JsValue};
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, JsValue};
 use rust_rocksdb::ErrorKind;
 
 /// The stable `code` of every error the package raises.
@@ -173,22 +173,32 @@ impl DbError {
     DbError::new(code, format!("{what} {}: {err}", path.display()))
   }
 
-  /// Turns the error into a JS `Error` value with its `code`, for the
+  /// Turns the error into a JS error value with its `code`, for the
   /// rejection of a Promise: `Task::compute` can only return napi's fixed
-  /// status type, so async paths build the coded error here instead.
+  /// status type, so async paths build the coded error here instead. A wrong
+  /// argument is a `TypeError` and a number out of bounds a `RangeError`, as
+  /// the JavaScript layer makes them.
   pub fn into_js_error(self, env: &Env) -> napi::Error {
-    match env.create_error(napi::Error::from_reason(self.message.clone())) {
-      Ok(mut object) => {
-        if object
-          .set_named_property("code", self.code.as_str())
-          .is_err()
-        {
-          return self.into();
-        }
-        napi::Error::from(object.to_unknown())
-      }
-      Err(_) => self.into(),
+    let create = match self.code {
+      ErrorCode::InvalidArgument => sys::napi_create_type_error,
+      ErrorCode::OutOfRange => sys::napi_create_range_error,
+      _ => sys::napi_create_error,
+    };
+    let (Ok(code), Ok(message)) = (
+      env.create_string(self.code.as_str()),
+      env.create_string(&self.message),
+    ) else {
+      return self.into();
+    };
+    let mut error = std::ptr::null_mut();
+    // SAFETY: called on the JS thread with a live env and two live strings;
+    // the create functions set `code` on the new error themselves.
+    let status = unsafe { create(env.raw(), code.raw(), message.raw(), &mut error) };
+    if status != sys::Status::napi_ok || error.is_null() {
+      return self.into();
     }
+    // SAFETY: `error` is the JS value just created in this env.
+    napi::Error::from(unsafe { Unknown::from_raw_unchecked(env.raw(), error) })
   }
 }
 
