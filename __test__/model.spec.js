@@ -161,11 +161,13 @@ const commands = [
 test(`random operation sequences agree with an in-memory model (${runs} runs)`, async (t) => {
   const s = scratch(t)
   let n = 0
+  let operations = 0
   const details = await fc.check(
-    fc.asyncProperty(fc.commands(commands, { maxCommands: 40 }), async (cmds) => {
+    fc.asyncProperty(fc.commands(commands, { maxCommands: 60, size: 'large' }), async (cmds) => {
       const dbPath = s.path(`db-${n++}`)
       const real = { db: RocksDatabase.open(dbPath), path: dbPath, count: 0 }
       try {
+        operations += [...cmds].length
         await fc.asyncModelRun(() => ({ model: new Map(), real }), cmds)
         same(real, new Map([...real.db.getRange()].map(({ key, value }) => [key, value])))
       } finally {
@@ -177,6 +179,6 @@ test(`random operation sequences agree with an in-memory model (${runs} runs)`, 
     { numRuns: runs, seed, verbose: 1 },
   )
   if (details.failed) t.fail(fc.defaultReportMessage(details))
-  else t.log(`${details.numRuns} sequences, seed ${details.seed}`)
+  else t.log(`${details.numRuns} sequences of ${operations} operations in all (shrinking included), seed ${details.seed}`)
   t.pass()
 })

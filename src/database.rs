@@ -282,12 +282,6 @@ impl Engine {
       None => std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
     };
     opts.increase_parallelism(threads);
-    // After a background error (a full disk, say) RocksDB would retry its
-    // own recovery every second and answer writes meanwhile with "Busy:
-    // Recovery in progress". Instead the next write resumes it (see
-    // `Engine::writing`): it gets the real error while the condition lasts
-    // and succeeds as soon as it clears.
-    opts.set_max_bgerror_resume_count(0);
     if let Some(size) = options.write_buffer_size {
       if !(size >= 1.0 && size.fract() == 0.0 && size <= MAX_WRITE_BUFFER_SIZE) {
         return Err(DbError::new(
