@@ -494,3 +494,20 @@ test('the shared buffers are native memory: detaching JavaScript’s view cannot
   t.is(db.getSync(Buffer.from('k')).toString(), 'again')
   t.throws(() => db.shareBuffers(0, 64), { code: 'ERR_OUT_OF_RANGE' })
 })
+
+test('a range being iterated stops with ERR_DATABASE_CLOSED at its next step after close(), even inside a batch already read', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  for (let i = 0; i < 100; i++) db.putSync(i, i)
+  const short = db.getRange({ limit: 10 })[Symbol.iterator]() // one batch, no native iterator
+  const long = db.getRange()[Symbol.iterator]() // more batches to read
+  t.is(short.next().value.key, 0)
+  t.is(long.next().value.key, 0)
+  await db.close()
+  t.throws(() => short.next(), { code: 'ERR_DATABASE_CLOSED' })
+  t.throws(() => long.next(), { code: 'ERR_DATABASE_CLOSED' })
+  t.true(short.next().done, 'an ended iteration stays ended')
+  db.open()
+  t.true(long.next().done, 'reopening does not revive it')
+  t.deepEqual([...db.getKeys({ limit: 3 })], [0, 1, 2])
+})

@@ -171,6 +171,9 @@ class RocksDatabase {
   #sharing = false
   // Transactions begun and not yet ended; close() aborts them.
   #transactions = new Set()
+  // The state of the current opening, shared with the ranges it starts:
+  // close() marks it closed, so they stop even between native reads.
+  #handle = { open: false }
   // Listeners by event name (see on()).
   #listeners = new Map()
 
@@ -208,6 +211,7 @@ class RocksDatabase {
       // napi-rs derives `disableWal` from the Rust field; users write disableWAL.
       native.disableWal = this.options.disableWAL
       this.#native = NativeDatabase.open(this.path, native)
+      this.#handle = { open: true }
       // Memory of the native layer, seen here through Buffers: nothing done
       // to these views (detaching them, say) can free what it writes to.
       this.#shared = this.#native.shareBuffers(KEY_BUFFER_BYTES, VALUE_BUFFER_BYTES)
@@ -270,6 +274,7 @@ class RocksDatabase {
     this.#iterators.clear()
     for (const transaction of this.#transactions) closeTransaction(transaction)
     this.#transactions.clear()
+    this.#handle.open = false
     if (this.#native !== null) this.#native.close()
     return this.readOnly ? Promise.resolve() : released(this.path)
   }
@@ -601,13 +606,20 @@ class RocksDatabase {
     } else {
       native = db.iterate(range)
     }
-    if (native === null) return new RangeIterator(entries, null, decode, () => {})
+    const handle = this.#handle
+    if (native === null) return new RangeIterator(entries, null, decode, () => {}, handle)
     const iterators = this.#iterators
     iterators.add(native)
-    return new RangeIterator(entries, native, decode, () => {
-      iterators.delete(native)
-      if (!db.isOpen) throw databaseNotOpen()
-    })
+    return new RangeIterator(
+      entries,
+      native,
+      decode,
+      () => {
+        iterators.delete(native)
+        if (!db.isOpen) throw databaseNotOpen()
+      },
+      handle,
+    )
   }
 
   /**

@@ -1,6 +1,6 @@
 'use strict'
 
-const { invalidArgType, outOfRange } = require('./errors')
+const { invalidArgType, outOfRange, databaseNotOpen } = require('./errors')
 
 function checkCallback(fn) {
   if (typeof fn !== 'function') throw invalidArgType('callback', 'a function', fn)
@@ -107,7 +107,8 @@ function decodeBatch(buffer, length, decodeKey, decodeValue, values) {
  * One iteration of a range: the entries of the batch in hand, then those of
  * the native iterator (when the first batch did not end the range), read a
  * batch at a time. `onDone` runs once, when the iteration ends, breaks or
- * throws.
+ * throws. Once the handle it reads closes (`handle.open` false), the next
+ * step throws `ERR_DATABASE_CLOSED`, even within a batch already read.
  */
 class RangeIterator {
   #entries
@@ -115,18 +116,21 @@ class RangeIterator {
   #native
   #decode
   #onDone
+  #handle
 
   /**
    * @param {Array} entries the first batch, decoded
    * @param {object | null} native the iterator over the rest, if any
    * @param {(buffer: Buffer, length: number) => Array} decode
    * @param {() => void} onDone
+   * @param {{ open: boolean }} handle the state of the handle it reads
    */
-  constructor(entries, native, decode, onDone) {
+  constructor(entries, native, decode, onDone, handle) {
     this.#entries = entries
     this.#native = native
     this.#decode = decode
     this.#onDone = onDone
+    this.#handle = handle
   }
 
   [Symbol.iterator]() {
@@ -134,6 +138,10 @@ class RangeIterator {
   }
 
   next() {
+    if (!this.#handle.open && this.#onDone !== null) {
+      this.#finish()
+      throw databaseNotOpen()
+    }
     for (;;) {
       if (this.#index < this.#entries.length) return { value: this.#entries[this.#index++], done: false }
       if (this.#native === null) {
