@@ -29,7 +29,8 @@ const REGISTRY_FILE = 'registry.json'
 const LOCK_FILE = 'registry.lock'
 // The state of a record written before its checkpoint is made.
 const CREATING = 'creating'
-// Longest lifetime: a later expiry would be past the last date JavaScript can hold.
+// Longest lifetime, 100 years: enough for any expiry meant, and it keeps every
+// expiry a valid Date (a lifetime of 1e300 ms is not one). `null` never expires.
 const MAX_LIFETIME = 100 * 365.25 * 24 * 3600 * 1000
 const REGISTRY_VERSION = 1
 const NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
