@@ -251,8 +251,9 @@ export declare class RocksDatabase<V = any> {
   /** The last storage failure a write met, or `null` once writing works again. */
   getLastError(): RocksDBError | null
   /**
-   * Asks RocksDB to resume writing after a storage failure; rejects while
-   * the condition (a full disk, say) persists. Writes also try this first.
+   * Asks RocksDB to resume writing after a storage failure, waiting up to
+   * 15 s for the recovery RocksDB runs by itself; rejects while the
+   * condition (a full disk, say) persists. Writes also try this first.
    */
   resume(): Promise<void>
   /** Whether the database is open. */

@@ -356,8 +356,9 @@ class RocksDatabase {
 
   /**
    * Asks RocksDB to resume writing after a storage failure, once the
-   * condition (a full disk, say) has cleared. Rejects with the failure while
-   * it persists. Writes also try this themselves.
+   * condition (a full disk, say) has cleared, waiting up to 15 s for the
+   * recovery RocksDB runs by itself. Rejects with the failure while it
+   * persists. Writes also try this themselves.
    */
   async resume() {
     await this.#db.resume()
