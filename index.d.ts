@@ -54,12 +54,8 @@ export declare class NativeDatabase {
   get(key: Uint8Array): Promise<Buffer | undefined>
   /** Stores `value` under `key`. */
   putSync(key: Uint8Array, value: Uint8Array): void
-  /** Stores `value` under `key` on a worker thread. */
-  put(key: Uint8Array, value: Uint8Array): Promise<void>
   /** Removes `key`; removing a missing key is not an error. */
   removeSync(key: Uint8Array): void
-  /** Removes `key` on a worker thread. */
-  remove(key: Uint8Array): Promise<void>
   /**
    * Applies a packed batch of puts and removals atomically (the format is
    * described in `batch.rs`; `lib/batch.js` packs it).

@@ -906,38 +906,11 @@ impl NativeDatabase {
     )
   }
 
-  /// Stores `value` under `key` on a worker thread.
-  #[napi(ts_return_type = "Promise<void>")]
-  pub fn put(&self, key: &[u8], value: &[u8]) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
-    check_key(key)?;
-    let family = self.family()?;
-    // Copied now: the caller may reuse its buffers as soon as the call returns.
-    let (key, value) = (key.to_vec(), value.to_vec());
-    Ok(AsyncTask::new(Blocking::new(move || {
-      family
-        .engine
-        .put(family.cf(), &key, &value, &family.options.write)
-    })))
-  }
-
   /// Removes `key`; removing a missing key is not an error.
   #[napi]
   pub fn remove_sync(&self, key: &[u8]) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
     Ok(self.engine()?.remove(self.cf(), key, &self.options.write)?)
-  }
-
-  /// Removes `key` on a worker thread.
-  #[napi(ts_return_type = "Promise<void>")]
-  pub fn remove(&self, key: &[u8]) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
-    check_key(key)?;
-    let family = self.family()?;
-    let key = key.to_vec();
-    Ok(AsyncTask::new(Blocking::new(move || {
-      family
-        .engine
-        .remove(family.cf(), &key, &family.options.write)
-    })))
   }
 
   /// Applies a packed batch of puts and removals atomically (the format is
