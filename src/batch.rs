@@ -7,8 +7,18 @@
 //! appends to such a buffer as it goes, so a batch of many writes costs one
 //! crossing of the native boundary instead of one per write.
 
-use crate::database::check_key;
 use crate::error::{DbError, DbResult, ErrorCode};
+
+/// The one rule every key meets, in a batch or alone: it is not empty.
+pub(crate) fn check_key(key: &[u8]) -> DbResult<()> {
+  if key.is_empty() {
+    return Err(DbError::new(
+      ErrorCode::InvalidArgument,
+      "key must not be empty",
+    ));
+  }
+  Ok(())
+}
 
 const PUT: u8 = 0;
 const REMOVE: u8 = 1;

@@ -15,7 +15,7 @@ use rust_rocksdb::checkpoint::{
   Checkpoint, OptimisticTransactionDBCheckpoint, TransactionDBCheckpoint,
 };
 
-use crate::database::{Db, Engine};
+use crate::engine::{Db, Engine};
 use crate::error::{DbError, DbResult, ErrorCode};
 
 /// Writes a checkpoint of `engine`, the database in directory `source`, to

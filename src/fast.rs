@@ -25,7 +25,7 @@ use napi::bindgen_prelude::{BufferSlice, External};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::database::{Engine, EngineOptions};
+use crate::engine::{Engine, EngineOptions};
 use crate::error::{DbError, ErrorCode};
 use crate::iterator::{NativeIterator, Scan, ScanSpec};
 

@@ -16,7 +16,7 @@ use rust_rocksdb::{
   ReadOptions, Transaction, TransactionDB,
 };
 
-use crate::database::{missing_family, Db, Engine};
+use crate::engine::{missing_family, Db, Engine};
 use crate::error::{DbResult, ErrorCode};
 
 /// Bounds and shape of one range, in encoded keys.
@@ -137,7 +137,7 @@ impl From<RangeOptions> for ScanSpec {
 impl Scan {
   /// A scan of the database; it keeps `engine` alive as long as it lives.
   pub(crate) fn new(engine: Arc<Engine>, cf: Option<&str>, spec: ScanSpec) -> DbResult<Scan> {
-    Scan::over(engine, spec, |engine, opts| engine.raw_iterator(cf, opts))
+    Scan::over(engine, spec, |engine, opts| raw_iterator(engine, cf, opts))
   }
 
   /// A scan over the iterator `make` returns for the read options of `spec`.
@@ -272,46 +272,46 @@ impl Scan {
   }
 }
 
-impl Engine {
-  fn raw_iterator(&self, cf: Option<&str>, opts: ReadOptions) -> DbResult<RawIter> {
-    /// The iterator of `$db` over `cf`, with its lifetime extended to
-    /// `'static` and wrapped as `$variant`.
-    macro_rules! iterator {
-      ($db:expr, $variant:ident, $kind:ty, $iter:ty) => {{
-        let it = match cf {
-          Some(name) => {
-            let handle = $db.cf_handle(name).ok_or_else(|| missing_family(name))?;
-            $db.raw_iterator_cf_opt(&handle, opts)
-          }
-          None => $db.raw_iterator_opt(opts),
-        };
-        // SAFETY: the `'static` iterators live in a `Scan`, which also holds
-        // the `Arc<Engine>` they borrow from and drops them first (its `Drop`).
-        RawIter::$variant(unsafe {
-          std::mem::transmute::<DBRawIteratorWithThreadMode<'_, $kind>, $iter>(it)
-        })
-      }};
-    }
-    Ok(match &self.db {
-      Db::ReadWrite(db) => iterator!(
-        db,
-        ReadWrite,
-        OptimisticTransactionDB<MultiThreaded>,
-        ReadWriteIter
-      ),
-      Db::Pessimistic(db) => {
-        iterator!(
-          db,
-          Pessimistic,
-          TransactionDB<MultiThreaded>,
-          PessimisticIter
-        )
-      }
-      Db::ReadOnly(db) => {
-        iterator!(db, ReadOnly, DBWithThreadMode<MultiThreaded>, ReadOnlyIter)
-      }
-    })
+/// A raw iterator of `engine` over column family `cf` (the default one when
+/// `None`), for a `Scan` to own.
+fn raw_iterator(engine: &Engine, cf: Option<&str>, opts: ReadOptions) -> DbResult<RawIter> {
+  /// The iterator of `$db` over `cf`, with its lifetime extended to
+  /// `'static` and wrapped as `$variant`.
+  macro_rules! iterator {
+    ($db:expr, $variant:ident, $kind:ty, $iter:ty) => {{
+      let it = match cf {
+        Some(name) => {
+          let handle = $db.cf_handle(name).ok_or_else(|| missing_family(name))?;
+          $db.raw_iterator_cf_opt(&handle, opts)
+        }
+        None => $db.raw_iterator_opt(opts),
+      };
+      // SAFETY: the `'static` iterators live in a `Scan`, which also holds
+      // the `Arc<Engine>` they borrow from and drops them first (its `Drop`).
+      RawIter::$variant(unsafe {
+        std::mem::transmute::<DBRawIteratorWithThreadMode<'_, $kind>, $iter>(it)
+      })
+    }};
   }
+  Ok(match &engine.db {
+    Db::ReadWrite(db) => iterator!(
+      db,
+      ReadWrite,
+      OptimisticTransactionDB<MultiThreaded>,
+      ReadWriteIter
+    ),
+    Db::Pessimistic(db) => {
+      iterator!(
+        db,
+        Pessimistic,
+        TransactionDB<MultiThreaded>,
+        PessimisticIter
+      )
+    }
+    Db::ReadOnly(db) => {
+      iterator!(db, ReadOnly, DBWithThreadMode<MultiThreaded>, ReadOnlyIter)
+    }
+  })
 }
 
 /// A range scan over a database, read in batches.

@@ -9,22 +9,23 @@
 mod batch;
 mod checkpoint;
 mod database;
+mod engine;
 mod error;
 mod fast;
 mod iterator;
 mod lock;
+mod options;
 mod task;
 mod transaction;
 
-pub use database::{
-  destroy_database, is_database_closing, is_database_open, NativeDatabase, OpenOptions,
-};
+pub use database::{destroy_database, is_database_closing, is_database_open, NativeDatabase};
 pub use fast::{
   get_in_memory_shared, get_shared, put_shared, range_shared, remove_shared, shared_key_buffer,
   shared_value_buffer, take_range, SharedBuffers,
 };
 pub use iterator::{NativeIterator, RangeOptions};
 pub use lock::{try_lock_file, FileLock};
+pub use options::OpenOptions;
 pub use transaction::NativeTransaction;
 
 /// Every error `code` the native layer can raise.

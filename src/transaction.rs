@@ -19,7 +19,8 @@ use rust_rocksdb::{
 };
 
 use crate::batch;
-use crate::database::{check_key, Db, Family};
+use crate::batch::check_key;
+use crate::engine::{Db, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::iterator::{
   OptimisticTxnIter, PessimisticTxnIter, RangeOptions, RawIter, Scan, MAX_BATCH_BYTES,

@@ -1,0 +1,143 @@
+//! The open options: the object JavaScript passes to `NativeDatabase.open`,
+//! checked and turned into the engine's RocksDB options.
+
+use napi_derive::napi;
+use rust_rocksdb::{BlockBasedOptions, DBCompressionType, Options, ReadOptions, WriteOptions};
+
+use crate::engine::EngineOptions;
+use crate::error::{DbError, DbResult, ErrorCode};
+
+/// Options of `RocksDatabase.open()` that the native layer acts on.
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct OpenOptions {
+  /// Open the database read-only: reads work, every write is refused with
+  /// `ERR_DATABASE_READ_ONLY`, and several read-only handles may share a
+  /// directory. Default `false`.
+  pub read_only: Option<bool>,
+  /// Block compression of new SST files: `'none'`, `'lz4'` (default) or `'zstd'`.
+  pub compression: Option<String>,
+  /// Create the database (and missing parent directories) when absent.
+  /// Default `true`; ignored when `readOnly` is set.
+  pub create_if_missing: Option<bool>,
+  /// The column family this handle reads and writes; the default family
+  /// when absent. A missing family is created unless the database is read-only.
+  pub name: Option<String>,
+  /// Write without RocksDB's write-ahead log: faster, but writes since the
+  /// last flush are lost if the process dies. Default `false`.
+  pub disable_wal: Option<bool>,
+  /// Background threads for flushes and compactions. Default: the CPU count.
+  pub parallelism_threads: Option<u32>,
+  /// Bytes of one memtable before it is flushed. RocksDB's default is 64 MiB.
+  pub write_buffer_size: Option<f64>,
+  /// Most SST files RocksDB keeps open; -1 keeps all open (RocksDB's default).
+  pub max_open_files: Option<i32>,
+  /// Read SST blocks without a block cache.
+  pub no_block_cache: Option<bool>,
+  /// Open with pessimistic transactions: a transaction locks each key it
+  /// writes when it writes it, and a conflict shows at that write instead of
+  /// at commit. Every read-write handle of one database must agree. Default
+  /// `false` (optimistic).
+  pub pessimistic: Option<bool>,
+  /// Pessimistic mode only: milliseconds a write waits for a key another
+  /// transaction has locked before it fails. Default 0: JavaScript writes on
+  /// one thread, so waiting there could only stall the event loop.
+  pub lock_timeout: Option<f64>,
+}
+
+/// Bounds of the numeric open options, checked again in JavaScript where the
+/// TypeScript docs state them: past them RocksDB aborts or overflows.
+pub const MAX_THREADS: u32 = 256;
+pub const MAX_WRITE_BUFFER_SIZE: f64 = (1u64 << 40) as f64;
+pub const MAX_LOCK_TIMEOUT: f64 = 2_147_483_647.0;
+
+impl OpenOptions {
+  /// The engine options these open options ask for, or the first bound
+  /// they break.
+  pub(crate) fn engine_options(&self) -> DbResult<EngineOptions> {
+    let options = self;
+    let read_only = options.read_only.unwrap_or(false);
+    let mut opts = Options::default();
+    opts.create_if_missing(options.create_if_missing.unwrap_or(true) && !read_only);
+    opts.set_compression_type(parse_compression(options.compression.as_deref())?);
+    // RocksDB defaults to one background thread; a live database that is also
+    // checkpointed needs flushes and compactions to run side by side.
+    let threads = match options.parallelism_threads {
+      // RocksDB starts every thread at open; a huge count aborts the process
+      // in std::thread's constructor, so it is bounded here too.
+      Some(n) if !(1..=MAX_THREADS).contains(&n) => {
+        return Err(DbError::new(
+          ErrorCode::OutOfRange,
+          format!("options.parallelismThreads must be from 1 to {MAX_THREADS}. Received {n}"),
+        ))
+      }
+      Some(n) => n as i32,
+      None => std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
+    };
+    opts.increase_parallelism(threads);
+    if let Some(size) = options.write_buffer_size {
+      if !(size >= 1.0 && size.fract() == 0.0 && size <= MAX_WRITE_BUFFER_SIZE) {
+        return Err(DbError::new(
+          ErrorCode::OutOfRange,
+          format!("options.writeBufferSize must be an integer from 1 to {MAX_WRITE_BUFFER_SIZE}"),
+        ));
+      }
+      opts.set_write_buffer_size(size as usize);
+    }
+    if let Some(files) = options.max_open_files {
+      if files < -1 {
+        return Err(DbError::new(
+          ErrorCode::OutOfRange,
+          format!("options.maxOpenFiles must be -1 or more. Received {files}"),
+        ));
+      }
+      opts.set_max_open_files(files);
+    }
+    // A Bloom filter (10 bits a key, about 1% false positives) lets a read
+    // skip every SST file that lacks its key: without one, a miss, or a key
+    // in an older file, searches the index of each L0 file on the way. (A
+    // data-block hash index was measured too and did not speed up hits.)
+    let mut table = BlockBasedOptions::default();
+    table.set_bloom_filter(10.0, false);
+    if options.no_block_cache.unwrap_or(false) {
+      table.disable_cache();
+    }
+    opts.set_block_based_table_factory(&table);
+    let mut write = WriteOptions::default();
+    write.disable_wal(options.disable_wal.unwrap_or(false));
+    let lock_timeout = options.lock_timeout.unwrap_or(0.0);
+    if !(lock_timeout >= 0.0 && lock_timeout.fract() == 0.0 && lock_timeout <= MAX_LOCK_TIMEOUT) {
+      return Err(DbError::new(
+        ErrorCode::OutOfRange,
+        format!("options.lockTimeout must be an integer from 0 to {MAX_LOCK_TIMEOUT}"),
+      ));
+    }
+    Ok(EngineOptions {
+      opts,
+      read_only,
+      pessimistic: options
+        .pessimistic
+        .unwrap_or(false)
+        .then_some(lock_timeout as i64),
+      write,
+      read: ReadOptions::default(),
+      read_in_memory: {
+        let mut read = ReadOptions::default();
+        read.set_read_tier(rust_rocksdb::ReadTier::BlockCache);
+        read
+      },
+    })
+  }
+}
+
+fn parse_compression(name: Option<&str>) -> DbResult<DBCompressionType> {
+  match name.unwrap_or("lz4") {
+    "none" => Ok(DBCompressionType::None),
+    "lz4" => Ok(DBCompressionType::Lz4),
+    "zstd" => Ok(DBCompressionType::Zstd),
+    other => Err(DbError::new(
+      ErrorCode::InvalidArgument,
+      format!("options.compression must be 'none', 'lz4' or 'zstd', not '{other}'"),
+    )),
+  }
+}
