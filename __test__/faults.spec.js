@@ -467,7 +467,7 @@ test('the CLI says when no database is at the path and exits 1', (t) => {
 // --- Unsafe code: memory shared with JavaScript -----------------------------
 
 test('the shared buffers are native memory: detaching JavaScript’s view cannot make the native side write freed memory', (t) => {
-  const native = require('../index.js')
+  const native = require('../native.js')
   const s = scratch(t)
   const db = native.NativeDatabase.open(s.path('db'))
   t.teardown(() => db.close())

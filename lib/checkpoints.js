@@ -21,7 +21,7 @@
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { NativeDatabase, isDatabaseOpen, tryLockFile } = require('../index.js')
+const { NativeDatabase, isDatabaseOpen, tryLockFile } = require('../native.js')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath } = require('./errors')
 
 const REGISTRY_FILE = 'registry.json'

@@ -14,7 +14,7 @@ const {
   sharedKeyBuffer,
   sharedValueBuffer,
   takeRange,
-} = require('../index.js')
+} = require('../native.js')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
 const { RangeIterable, RangeIterator, decodeBatch } = require('./range')

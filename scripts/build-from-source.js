@@ -69,7 +69,7 @@ function main() {
   const env = { ...process.env }
   env.CARGO_TARGET_DIR ??= path.join(os.homedir(), '.cache', 'rocksdb-branch', 'target')
   const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
-  const result = spawnSync(process.execPath, [napi, 'build', '--platform', '--release'], { cwd: root, stdio: 'inherit', env })
+  const result = spawnSync(process.execPath, [napi, 'build', '--platform', '--release', '--js', 'native.js', '--dts', 'native.d.ts'], { cwd: root, stdio: 'inherit', env })
   if (result.status !== 0) fail('the native build failed; see the output above.')
 }
 

@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { RocksDatabase } = require('..')
-const native = require('../index.js')
+const native = require('../native.js')
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rocksdb-branch-smoke-'))
