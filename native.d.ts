@@ -257,6 +257,43 @@ export interface OpenOptions {
 /** Stores `value` under the key in the shared key buffer. */
 export declare function putShared(shared: ExternalObject<SharedBuffers>, keyLength: number, value: Uint8Array): void
 
+/**
+ * Entries in the first batch of a range without a limit: enough for most
+ * short ranges to take one native call, few enough that a loop that stops at
+ * the first entry decodes little.
+ */
+export declare const RANGE_FIRST_BATCH: number
+
+/** Bit of `rangeShared`'s `flags`: the key buffer holds a lower bound. */
+export declare const RANGE_HAS_LOWER: number
+
+/** Bit of `rangeShared`'s `flags`: the key buffer holds an upper bound. */
+export declare const RANGE_HAS_UPPER: number
+
+/** Bit of `rangeShared`'s `flags`: the lower bound belongs to the range. */
+export declare const RANGE_LOWER_INCLUSIVE: number
+
+/**
+ * The most entries of one batch of a range, in a native iterator or in a
+ * transaction's reads.
+ */
+export declare const RANGE_MAX_BATCH: number
+
+/**
+ * A range with a limit up to this many entries reads them all in its first
+ * batch.
+ */
+export declare const RANGE_MAX_FIRST_BATCH: number
+
+/** Bit of `rangeShared`'s `flags`: from the largest key down. */
+export declare const RANGE_REVERSE: number
+
+/** Bit of `rangeShared`'s `flags`: the upper bound belongs to the range. */
+export declare const RANGE_UPPER_INCLUSIVE: number
+
+/** Bit of `rangeShared`'s `flags`: read values, not only keys. */
+export declare const RANGE_VALUES: number
+
 /** Bounds and shape of one range, in encoded keys. */
 export interface RangeOptions {
   /** The smallest key of the range (in key order, whatever the direction). */
@@ -293,6 +330,18 @@ export declare function rangeShared(shared: ExternalObject<SharedBuffers>, lower
 
 /** Removes the key in the shared key buffer. */
 export declare function removeShared(shared: ExternalObject<SharedBuffers>, keyLength: number): void
+
+/**
+ * Bytes of the shared key buffer of each handle: most keys, and most pairs
+ * of range bounds, fit; larger ones take the general path.
+ */
+export declare const SHARED_KEY_BYTES: number
+
+/**
+ * Bytes of the shared value buffer of each handle: most values, and most
+ * first batches of a range, fit; larger ones take the general path.
+ */
+export declare const SHARED_VALUE_BYTES: number
 
 /** JavaScript's view of the shared key buffer; each handle asks once. */
 export declare function sharedKeyBuffer(shared: ExternalObject<SharedBuffers>): Buffer

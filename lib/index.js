@@ -14,6 +14,17 @@ const {
   sharedKeyBuffer,
   sharedValueBuffer,
   takeRange,
+  // The shared-buffer protocol's constants, defined in src/fast.rs.
+  SHARED_KEY_BYTES,
+  SHARED_VALUE_BYTES,
+  RANGE_FIRST_BATCH,
+  RANGE_MAX_FIRST_BATCH,
+  RANGE_HAS_LOWER,
+  RANGE_LOWER_INCLUSIVE,
+  RANGE_HAS_UPPER,
+  RANGE_UPPER_INCLUSIVE,
+  RANGE_REVERSE,
+  RANGE_VALUES,
 } = require('../native.js')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
@@ -51,26 +62,6 @@ const NATIVE_OPTIONS = [
   'pessimistic',
   'lockTimeout',
 ]
-
-// Sizes of the buffers shared with the native layer: most keys and values
-// fit; larger ones take the general path.
-const KEY_BUFFER_BYTES = 4096
-const VALUE_BUFFER_BYTES = 64 * 1024
-
-// Entries in the first batch of a range without a limit: enough for most
-// short ranges to take one native call, few enough that a loop that stops at
-// the first entry decodes little. A range with a limit up to
-// MAX_FIRST_BATCH reads it all in its first batch.
-const FIRST_BATCH = 32
-const MAX_FIRST_BATCH = 1024
-
-// Bits of rangeShared's `flags`.
-const HAS_LOWER = 1
-const LOWER_INCLUSIVE = 2
-const HAS_UPPER = 4
-const UPPER_INCLUSIVE = 8
-const REVERSE = 16
-const VALUES = 32
 
 // Bounds of the integer open options. Below the least is a wrong value (a
 // TypeError); above the most a RangeError: there RocksDB would abort the
@@ -214,7 +205,7 @@ class RocksDatabase {
       this.#handle = { open: true }
       // Memory of the native layer, seen here through Buffers: nothing done
       // to these views (detaching them, say) can free what it writes to.
-      this.#shared = this.#native.shareBuffers(KEY_BUFFER_BYTES, VALUE_BUFFER_BYTES)
+      this.#shared = this.#native.shareBuffers(SHARED_KEY_BYTES, SHARED_VALUE_BYTES)
       this.#keyBuffer = sharedKeyBuffer(this.#shared)
       this.#valueBuffer = sharedValueBuffer(this.#shared)
       if (!this.readOnly) {
@@ -582,13 +573,13 @@ class RocksDatabase {
         if (lower !== undefined) this.#keyBuffer.set(lower, 0)
         if (upper !== undefined) this.#keyBuffer.set(upper, lowerLength)
         const flags =
-          (lower === undefined ? 0 : HAS_LOWER) |
-          (range.lowerInclusive ? LOWER_INCLUSIVE : 0) |
-          (upper === undefined ? 0 : HAS_UPPER) |
-          (range.upperInclusive ? UPPER_INCLUSIVE : 0) |
-          (range.reverse ? REVERSE : 0) |
-          (range.values ? VALUES : 0)
-        const first = limit === undefined ? FIRST_BATCH : Math.max(1, Math.min(limit, MAX_FIRST_BATCH))
+          (lower === undefined ? 0 : RANGE_HAS_LOWER) |
+          (range.lowerInclusive ? RANGE_LOWER_INCLUSIVE : 0) |
+          (upper === undefined ? 0 : RANGE_HAS_UPPER) |
+          (range.upperInclusive ? RANGE_UPPER_INCLUSIVE : 0) |
+          (range.reverse ? RANGE_REVERSE : 0) |
+          (range.values ? RANGE_VALUES : 0)
+        const first = limit === undefined ? RANGE_FIRST_BATCH : Math.max(1, Math.min(limit, RANGE_MAX_FIRST_BATCH))
         const result = rangeShared(this.#shared, lowerLength, upperLength, flags, range.offset ?? 0, limit ?? -1, first)
         // Taken before decoding, so a throwing decoder cannot strand it.
         if (result < 0) native = takeRange(this.#shared)

@@ -3,10 +3,9 @@
 const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
 const { RangeIterable, decodeBatch } = require('./range')
 const { PackedWrites } = require('./batch')
-
-/** Entries of the first batch of a range read in a transaction; later ones double. */
-const FIRST_BATCH = 32
-const MAX_BATCH = 4096
+// A range read in a transaction starts with a batch of RANGE_FIRST_BATCH
+// entries; each next batch doubles, up to RANGE_MAX_BATCH.
+const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('../native.js')
 
 /** The bytes of the last key of a packed batch (see `decodeBatch`). */
 function lastKeyOf(batch, values) {
@@ -140,7 +139,7 @@ class Transaction {
     return new RangeIterable(function* () {
       let current = { ...range, values }
       let remaining = range.limit
-      let batch = FIRST_BATCH
+      let batch = RANGE_FIRST_BATCH
       while (remaining === undefined || remaining > 0) {
         const bytes = reader().rangeBatch(current, remaining === undefined ? batch : Math.min(batch, remaining))
         if (bytes == null) return
@@ -150,7 +149,7 @@ class Transaction {
         current = current.reverse
           ? { ...current, upper: after, upperInclusive: false, offset: 0 }
           : { ...current, lower: after, lowerInclusive: false, offset: 0 }
-        batch = Math.min(batch * 2, MAX_BATCH)
+        batch = Math.min(batch * 2, RANGE_MAX_BATCH)
         yield* entries
       }
     })

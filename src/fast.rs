@@ -261,13 +261,44 @@ pub fn remove_shared(
   )
 }
 
-/// Bits of the `flags` argument of `rangeShared`.
-const HAS_LOWER: u32 = 1;
-const LOWER_INCLUSIVE: u32 = 2;
-const HAS_UPPER: u32 = 4;
-const UPPER_INCLUSIVE: u32 = 8;
-const REVERSE: u32 = 16;
-const VALUES: u32 = 32;
+// The protocol's constants, exported so that JavaScript reads them instead
+// of copying them.
+
+/// Bytes of the shared key buffer of each handle: most keys, and most pairs
+/// of range bounds, fit; larger ones take the general path.
+#[napi]
+pub const SHARED_KEY_BYTES: u32 = 4096;
+/// Bytes of the shared value buffer of each handle: most values, and most
+/// first batches of a range, fit; larger ones take the general path.
+#[napi]
+pub const SHARED_VALUE_BYTES: u32 = 64 * 1024;
+/// Entries in the first batch of a range without a limit: enough for most
+/// short ranges to take one native call, few enough that a loop that stops at
+/// the first entry decodes little.
+#[napi]
+pub const RANGE_FIRST_BATCH: u32 = 32;
+/// A range with a limit up to this many entries reads them all in its first
+/// batch.
+#[napi]
+pub const RANGE_MAX_FIRST_BATCH: u32 = 1024;
+/// Bit of `rangeShared`'s `flags`: the key buffer holds a lower bound.
+#[napi]
+pub const RANGE_HAS_LOWER: u32 = 1;
+/// Bit of `rangeShared`'s `flags`: the lower bound belongs to the range.
+#[napi]
+pub const RANGE_LOWER_INCLUSIVE: u32 = 2;
+/// Bit of `rangeShared`'s `flags`: the key buffer holds an upper bound.
+#[napi]
+pub const RANGE_HAS_UPPER: u32 = 4;
+/// Bit of `rangeShared`'s `flags`: the upper bound belongs to the range.
+#[napi]
+pub const RANGE_UPPER_INCLUSIVE: u32 = 8;
+/// Bit of `rangeShared`'s `flags`: from the largest key down.
+#[napi]
+pub const RANGE_REVERSE: u32 = 16;
+/// Bit of `rangeShared`'s `flags`: read values, not only keys.
+#[napi]
+pub const RANGE_VALUES: u32 = 32;
 
 /// Starts a range and reads its first batch (at most `max_entries`) into the
 /// shared value buffer, packed as `NativeIterator.nextBatch` packs them. The
@@ -292,15 +323,15 @@ pub fn range_shared(
   let lower = shared.key_bytes(0, lower_length as usize)?;
   let upper = shared.key_bytes(lower_length as usize, upper_length as usize)?;
   let spec = ScanSpec {
-    lower: (flags & HAS_LOWER != 0).then(|| lower.to_vec()),
-    lower_inclusive: flags & LOWER_INCLUSIVE != 0,
-    upper: (flags & HAS_UPPER != 0).then(|| upper.to_vec()),
-    upper_inclusive: flags & UPPER_INCLUSIVE != 0,
-    reverse: flags & REVERSE != 0,
+    lower: (flags & RANGE_HAS_LOWER != 0).then(|| lower.to_vec()),
+    lower_inclusive: flags & RANGE_LOWER_INCLUSIVE != 0,
+    upper: (flags & RANGE_HAS_UPPER != 0).then(|| upper.to_vec()),
+    upper_inclusive: flags & RANGE_UPPER_INCLUSIVE != 0,
+    reverse: flags & RANGE_REVERSE != 0,
     offset,
     // NaN and negative mean no limit; `as` saturates above u32::MAX.
     limit: (limit >= 0.0).then_some(limit as u32),
-    values: flags & VALUES != 0,
+    values: flags & RANGE_VALUES != 0,
   };
   let engine = shared
     .engine

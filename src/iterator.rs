@@ -323,10 +323,13 @@ pub struct NativeIterator {
   batch: u32,
 }
 
-/// Entries of the first batch; each next batch doubles up to `MAX_BATCH`, so
+/// Entries of the first batch; each next batch doubles up to `RANGE_MAX_BATCH`, so
 /// a loop that stops early reads little and a full scan makes few calls.
 pub(crate) const FIRST_BATCH: u32 = 16;
-const MAX_BATCH: u32 = 4096;
+/// The most entries of one batch of a range, in a native iterator or in a
+/// transaction's reads.
+#[napi]
+pub const RANGE_MAX_BATCH: u32 = 4096;
 pub(crate) const MAX_BATCH_BYTES: usize = 1 << 20;
 
 impl NativeIterator {
@@ -344,7 +347,7 @@ impl NativeIterator {
     NativeIterator {
       scan: (!scan.exhausted).then_some(scan),
       first,
-      batch: (batch.saturating_mul(2)).clamp(FIRST_BATCH, MAX_BATCH),
+      batch: (batch.saturating_mul(2)).clamp(FIRST_BATCH, RANGE_MAX_BATCH),
     }
   }
 }
@@ -366,7 +369,7 @@ impl NativeIterator {
         };
         let mut out = Vec::with_capacity(4096);
         let count = scan.fill(&mut out, self.batch, MAX_BATCH_BYTES)?;
-        self.batch = (self.batch * 2).min(MAX_BATCH);
+        self.batch = (self.batch * 2).min(RANGE_MAX_BATCH);
         if scan.exhausted {
           self.scan = None;
         }
