@@ -1,0 +1,124 @@
+// A type test: it uses every public API with the types users write, and
+// `npm run test:types` (tsc --noEmit) fails when the declarations drift from
+// what the code accepts or returns. It is compiled, never run.
+
+import { CheckpointStore, ERROR_CODES, RocksDatabase } from '..'
+import type { CheckpointInfo, Key, RangeOptions, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
+
+interface User {
+  name: string
+  roles: string[]
+}
+
+async function everything(): Promise<void> {
+  const options: RocksDatabaseOptions = {
+    readOnly: false,
+    createIfMissing: true,
+    compression: 'zstd',
+    encoding: 'msgpack',
+    keyEncoding: 'ordered-binary',
+    name: 'users',
+    disableWAL: false,
+    parallelismThreads: 4,
+    writeBufferSize: 1 << 20,
+    maxOpenFiles: -1,
+    noBlockCache: false,
+    pessimistic: true,
+    lockTimeout: 10,
+    checkpointsPath: '/tmp/checkpoints',
+  }
+  const custom: RocksDatabaseOptions = { encoder: { encode: (v: unknown) => Buffer.from(JSON.stringify(v)), decode: (b: Buffer) => JSON.parse(b.toString()) } }
+  const db: RocksDatabase<User> = RocksDatabase.open<User>('/tmp/db', options)
+  const other = new RocksDatabase('/tmp/other', custom).open()
+  const key: Key = ['user', 42]
+  const path: string = db.path
+  const name: string = db.name
+  const readOnly: boolean = db.readOnly
+  const open: boolean = db.isOpen()
+  const columns: string[] = db.columns
+
+  await db.put(key, { name: 'Ada', roles: ['admin'] })
+  db.putSync('k', { name: 'Bob', roles: [] })
+  const user: User | undefined = await db.get(key)
+  const sameUser: User | undefined = db.getSync(key)
+  const bytes: Buffer | undefined = await db.getBinary(key)
+  const sameBytes: Buffer | undefined = db.getBinarySync(key)
+  await db.remove(key)
+  db.removeSync(key)
+  await db.flush()
+  db.flushSync()
+
+  const range: RangeOptions = { start: 'a', end: 'z', exclusiveStart: true, inclusiveEnd: false, reverse: true, limit: 10, offset: 1, values: true }
+  for (const { key: k, value } of db.getRange(range)) console.log(k, value.name)
+  for await (const k of db.getKeys({ limit: 3 })) console.log(k)
+  const names: string[] = await db.getRange().map((entry) => entry.value.name).filter((n) => n !== '').take(5).asArray
+  db.getKeys().forEach((k) => console.log(k))
+  const count: number = db.getKeysCount({ start: 'a' })
+
+  const result: number = await db.transaction(
+    async (txn: Transaction<User>) => {
+      const read: User | undefined = txn.getSync('k')
+      const readAsync: User | undefined = await txn.get('k')
+      for (const entry of txn.getRange({ limit: 2 })) console.log(entry.key, entry.value)
+      for (const k of txn.getKeys()) console.log(k)
+      txn.putSync('k', { name: 'Cy', roles: [] })
+      await txn.put('j', { name: 'Di', roles: [] })
+      txn.removeSync('x')
+      await txn.remove('y')
+      console.log(read, readAsync, txn.isOpen)
+      return 1
+    },
+    { maxRetries: 5 },
+  )
+  const syncResult: string = db.transactionSync((txn) => {
+    txn.putSync('s', { name: 'Ed', roles: [] })
+    txn.commitSync()
+    return 'done'
+  })
+
+  await db.clear()
+  db.clearSync()
+  await db.compact({ start: 'a', end: 'b' })
+  db.compactSync()
+  const prop: string | undefined = db.getDBProperty('rocksdb.stats')
+  const intProp: number | undefined = db.getDBIntProperty('rocksdb.estimate-num-keys')
+  const estimate: number = db.estimateCount()
+  const stats = db.getStats()
+  const sequence: number = db.getLatestSequenceNumber() + stats.sequence + stats.estimatedKeys
+
+  await db.createCheckpoint('/tmp/cp')
+  const branch: RocksDatabase<User> = await db.branch('/tmp/branch')
+  const store: CheckpointStore = db.checkpoints
+  const info: CheckpointInfo = await store.create('nightly', { lifetime: 60_000, metadata: { build: 41 } })
+  const listed: CheckpointInfo[] = store.list()
+  const one: CheckpointInfo | undefined = store.info(info.id)
+  const latest: CheckpointInfo | undefined = store.latest()
+  const refreshed: CheckpointInfo = await store.refresh('nightly', null)
+  const pruned: CheckpointInfo[] = await store.prune()
+  const view: RocksDatabase<User> = await store.open<User>('nightly')
+  const fromCheckpoint: RocksDatabase<User> = await store.branch<User>('nightly', '/tmp/b2')
+  const report: VerifyReport = await store.verify('nightly')
+  const deleted: boolean = await store.delete('nightly')
+  const readOnlyStore = new CheckpointStore('/tmp/db.checkpoints')
+  const restored = await RocksDatabase.restore('/tmp/db', info.path, { checkpointsPath: readOnlyStore.dir })
+  const preRestore: CheckpointInfo = restored.preRestore
+
+  db.on('error', (error: RocksDBError) => console.log(error.code))
+  db.once('error', (error) => console.log(error.message))
+  const listener = (error: RocksDBError) => console.log(error)
+  db.addListener('error', listener).removeListener('error', listener).off('error', listener)
+  const listeners: Array<(...args: any[]) => void> = db.listeners('error')
+  const last: RocksDBError | null = db.getLastError()
+  await db.resume()
+
+  const codes: readonly string[] = ERROR_CODES
+  await db.drop()
+  db.dropSync()
+  await db.destroy()
+  await db.close()
+  await Promise.all([other.close(), branch.close(), view.close(), fromCheckpoint.close()])
+  console.log(path, name, readOnly, open, columns, user, sameUser, bytes, sameBytes, names, count, result, syncResult)
+  console.log(prop, intProp, estimate, sequence, listed, one, latest, refreshed, pruned, report, deleted, preRestore, listeners, last, codes)
+}
+
+void everything
