@@ -130,6 +130,12 @@ const RESUME_WAIT: Duration = Duration::from_secs(15);
 const RECOVERING: &str =
   "; RocksDB resumes writing within seconds of the condition clearing (or await db.resume())";
 
+/// Whether `err` is RocksDB's answer while it recovers from a background
+/// error by itself.
+fn is_recovering(err: &DbError) -> bool {
+  err.code == ErrorCode::RocksBusy && err.message.contains("Recovery in progress")
+}
+
 /// How long an open waits for a closing engine of its directory.
 const RELEASE_WAIT: Duration = Duration::from_secs(30);
 
@@ -330,32 +336,39 @@ impl Engine {
       self.try_resume()?;
     }
     write().map_err(|err| {
-      let err = self.while_recovering(err);
+      if is_recovering(&err) {
+        return self.recovering_from();
+      }
       if err.is_storage_failure() {
-        self.needs_resume.store(true, Ordering::Release);
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(err.clone());
+        self.record(Some(err.clone()));
       }
       err
     })
   }
 
-  /// One attempt to resume RocksDB (its `DB::Resume`), without waiting;
-  /// forgets the last storage error when RocksDB writes again.
-  fn try_resume(&self) -> DbResult<()> {
-    let outcome = match &self.db {
-      Db::ReadWrite(db) => db.resume().map_err(DbError::from),
+  /// One attempt to resume RocksDB (its `DB::Resume`); forgets the last
+  /// storage error when RocksDB writes again.
+  fn resume_once(&self) -> DbResult<()> {
+    match &self.db {
+      Db::ReadWrite(db) => db.resume()?,
       // rust-rocksdb's TransactionDB has no Resume: RocksDB's automatic
       // recovery is all there is, and the write itself tells.
-      Db::Pessimistic(_) | Db::ReadOnly(_) => Ok(()),
-    };
-    match outcome {
-      Ok(()) => {
-        self.needs_resume.store(false, Ordering::Release);
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        Ok(())
-      }
-      Err(err) => Err(self.while_recovering(err)),
+      Db::Pessimistic(_) | Db::ReadOnly(_) => {}
     }
+    self.record(None);
+    Ok(())
+  }
+
+  /// `resume_once`, with RocksDB's own recovery in progress told as the
+  /// error it recovers from.
+  fn try_resume(&self) -> DbResult<()> {
+    self.resume_once().map_err(|err| {
+      if is_recovering(&err) {
+        self.recovering_from()
+      } else {
+        err
+      }
+    })
   }
 
   /// Resumes RocksDB after a storage error, waiting up to `RESUME_WAIT` for
@@ -365,8 +378,11 @@ impl Engine {
   pub(crate) fn resume(&self) -> DbResult<()> {
     let deadline = Instant::now() + RESUME_WAIT;
     loop {
-      match self.try_resume() {
-        Err(err) if self.recovering(&err) && Instant::now() < deadline => {
+      match self.resume_once() {
+        Err(err) if is_recovering(&err) => {
+          if Instant::now() >= deadline {
+            return Err(self.recovering_from());
+          }
           std::thread::sleep(Duration::from_millis(50));
         }
         other => return other,
@@ -374,23 +390,22 @@ impl Engine {
     }
   }
 
-  /// Whether `err` is what this engine answers while RocksDB recovers from a
-  /// storage error (see `while_recovering`).
-  fn recovering(&self, err: &DbError) -> bool {
-    err.message.ends_with(RECOVERING)
+  /// The storage error RocksDB is recovering from, which is what a caller
+  /// can act on, told with what happens next.
+  fn recovering_from(&self) -> DbError {
+    let cause = self.last_error().unwrap_or_else(|| {
+      // A background error no write of ours met (a failed flush, say).
+      let cause = DbError::new(ErrorCode::RocksIoError, "a background error stopped writes");
+      self.record(Some(cause.clone()));
+      cause
+    });
+    DbError::new(cause.code, format!("{}{RECOVERING}", cause.message))
   }
 
-  /// RocksDB's "Busy: Recovery in progress", told as the storage error it is
-  /// recovering from, which is what a caller can act on.
-  fn while_recovering(&self, err: DbError) -> DbError {
-    if err.code != ErrorCode::RocksBusy || !err.message.contains("Recovery in progress") {
-      return err;
-    }
-    let cause = self.last_error().unwrap_or_else(|| {
-      DbError::new(ErrorCode::RocksIoError, "a background error stopped writes")
-    });
-    let first = cause.message.split(RECOVERING).next().unwrap_or_default();
-    DbError::new(cause.code, format!("{first}{RECOVERING}"))
+  /// Records the storage error writes met (`None`: writing works again).
+  fn record(&self, error: Option<DbError>) {
+    self.needs_resume.store(error.is_some(), Ordering::Release);
+    *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
   }
 
   /// Counts a `NativeDatabase` handle opened on this engine.
