@@ -206,6 +206,15 @@ export declare function isDatabaseClosing(path: string): boolean
 /** Whether a handle in this process has the database at `path` open for writing. */
 export declare function isDatabaseOpen(path: string): boolean
 
+/** The longest `lockTimeout`, in milliseconds. */
+export declare const MAX_LOCK_TIMEOUT: number
+
+/** The most background threads `parallelismThreads` may ask for. */
+export declare const MAX_THREADS: number
+
+/** The largest `writeBufferSize`, in bytes (1 TiB). */
+export declare const MAX_WRITE_BUFFER_SIZE: number
+
 /** Options of `RocksDatabase.open()` that the native layer acts on. */
 export interface OpenOptions {
   /**
@@ -348,6 +357,12 @@ export declare function sharedKeyBuffer(shared: ExternalObject<SharedBuffers>): 
 
 /** JavaScript's view of the shared value buffer; each handle asks once. */
 export declare function sharedValueBuffer(shared: ExternalObject<SharedBuffers>): Buffer
+
+/**
+ * The `code`s of failures of the storage under a database (a full disk, an
+ * I/O error): after them RocksDB stops writing until it resumes.
+ */
+export declare function storageFailureCodes(): Array<string>
 
 /** The range parked by the last `rangeShared`, as an iterator over the rest. */
 export declare function takeRange(shared: ExternalObject<SharedBuffers>): NativeIterator

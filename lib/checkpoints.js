@@ -21,6 +21,7 @@
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
+const { setTimeout: sleep } = require('node:timers/promises')
 const { NativeDatabase, isDatabaseOpen, tryLockFile } = require('../native.js')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath } = require('./errors')
 
@@ -174,7 +175,6 @@ function queued(dir, work) {
   return next
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Runs `work` holding the registry's file lock, which excludes every other

@@ -5,6 +5,7 @@ const {
   NativeDatabase,
   destroyDatabase,
   errorCodes,
+  storageFailureCodes,
   isDatabaseClosing,
   getShared,
   getInMemoryShared,
@@ -25,11 +26,16 @@ const {
   RANGE_UPPER_INCLUSIVE,
   RANGE_REVERSE,
   RANGE_VALUES,
+  // Bounds of the open options, defined in src/options.rs.
+  MAX_THREADS,
+  MAX_WRITE_BUFFER_SIZE,
+  MAX_LOCK_TIMEOUT,
 } = require('../native.js')
+const { setTimeout: sleep } = require('node:timers/promises')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
 const { RangeIterable, RangeIterator, decodeBatch } = require('./range')
-const { Transaction, runTransaction, runTransactionSync, closeTransaction } = require('./transaction')
+const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
 const { WriteQueue } = require('./batch')
 const { CheckpointStore, restore, recoverRestore } = require('./checkpoints')
 
@@ -65,18 +71,18 @@ const NATIVE_OPTIONS = [
 
 // Bounds of the integer open options. Below the least is a wrong value (a
 // TypeError); above the most a RangeError: there RocksDB would abort the
-// process (a thread count it cannot start) or overflow. The native layer
-// checks the same bounds.
+// process (a thread count it cannot start) or overflow. maxOpenFiles is a C
+// int.
 const INTEGER_OPTIONS = {
-  parallelismThreads: [1, 256],
-  writeBufferSize: [1, 2 ** 40],
+  parallelismThreads: [1, MAX_THREADS],
+  writeBufferSize: [1, MAX_WRITE_BUFFER_SIZE],
   maxOpenFiles: [-1, 2 ** 31 - 1],
-  lockTimeout: [0, 2 ** 31 - 1],
+  lockTimeout: [0, MAX_LOCK_TIMEOUT],
 }
 
 // Codes of failures of the storage under a database, reported as 'error'
 // events: RocksDB stops writing after them until it resumes.
-const STORAGE_FAILURES = new Set(['ERR_NO_SPACE', 'ERR_ROCKSDB_IO_ERROR'])
+const STORAGE_FAILURES = new Set(storageFailureCodes())
 
 const RANGE_OPTION_TYPES = {
   reverse: 'boolean',
@@ -263,7 +269,7 @@ class RocksDatabase {
     this.#writes.drain()
     for (const iterator of this.#iterators) iterator.close()
     this.#iterators.clear()
-    for (const transaction of this.#transactions) closeTransaction(transaction)
+    for (const transaction of this.#transactions) Transaction.close(transaction)
     this.#transactions.clear()
     this.#handle.open = false
     if (this.#native !== null) this.#native.close()
@@ -769,8 +775,6 @@ function checkPropertyName(name) {
   if (name.includes('\0')) throw invalidArgValue('name', 'must not contain null bytes')
   return name
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Resolves once the database at `dbPath` is no longer closing: RocksDB has

@@ -305,7 +305,4 @@ function runTransactionSync(begin, callback, options) {
   }
 }
 
-/** Aborts `transaction` because its database closed. */
-const closeTransaction = (transaction) => Transaction.close(transaction)
-
-module.exports = { Transaction, runTransaction, runTransactionSync, closeTransaction }
+module.exports = { Transaction, runTransaction, runTransactionSync }

@@ -81,6 +81,10 @@ impl ErrorCode {
     ErrorCode::RocksUnknown,
   ];
 
+  /// The codes of failures of the storage under a database (see
+  /// `DbError::is_storage_failure`).
+  pub const STORAGE_FAILURES: [ErrorCode; 2] = [ErrorCode::NoSpace, ErrorCode::RocksIoError];
+
   pub fn as_str(self) -> &'static str {
     match self {
       ErrorCode::DatabaseClosed => "ERR_DATABASE_CLOSED",
@@ -148,7 +152,7 @@ impl DbError {
   /// error) rather than of the call: RocksDB may have stopped writing until
   /// it is resumed.
   pub fn is_storage_failure(&self) -> bool {
-    matches!(self.code, ErrorCode::NoSpace | ErrorCode::RocksIoError)
+    ErrorCode::STORAGE_FAILURES.contains(&self.code)
   }
 
   pub fn read_only() -> Self {

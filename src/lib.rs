@@ -27,13 +27,23 @@ pub use fast::{
 };
 pub use iterator::{NativeIterator, RangeOptions, RANGE_MAX_BATCH};
 pub use lock::{try_lock_file, FileLock};
-pub use options::OpenOptions;
+pub use options::{OpenOptions, MAX_LOCK_TIMEOUT, MAX_THREADS, MAX_WRITE_BUFFER_SIZE};
 pub use transaction::NativeTransaction;
 
 /// Every error `code` the native layer can raise.
 #[napi_derive::napi]
 pub fn error_codes() -> Vec<&'static str> {
   error::ErrorCode::ALL
+    .iter()
+    .map(|code| code.as_str())
+    .collect()
+}
+
+/// The `code`s of failures of the storage under a database (a full disk, an
+/// I/O error): after them RocksDB stops writing until it resumes.
+#[napi_derive::napi]
+pub fn storage_failure_codes() -> Vec<&'static str> {
+  error::ErrorCode::STORAGE_FAILURES
     .iter()
     .map(|code| code.as_str())
     .collect()

@@ -45,10 +45,18 @@ pub struct OpenOptions {
   pub lock_timeout: Option<f64>,
 }
 
-/// Bounds of the numeric open options, checked again in JavaScript where the
-/// TypeScript docs state them: past them RocksDB aborts or overflows.
+// Bounds of the numeric open options: past them RocksDB aborts (a thread
+// count it cannot start) or overflows. Exported, so that JavaScript checks
+// the same bounds before anything reaches this module.
+
+/// The most background threads `parallelismThreads` may ask for.
+#[napi]
 pub const MAX_THREADS: u32 = 256;
-pub const MAX_WRITE_BUFFER_SIZE: f64 = (1u64 << 40) as f64;
+/// The largest `writeBufferSize`, in bytes (1 TiB).
+#[napi]
+pub const MAX_WRITE_BUFFER_SIZE: f64 = 1_099_511_627_776.0;
+/// The longest `lockTimeout`, in milliseconds.
+#[napi]
 pub const MAX_LOCK_TIMEOUT: f64 = 2_147_483_647.0;
 
 impl OpenOptions {
