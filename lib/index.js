@@ -571,6 +571,7 @@ class RocksDatabase {
     const upperLength = upper === undefined ? 0 : upper.length
     let entries = []
     let native = null
+    const handle = this.#handle
     if (lowerLength + upperLength <= this.#keyBuffer.length && !this.#sharing) {
       this.#sharing = true
       try {
@@ -597,14 +598,13 @@ class RocksDatabase {
         this.#sharing = false
       }
       // A decoder may have closed the database meanwhile.
-      if (!db.isOpen) {
+      if (!handle.open) {
         native?.close()
         throw databaseNotOpen()
       }
     } else {
       native = db.iterate(range)
     }
-    const handle = this.#handle
     if (native === null) return new RangeIterator(entries, null, decode, () => {}, handle)
     const iterators = this.#iterators
     iterators.add(native)
