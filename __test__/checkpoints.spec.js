@@ -161,6 +161,34 @@ test('leftovers of an interrupted create are removed at open and never listed; w
   t.false(fs.readFileSync(registryFile, 'utf8').includes('creating'))
 })
 
+test('a delete interrupted between marking its record and dropping it is finished at open; unknown states are refused', async (t) => {
+  const { s, db } = withData(t)
+  await db.checkpoints.create('kept')
+  const doomed = await db.checkpoints.create('doomed')
+  db.close()
+  const dir = `${db.path}.checkpoints`
+  const registryFile = path.join(dir, 'registry.json')
+  const registry = JSON.parse(fs.readFileSync(registryFile, 'utf8'))
+  // A crash after the record was marked and part of the directory removed.
+  registry.checkpoints.find((record) => record.name === 'doomed').state = 'deleting'
+  fs.writeFileSync(registryFile, JSON.stringify(registry))
+  fs.rmSync(path.join(doomed.path, 'CURRENT'))
+  const again = s.open('db')
+  t.false(fs.existsSync(doomed.path), 'the marked directory is removed')
+  t.deepEqual(again.checkpoints.list().map((c) => c.name), ['kept'])
+  t.false(fs.readFileSync(registryFile, 'utf8').includes('deleting'))
+  await again.checkpoints.verify('kept')
+  await again.close()
+
+  // A state this version does not know is not a leftover to remove.
+  const future = JSON.parse(fs.readFileSync(registryFile, 'utf8'))
+  future.checkpoints[0].state = 'archiving'
+  fs.writeFileSync(registryFile, JSON.stringify(future))
+  const third = s.open('db')
+  t.throws(() => third.checkpoints.list(), { code: 'ERR_CHECKPOINT_REGISTRY_CORRUPT' })
+  t.true(fs.existsSync(path.join(dir, future.checkpoints[0].id)), 'its directory is left alone')
+})
+
 test('a damaged registry is reported by code and does not keep the database from opening', async (t) => {
   const { s, db } = withData(t)
   await db.checkpoints.create('c')

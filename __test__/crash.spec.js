@@ -128,7 +128,8 @@ test(`SIGKILL at random moments loses no acknowledged write and leaves nothing h
       if (fs.existsSync(dir)) {
         const leftovers = fs.readdirSync(dir).filter((entry) => entry.endsWith('.tmp'))
         t.deepEqual(leftovers, [], `seed ${seed}: staging or temporary files left`)
-        t.false(fs.readFileSync(path.join(dir, 'registry.json'), 'utf8').includes('"creating"'), `seed ${seed}: a half-made record left`)
+        const registry = fs.readFileSync(path.join(dir, 'registry.json'), 'utf8')
+        t.false(/"(creating|deleting)"/.test(registry), `seed ${seed}: a half-made or half-deleted record left`)
         const recorded = new Set(listed.map((c) => c.id))
         for (const entry of fs.readdirSync(dir)) {
           if (!['registry.json', 'registry.lock'].includes(entry)) t.true(recorded.has(entry), `seed ${seed}: ${entry} is not a recorded checkpoint`)

@@ -14,8 +14,11 @@
  * processes. A create records the checkpoint as being created before its
  * directory exists and completes the record after, so a crash leaves a
  * marked record, whose directory the next holder of the lock removes: only
- * directories the registry itself named are ever removed. Deleting goes the
- * other way: record first, directory second.
+ * directories the registry itself named are ever removed. A delete (and a
+ * prune) marks the record as being deleted before it removes the directory
+ * and drops the record after, so a crash between the two leaves a marked
+ * record that the next holder of the lock finishes, never an unrecorded
+ * directory.
  */
 
 const crypto = require('node:crypto')
@@ -30,6 +33,8 @@ const REGISTRY_FILE = 'registry.json'
 const LOCK_FILE = 'registry.lock'
 // The state of a record written before its checkpoint is made.
 const CREATING = 'creating'
+// The state of a record whose directory is being removed.
+const DELETING = 'deleting'
 // Longest lifetime, 100 years: enough for any expiry meant, and it keeps every
 // expiry a valid Date (a lifetime of 1e300 ms is not one). `null` never expires.
 const MAX_LIFETIME = 100 * 365.25 * 24 * 3600 * 1000
@@ -250,13 +255,17 @@ class CheckpointStore {
       if (typeof record?.id !== 'string' || !UUID_PATTERN.test(record.id) || typeof record.name !== 'string' || !NAME_PATTERN.test(record.name)) {
         throw codedError('ERR_CHECKPOINT_REGISTRY_CORRUPT', `${this.#registryFile} holds a record with an invalid id or name: ${JSON.stringify(record)?.slice(0, 200)}`)
       }
+      if (record.state !== undefined && record.state !== CREATING && record.state !== DELETING) {
+        // Removing the directory of a state this version does not know could delete a good checkpoint.
+        throw codedError('ERR_CHECKPOINT_REGISTRY_CORRUPT', `${this.#registryFile} holds a record in an unknown state: ${JSON.stringify(record.state)?.slice(0, 50)}`)
+      }
     }
     return registry.checkpoints
   }
 
   /** The complete records, oldest first. */
   #read() {
-    return this.#readAll().filter((record) => record.state !== CREATING)
+    return this.#readAll().filter((record) => record.state === undefined)
   }
 
   #write(records) {
@@ -267,24 +276,35 @@ class CheckpointStore {
   /**
    * Removes what interrupted work left, and only that: the directory (and
    * RocksDB's `<id>.tmp` staging directory) of each record still marked as
-   * being created, and temporary copies of the registry. Must run holding
-   * the registry lock: a create in progress holds it, so every record still
-   * marked then is a leftover. Returns the complete records.
+   * being created or deleted, and temporary copies of the registry. Must
+   * run holding the registry lock: a create or delete in progress holds it,
+   * so every record still marked then is a leftover. Returns the complete
+   * records.
    */
   #settle() {
     for (const entry of fs.readdirSync(this.dir)) {
       if (entry.startsWith(`${REGISTRY_FILE}.`) && entry.endsWith('.tmp')) fs.rmSync(path.join(this.dir, entry), { force: true })
     }
     const records = this.#readAll()
-    const leftovers = records.filter((record) => record.state === CREATING)
-    if (leftovers.length === 0) return records
-    for (const record of leftovers) {
+    const complete = records.filter((record) => record.state === undefined)
+    if (complete.length === records.length) return records
+    this.#remove(records, complete)
+    return complete
+  }
+
+  /**
+   * Removes from `records` those not in `keep` and their directories: marks
+   * them as being deleted, removes the directories, then writes `keep`.
+   */
+  #remove(records, keep) {
+    const doomed = records.filter((record) => !keep.includes(record))
+    for (const record of doomed) if (record.state === undefined) record.state = DELETING
+    this.#write(records)
+    for (const record of doomed) {
       fs.rmSync(path.join(this.dir, record.id), { recursive: true, force: true })
       fs.rmSync(path.join(this.dir, `${record.id}.tmp`), { recursive: true, force: true })
     }
-    const complete = records.filter((record) => record.state !== CREATING)
-    this.#write(complete)
-    return complete
+    this.#write(keep)
   }
 
   #find(records, nameOrId) {
@@ -376,8 +396,7 @@ class CheckpointStore {
       const records = this.#settle()
       const record = this.#find(records, nameOrId)
       if (!record) return false
-      this.#write(records.filter((r) => r !== record))
-      fs.rmSync(path.join(this.dir, record.id), { recursive: true, force: true })
+      this.#remove(records, records.filter((r) => r !== record))
       return true
     })
   }
@@ -424,8 +443,7 @@ class CheckpointStore {
     const records = this.#settle()
     const expired = records.filter((r) => r.expiresAt !== null && Date.parse(r.expiresAt) <= now)
     if (expired.length === 0) return []
-    this.#write(records.filter((r) => !expired.includes(r)))
-    for (const record of expired) fs.rmSync(path.join(this.dir, record.id), { recursive: true, force: true })
+    this.#remove(records, records.filter((r) => !expired.includes(r)))
     return expired.map((record) => toInfo(this.dir, record, false))
   }
 
