@@ -170,6 +170,13 @@ export declare class NativeTransaction {
 }
 
 /**
+ * The buffers and engine of one handle's fast path. JavaScript holds it as
+ * an `ExternalObject` from `NativeDatabase.shareBuffers()`; declared as a
+ * class only so that the generated types name it (it has no constructor).
+ */
+export declare class SharedBuffers {}
+
+/**
  * Removes a closed database from disk. Refuses while a handle in this process
  * still has it open (`ERR_DATABASE_OPEN`); waits while RocksDB is still
  * releasing it after the last handle closed.
@@ -206,62 +213,85 @@ export declare function isDatabaseClosing(path: string): boolean
 /** Whether a handle in this process has the database at `path` open for writing. */
 export declare function isDatabaseOpen(path: string): boolean
 
-/** The longest `lockTimeout`, in milliseconds. */
-export declare const MAX_LOCK_TIMEOUT: number
-
-/** The most background threads `parallelismThreads` may ask for. */
-export declare const MAX_THREADS: number
-
-/** The largest `writeBufferSize`, in bytes (1 TiB). */
-export declare const MAX_WRITE_BUFFER_SIZE: number
-
-/** Options of `RocksDatabase.open()` that the native layer acts on. */
+/**
+ * Options of `RocksDatabase.open()` that the native layer acts on. Their
+ * names, types and these comments reach JavaScript through napi-rs; their
+ * checks through `open_option_specs()`.
+ */
 export interface OpenOptions {
   /**
    * Open the database read-only: reads work, every write is refused with
-   * `ERR_DATABASE_READ_ONLY`, and several read-only handles may share a
-   * directory. Default `false`.
+   * `ERR_DATABASE_READ_ONLY`, several read-only handles may share a
+   * directory, and a missing database is an error. Default `false`.
    */
   readOnly?: boolean
   /** Block compression of new SST files: `'none'`, `'lz4'` (default) or `'zstd'`. */
-  compression?: string
+  compression?: 'none' | 'lz4' | 'zstd'
   /**
    * Create the database (and missing parent directories) when absent.
    * Default `true`; ignored when `readOnly` is set.
    */
   createIfMissing?: boolean
   /**
-   * The column family this handle reads and writes; the default family
-   * when absent. A missing family is created unless the database is read-only.
+   * The column family this handle reads and writes, created when missing
+   * unless the database is read-only. Handles of one path in one process
+   * share a single RocksDB instance. Default: the default family.
    */
   name?: string
   /**
    * Write without RocksDB's write-ahead log: faster, but writes since the
    * last flush are lost if the process dies. Default `false`.
    */
-  disableWal?: boolean
-  /** Background threads for flushes and compactions. Default: the CPU count. */
+  disableWAL?: boolean
+  /**
+   * Background threads for flushes and compactions, 1 to 256
+   * (`ERR_OUT_OF_RANGE` above). Default: the CPU count.
+   */
   parallelismThreads?: number
-  /** Bytes of one memtable before it is flushed. RocksDB's default is 64 MiB. */
+  /**
+   * Bytes of one memtable before it is flushed, 1 to 2^40. RocksDB's
+   * default is 64 MiB.
+   */
   writeBufferSize?: number
-  /** Most SST files RocksDB keeps open; -1 keeps all open (RocksDB's default). */
+  /**
+   * Most SST files RocksDB keeps open, -1 to 2^31-1; -1 keeps all open
+   * (RocksDB's default).
+   */
   maxOpenFiles?: number
-  /** Read SST blocks without a block cache. */
+  /** Read SST blocks without a block cache. Default `false`. */
   noBlockCache?: boolean
   /**
    * Open with pessimistic transactions: a transaction locks each key it
    * writes when it writes it, and a conflict shows at that write instead of
-   * at commit. Every read-write handle of one database must agree. Default
-   * `false` (optimistic).
+   * at commit. Every read-write handle of one database must agree, else
+   * `ERR_DATABASE_OPEN`. Default `false` (optimistic).
    */
   pessimistic?: boolean
   /**
    * Pessimistic mode only: milliseconds a write waits for a key another
-   * transaction has locked before it fails. Default 0: JavaScript writes on
-   * one thread, so waiting there could only stall the event loop.
+   * transaction has locked before it fails, 0 to 2^31-1. Default 0:
+   * JavaScript writes on one thread, so waiting there could only stall the
+   * event loop.
    */
   lockTimeout?: number
 }
+
+/** One native open option as JavaScript checks it before calling `open`. */
+export interface OpenOptionSpec {
+  /** The option's name in JavaScript. */
+  name: string
+  /** Its `typeof`: `'boolean'`, `'number'` or `'string'`. */
+  type: string
+  /** For integers: the least value accepted (below it: a TypeError). */
+  min?: number
+  /** For integers: the greatest value accepted (above it: a RangeError). */
+  max?: number
+  /** For strings: the values accepted. */
+  values?: Array<string>
+}
+
+/** The native open options, for the checks in `lib/options.js`. */
+export declare function openOptionSpecs(): Array<OpenOptionSpec>
 
 /** Stores `value` under the key in the shared key buffer. */
 export declare function putShared(shared: ExternalObject<SharedBuffers>, keyLength: number, value: Uint8Array): void

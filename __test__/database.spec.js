@@ -4,6 +4,7 @@ const test = require('ava')
 const fs = require('node:fs')
 const { RocksDatabase, ERROR_CODES } = require('..')
 const { scratch } = require('./helpers')
+const { OPEN_OPTION_NAMES } = require('../lib/options')
 
 test('open creates missing directories and reads back what was written', async (t) => {
   const s = scratch(t)
@@ -415,6 +416,13 @@ test('values of 10 MB round-trip', async (t) => {
 test('every error code is listed in the README', (t) => {
   const readme = fs.readFileSync(require.resolve('../README.md'), 'utf8')
   for (const code of ERROR_CODES) t.true(readme.includes(`\`${code}\``), `${code} missing from README`)
+})
+
+test('the README lists every open option, and no other, in its options table', (t) => {
+  const readme = fs.readFileSync(require.resolve('../README.md'), 'utf8')
+  const table = readme.slice(readme.indexOf('| option | default | meaning |'))
+  const listed = [...table.slice(0, table.indexOf('\n\n')).matchAll(/^\| `(\w+)` \|/gm)].map((match) => match[1])
+  t.deepEqual([...listed].sort(), [...OPEN_OPTION_NAMES].sort())
 })
 
 test('long keys and large values take the general path and read back the same', (t) => {

@@ -85,6 +85,7 @@ async function everything(): Promise<void> {
   const estimate: number = db.estimateCount()
   const stats = db.getStats()
   const sequence: number = db.getLatestSequenceNumber() + stats.sequence + stats.estimatedKeys
+  await db.verifyChecksums()
 
   await db.createCheckpoint('/tmp/cp')
   const branch: RocksDatabase<User> = await db.branch('/tmp/branch')

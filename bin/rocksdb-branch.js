@@ -6,8 +6,8 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { RocksDatabase } = require('../lib/index.js')
-const { CheckpointStore } = require('../lib/checkpoints.js')
+const { RocksDatabase, CheckpointStore } = require('../lib/index.js')
+const { heldByAnotherProcess } = require('../lib/errors.js')
 
 const USAGE = `Usage: rocksdb-branch <command> [options]
 
@@ -78,12 +78,7 @@ function openDatabase(db, flags) {
   try {
     return RocksDatabase.open(db, { createIfMissing: false, checkpointsPath: flags.checkpointsPath })
   } catch (error) {
-    if (/lock/i.test(error.message)) {
-      const busy = new Error(`${path.resolve(db)} is held open by another process; stop it first (list, info and verify work meanwhile)`)
-      busy.code = 'ERR_DATABASE_OPEN'
-      throw busy
-    }
-    throw error
+    throw heldByAnotherProcess(error, `${path.resolve(db)} is held open by another process; stop it first (list, info and verify work meanwhile)`)
   }
 }
 

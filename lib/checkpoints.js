@@ -25,8 +25,8 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const { setTimeout: sleep } = require('node:timers/promises')
-const { NativeDatabase, isDatabaseOpen, tryLockFile } = require('../native.js')
-const { invalidArgType, invalidArgValue, outOfRange, checkPath } = require('./errors')
+const { isDatabaseOpen, tryLockFile } = require('../native.js')
+const { invalidArgType, invalidArgValue, outOfRange, checkPath, heldByAnotherProcess } = require('./errors')
 
 const REGISTRY_FILE = 'registry.json'
 // Held by whoever changes the registry; see `serialized`.
@@ -208,18 +208,23 @@ function serialized(dir, work) {
 /**
  * The checkpoints of one database. Reading (`list`, `info`, `latest`,
  * `verify`) needs only the directory; making and changing checkpoints needs
- * the database open (`db.checkpoints`).
+ * the database open (`db.checkpoints`). The public `CheckpointStore` of
+ * ./index extends it with the database class, which this module is given
+ * rather than requiring, so that the modules do not require each other.
  */
-class CheckpointStore {
+class CheckpointRegistry {
   #db
+  #Database
 
   /**
    * @param {string} dir the checkpoints directory
-   * @param {import('./index').RocksDatabase} [db] the open database they belong to
+   * @param {object | undefined} db the open database they belong to
+   * @param {{ open(path: string, options: object): object }} Database opens the checkpoints
    */
-  constructor(dir, db) {
+  constructor(dir, db, Database) {
     this.dir = path.resolve(dir)
     this.#db = db
+    this.#Database = Database
   }
 
   get #registryFile() {
@@ -366,7 +371,7 @@ class CheckpointStore {
       let record
       try {
         await db.createCheckpoint(target)
-        const sequence = readSequence(target)
+        const sequence = readSequence(this.#Database, target)
         const { sizeBytes, fileCount, linkMode } = measure(target)
         record = {
           id,
@@ -450,8 +455,7 @@ class CheckpointStore {
   /** Opens a checkpoint read-only, with the encodings of the database. */
   async open(nameOrId) {
     const record = this.#require(nameOrId)
-    const { RocksDatabase } = require('./index')
-    return RocksDatabase.open(path.join(this.dir, record.id), { ...viewOptions(this.#db), readOnly: true })
+    return this.#Database.open(path.join(this.dir, record.id), { ...viewOptions(this.#db), readOnly: true })
   }
 
   /**
@@ -461,14 +465,13 @@ class CheckpointStore {
   async branch(nameOrId, targetPath) {
     const target = checkPath('targetPath', targetPath)
     const record = this.#require(nameOrId)
-    const { RocksDatabase } = require('./index')
-    const source = NativeDatabase.open(path.join(this.dir, record.id), { readOnly: true })
+    const source = this.#Database.open(path.join(this.dir, record.id), { readOnly: true })
     try {
       await source.createCheckpoint(target)
     } finally {
-      source.close()
+      await source.close()
     }
-    return RocksDatabase.open(target, { ...viewOptions(this.#db), readOnly: false })
+    return this.#Database.open(target, { ...viewOptions(this.#db), readOnly: false })
   }
 
   /**
@@ -479,16 +482,16 @@ class CheckpointStore {
   async verify(nameOrId) {
     const record = this.#require(nameOrId)
     const dir = path.join(this.dir, record.id)
-    let native
+    let view
     try {
-      native = NativeDatabase.open(dir, { readOnly: true })
-      await native.verifyChecksums()
+      view = this.#Database.open(dir, { readOnly: true })
+      await view.verifyChecksums()
     } catch (error) {
       const file = /([^\s/\\]+\.(?:sst|log|blob)|MANIFEST-\d+)/.exec(error.message ?? '')
       if (file) error.file = path.join(dir, file[1])
       throw error
     } finally {
-      native?.close()
+      await view?.close()
     }
     const { sizeBytes, fileCount } = measure(dir)
     return { name: record.name, id: record.id, files: fileCount, bytes: sizeBytes }
@@ -502,10 +505,10 @@ function viewOptions(db) {
 }
 
 /** The latest sequence number inside a finished checkpoint. */
-function readSequence(dir) {
-  const view = NativeDatabase.open(dir, { readOnly: true })
+function readSequence(Database, dir) {
+  const view = Database.open(dir, { readOnly: true })
   try {
-    return view.latestSequenceNumber()
+    return view.getLatestSequenceNumber()
   } finally {
     view.close()
   }
@@ -538,10 +541,9 @@ function recoverRestore(dbPath) {
 /**
  * Rolls the closed database at `dbPath` back to the checkpoint at
  * `checkpointPath`, first keeping its current state as a checkpoint named
- * `pre-restore-<time>`.
+ * `pre-restore-<time>`. `Database` opens them.
  */
-async function restore(dbPath, checkpointPath, options = {}) {
-  const { RocksDatabase } = require('./index')
+async function restore(Database, dbPath, checkpointPath, options = {}) {
   const target = checkPath('dbPath', dbPath)
   const source = checkPath('checkpointPath', checkpointPath)
   if (isDatabaseOpen(target)) {
@@ -554,12 +556,9 @@ async function restore(dbPath, checkpointPath, options = {}) {
   const { staging, ready, replaced } = restorePaths(target)
   let db
   try {
-    db = RocksDatabase.open(target, { ...options, readOnly: false })
+    db = Database.open(target, { ...options, readOnly: false })
   } catch (error) {
-    if (/lock/i.test(error.message)) {
-      throw codedError('ERR_DATABASE_OPEN', `${target} is held open by another process: ${error.message}`)
-    }
-    throw error
+    throw heldByAnotherProcess(error, `${target} is held open by another process`)
   }
   let kept
   try {
@@ -568,11 +567,11 @@ async function restore(dbPath, checkpointPath, options = {}) {
     // RocksDB must have let go of the directory before it is renamed.
     await db.close()
   }
-  const view = NativeDatabase.open(source, { readOnly: true })
+  const view = Database.open(source, { readOnly: true })
   try {
     await view.createCheckpoint(staging)
   } finally {
-    view.close()
+    await view.close()
   }
   fsyncDirectory(path.dirname(target))
   fs.renameSync(staging, ready)
@@ -583,4 +582,4 @@ async function restore(dbPath, checkpointPath, options = {}) {
   return { restoredFrom: source, preRestore: kept }
 }
 
-module.exports = { CheckpointStore, REGISTRY_VERSION, restore, recoverRestore, checkName }
+module.exports = { CheckpointRegistry, REGISTRY_VERSION, restore, recoverRestore, checkName }

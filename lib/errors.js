@@ -56,4 +56,18 @@ function databaseNotOpen() {
   return error
 }
 
-module.exports = { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen }
+/**
+ * `error` as `ERR_DATABASE_OPEN` with `message` when it is RocksDB's refusal
+ * to open a database whose LOCK file another process holds, else `error`
+ * itself. RocksDB reports that as an I/O error of the lock file, which open()
+ * passes on as it is (`ERR_ROCKSDB_IO_ERROR`); restore and the command line
+ * tell the user what to do about it.
+ */
+function heldByAnotherProcess(error, message) {
+  if (error?.code !== 'ERR_ROCKSDB_IO_ERROR' || !/lock/i.test(error.message)) return error
+  const busy = new Error(`${message}: ${error.message}`)
+  busy.code = 'ERR_DATABASE_OPEN'
+  return busy
+}
+
+module.exports = { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }

@@ -1,3 +1,7 @@
+import type { OpenOptions } from '../native'
+
+export type { OpenOptions }
+
 /**
  * A key under the default `'ordered-binary'` key encoding: strings, numbers,
  * booleans, Buffers, and arrays of those. Under `keyEncoding: 'binary'`, a
@@ -5,24 +9,12 @@
  */
 export type Key = string | number | boolean | Uint8Array | Array<string | number | boolean | null | Uint8Array>
 
-/** Options of `RocksDatabase.open()` and `new RocksDatabase()`. */
-export interface RocksDatabaseOptions {
-  /**
-   * Open read-only: reads work, writes reject with `ERR_DATABASE_READ_ONLY`,
-   * and a missing database is an error instead of being created.
-   * @default false
-   */
-  readOnly?: boolean
-  /**
-   * Create the database and missing parent directories when absent.
-   * @default true
-   */
-  createIfMissing?: boolean
-  /**
-   * Block compression of new SST files.
-   * @default 'lz4'
-   */
-  compression?: 'none' | 'lz4' | 'zstd'
+/**
+ * Options of `RocksDatabase.open()` and `new RocksDatabase()`: those the
+ * native layer acts on (declared in `src/options.rs`) and those of the
+ * JavaScript layer below.
+ */
+export interface RocksDatabaseOptions extends OpenOptions {
   /**
    * How values are stored: `'msgpack'` (any structured value, through
    * msgpackr), `'binary'` or `false` (Buffers and Uint8Arrays as they are),
@@ -38,30 +30,6 @@ export interface RocksDatabaseOptions {
    * @default 'ordered-binary'
    */
   keyEncoding?: 'ordered-binary' | 'binary' | 'uint32'
-  /**
-   * The column family of this handle, created when missing. Handles of one
-   * path in one process share a single RocksDB instance.
-   * @default 'default'
-   */
-  name?: string
-  /** Write without the write-ahead log; unflushed writes die with the process. */
-  disableWAL?: boolean
-  /** Background threads for flushes and compactions, 1 to 256 (`ERR_OUT_OF_RANGE` else). Default: the CPU count. */
-  parallelismThreads?: number
-  /** Bytes of one memtable, 1 to 2^40. RocksDB's default is 64 MiB. */
-  writeBufferSize?: number
-  /** SST files RocksDB keeps open, -1 to 2^31-1; -1 keeps all open. */
-  maxOpenFiles?: number
-  /**
-   * Pessimistic transactions: a transaction locks each key it writes when it
-   * writes it. Every read-write handle of one database must agree.
-   * @default false
-   */
-  pessimistic?: boolean
-  /** Pessimistic mode only: milliseconds a write waits for a locked key, 0 to 2^31-1. @default 0 */
-  lockTimeout?: number
-  /** Read SST blocks without a block cache. */
-  noBlockCache?: boolean
   /** Where `db.checkpoints` keeps named checkpoints. Default: `<path>.checkpoints`. */
   checkpointsPath?: string
 }
@@ -313,6 +281,11 @@ export declare class RocksDatabase<V = any> {
   getStats(): DatabaseStats
   /** RocksDB's latest sequence number; it grows with every write. */
   getLatestSequenceNumber(): number
+  /**
+   * Reads every SST file and checks RocksDB's block checksums, on a worker
+   * thread. Rejects with `ERR_ROCKSDB_CORRUPTION` naming the damaged file.
+   */
+  verifyChecksums(): Promise<void>
   /** The named checkpoints of this database. */
   readonly checkpoints: CheckpointStore
   /** A new writable database at `targetPath`, branched from the live one. */

@@ -26,119 +26,19 @@ const {
   RANGE_UPPER_INCLUSIVE,
   RANGE_REVERSE,
   RANGE_VALUES,
-  // Bounds of the open options, defined in src/options.rs.
-  MAX_THREADS,
-  MAX_WRITE_BUFFER_SIZE,
-  MAX_LOCK_TIMEOUT,
 } = require('../native.js')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
-const { RangeIterable, RangeIterator, decodeBatch } = require('./range')
+const { checkOpenOptions } = require('./options')
+const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions } = require('./range')
 const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
 const { WriteQueue } = require('./batch')
-const { CheckpointStore, restore, recoverRestore } = require('./checkpoints')
-
-const OPTION_TYPES = {
-  readOnly: 'boolean',
-  createIfMissing: 'boolean',
-  compression: 'string',
-  keyEncoding: 'string',
-  name: 'string',
-  disableWAL: 'boolean',
-  parallelismThreads: 'number',
-  writeBufferSize: 'number',
-  maxOpenFiles: 'number',
-  noBlockCache: 'boolean',
-  pessimistic: 'boolean',
-  lockTimeout: 'number',
-  checkpointsPath: 'string',
-}
-
-// The open options the native layer acts on (disableWAL aside).
-const NATIVE_OPTIONS = [
-  'readOnly',
-  'compression',
-  'createIfMissing',
-  'name',
-  'parallelismThreads',
-  'writeBufferSize',
-  'maxOpenFiles',
-  'noBlockCache',
-  'pessimistic',
-  'lockTimeout',
-]
-
-// Bounds of the integer open options. Below the least is a wrong value (a
-// TypeError); above the most a RangeError: there RocksDB would abort the
-// process (a thread count it cannot start) or overflow. maxOpenFiles is a C
-// int.
-const INTEGER_OPTIONS = {
-  parallelismThreads: [1, MAX_THREADS],
-  writeBufferSize: [1, MAX_WRITE_BUFFER_SIZE],
-  maxOpenFiles: [-1, 2 ** 31 - 1],
-  lockTimeout: [0, MAX_LOCK_TIMEOUT],
-}
+const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
 
 // Codes of failures of the storage under a database, reported as 'error'
 // events: RocksDB stops writing after them until it resumes.
 const STORAGE_FAILURES = new Set(storageFailureCodes())
-
-const RANGE_OPTION_TYPES = {
-  reverse: 'boolean',
-  exclusiveStart: 'boolean',
-  inclusiveEnd: 'boolean',
-  values: 'boolean',
-  snapshot: 'boolean',
-  limit: 'number',
-  offset: 'number',
-}
-
-function checkOptions(options) {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw invalidArgType('options', 'an object', options)
-  }
-  for (const [name, type] of Object.entries(OPTION_TYPES)) {
-    const value = options[name]
-    if (value !== undefined && typeof value !== type) {
-      throw invalidArgType(`options.${name}`, `of type ${type}`, value)
-    }
-  }
-  const { compression, encoding } = options
-  if (compression !== undefined && !['none', 'lz4', 'zstd'].includes(compression)) {
-    throw invalidArgValue('options.compression', `must be 'none', 'lz4' or 'zstd'. Received ${JSON.stringify(compression)}`)
-  }
-  if (encoding !== undefined && encoding !== false && typeof encoding !== 'string') {
-    throw invalidArgType('options.encoding', 'a string or false', encoding)
-  }
-  for (const [name, [min, max]] of Object.entries(INTEGER_OPTIONS)) {
-    const value = options[name]
-    if (value === undefined) continue
-    if (!Number.isInteger(value) || value < min) {
-      throw invalidArgValue(`options.${name}`, `must be an integer of at least ${min}. Received ${value}`)
-    }
-    if (value > max) throw outOfRange(`options.${name}`, `<= ${max}`, value)
-  }
-  if (options.name === '') throw invalidArgValue('options.name', 'must not be empty')
-  return options
-}
-
-function checkRangeOptions(options) {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'an object', options)
-  for (const [name, type] of Object.entries(RANGE_OPTION_TYPES)) {
-    const value = options[name]
-    if (value !== undefined && typeof value !== type) throw invalidArgType(`options.${name}`, `of type ${type}`, value)
-  }
-  for (const name of ['limit', 'offset']) {
-    const value = options[name]
-    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
-      throw invalidArgValue(`options.${name}`, `must be a non-negative integer. Received ${value}`)
-    }
-  }
-  return options
-}
 
 /**
  * A RocksDB database. Keys are encoded with ordered-binary and values with
@@ -181,7 +81,7 @@ class RocksDatabase {
    */
   constructor(dbPath, options) {
     this.path = checkPath('path', dbPath)
-    this.options = { ...checkOptions(options) }
+    this.options = checkOpenOptions(options)
     this.#keys = keyEncoder(this.options.keyEncoding)
     this.#values = valueEncoder(this.options.encoding, this.options.encoder)
   }
@@ -204,10 +104,8 @@ class RocksDatabase {
   open() {
     if (this.#native === null || !this.#native.isOpen) {
       if (!this.readOnly) recoverRestore(this.path)
-      const native = Object.fromEntries(NATIVE_OPTIONS.map((option) => [option, this.options[option]]))
-      // napi-rs derives `disableWal` from the Rust field; users write disableWAL.
-      native.disableWal = this.options.disableWAL
-      this.#native = NativeDatabase.open(this.path, native)
+      // napi-rs reads the native options (src/options.rs) and ignores the rest.
+      this.#native = NativeDatabase.open(this.path, this.options)
       this.#handle = { open: true }
       // Memory of the native layer, seen here through Buffers: nothing done
       // to these views (detaching them, say) can free what it writes to.
@@ -251,7 +149,7 @@ class RocksDatabase {
    * `pre-restore-<time>`. Rejects with `ERR_DATABASE_OPEN` while it is open.
    */
   static async restore(dbPath, checkpointPath, options) {
-    return restore(dbPath, checkpointPath, checkOptions(options))
+    return restore(RocksDatabase, dbPath, checkpointPath, checkOpenOptions(options))
   }
 
   /**
@@ -531,6 +429,18 @@ class RocksDatabase {
     }
   }
 
+  /**
+   * Reads every SST file and checks RocksDB's block checksums, on a worker
+   * thread. Rejects with `ERR_ROCKSDB_CORRUPTION` naming the damaged file.
+   */
+  async verifyChecksums() {
+    try {
+      await this.#db.verifyChecksums()
+    } catch (error) {
+      throw this.#failed(error)
+    }
+  }
+
   /** RocksDB's latest sequence number; it grows with every write. */
   getLatestSequenceNumber() {
     return this.#db.latestSequenceNumber()
@@ -766,6 +676,21 @@ class RocksDatabase {
     } catch (error) {
       throw this.#failed(error)
     }
+  }
+}
+
+/**
+ * The named checkpoints kept in `dir`. `new CheckpointStore(dir)` reads them
+ * (list, info, verify, open, branch) without opening their database;
+ * `db.checkpoints` also makes and changes them.
+ */
+class CheckpointStore extends CheckpointRegistry {
+  /**
+   * @param {string} dir the checkpoints directory
+   * @param {RocksDatabase} [db] the open database they belong to
+   */
+  constructor(dir, db) {
+    super(dir, db, RocksDatabase)
   }
 }
 

@@ -1,6 +1,34 @@
 'use strict'
 
-const { invalidArgType, outOfRange, databaseNotOpen } = require('./errors')
+const { invalidArgType, invalidArgValue, outOfRange, databaseNotOpen } = require('./errors')
+
+// The options of getRange() and getKeys() and their `typeof`.
+const RANGE_OPTION_TYPES = {
+  reverse: 'boolean',
+  exclusiveStart: 'boolean',
+  inclusiveEnd: 'boolean',
+  values: 'boolean',
+  snapshot: 'boolean',
+  limit: 'number',
+  offset: 'number',
+}
+
+/** Checks the options of a range; `limit` and `offset` are non-negative integers. */
+function checkRangeOptions(options) {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'an object', options)
+  for (const [name, type] of Object.entries(RANGE_OPTION_TYPES)) {
+    const value = options[name]
+    if (value !== undefined && typeof value !== type) throw invalidArgType(`options.${name}`, `of type ${type}`, value)
+  }
+  for (const name of ['limit', 'offset']) {
+    const value = options[name]
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+      throw invalidArgValue(`options.${name}`, `must be a non-negative integer. Received ${value}`)
+    }
+  }
+  return options
+}
 
 function checkCallback(fn) {
   if (typeof fn !== 'function') throw invalidArgType('callback', 'a function', fn)
@@ -179,4 +207,4 @@ class RangeIterator {
   }
 }
 
-module.exports = { RangeIterable, RangeIterator, decodeBatch }
+module.exports = { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions }

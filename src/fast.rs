@@ -73,7 +73,10 @@ impl Drop for Region {
 /// The largest shared buffer: a batch of a range fits in 1 MiB anyway.
 const MAX_SHARED_BYTES: usize = 16 << 20;
 
-/// The buffers and engine of one handle's fast path.
+/// The buffers and engine of one handle's fast path. JavaScript holds it as
+/// an `ExternalObject` from `NativeDatabase.shareBuffers()`; declared as a
+/// class only so that the generated types name it (it has no constructor).
+#[napi]
 pub struct SharedBuffers {
   engine: Rc<RefCell<Option<Arc<Engine>>>>,
   options: Arc<EngineOptions>,

@@ -27,7 +27,7 @@ pub use fast::{
 };
 pub use iterator::{NativeIterator, RangeOptions, RANGE_MAX_BATCH};
 pub use lock::{try_lock_file, FileLock};
-pub use options::{OpenOptions, MAX_LOCK_TIMEOUT, MAX_THREADS, MAX_WRITE_BUFFER_SIZE};
+pub use options::{open_option_specs, OpenOptionSpec, OpenOptions};
 pub use transaction::NativeTransaction;
 
 /// Every error `code` the native layer can raise.

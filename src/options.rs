@@ -7,56 +7,182 @@ use rust_rocksdb::{BlockBasedOptions, DBCompressionType, Options, ReadOptions, W
 use crate::engine::EngineOptions;
 use crate::error::{DbError, DbResult, ErrorCode};
 
-/// Options of `RocksDatabase.open()` that the native layer acts on.
+/// The JavaScript `typeof` of an open option's Rust type.
+trait JsType {
+  const TYPE: &'static str;
+}
+impl JsType for bool {
+  const TYPE: &'static str = "boolean";
+}
+impl JsType for String {
+  const TYPE: &'static str = "string";
+}
+impl JsType for u32 {
+  const TYPE: &'static str = "number";
+}
+impl JsType for i32 {
+  const TYPE: &'static str = "number";
+}
+impl JsType for f64 {
+  const TYPE: &'static str = "number";
+}
+
+/// One native open option as JavaScript checks it before calling `open`.
+#[napi(object, object_from_js = false)]
+pub struct OpenOptionSpec {
+  /// The option's name in JavaScript.
+  pub name: String,
+  /// Its `typeof`: `'boolean'`, `'number'` or `'string'`.
+  #[napi(js_name = "type")]
+  pub js_type: String,
+  /// For integers: the least value accepted (below it: a TypeError).
+  pub min: Option<f64>,
+  /// For integers: the greatest value accepted (above it: a RangeError).
+  pub max: Option<f64>,
+  /// For strings: the values accepted.
+  pub values: Option<Vec<&'static str>>,
+}
+
+/// napi-rs's camelCase of a Rust field name, the JavaScript name of an
+/// option without an explicit `js_name`.
+fn camel_case(snake: &str) -> String {
+  let mut out = String::with_capacity(snake.len());
+  let mut upper = false;
+  for c in snake.chars() {
+    if c == '_' {
+      upper = true;
+    } else if upper {
+      out.extend(c.to_uppercase());
+      upper = false;
+    } else {
+      out.push(c);
+    }
+  }
+  out
+}
+
+/// Options of `RocksDatabase.open()` that the native layer acts on. Their
+/// names, types and these comments reach JavaScript through napi-rs; their
+/// checks through `open_option_specs()`.
 #[napi(object)]
 #[derive(Default, Clone)]
 pub struct OpenOptions {
   /// Open the database read-only: reads work, every write is refused with
-  /// `ERR_DATABASE_READ_ONLY`, and several read-only handles may share a
-  /// directory. Default `false`.
+  /// `ERR_DATABASE_READ_ONLY`, several read-only handles may share a
+  /// directory, and a missing database is an error. Default `false`.
   pub read_only: Option<bool>,
   /// Block compression of new SST files: `'none'`, `'lz4'` (default) or `'zstd'`.
+  #[napi(ts_type = "'none' | 'lz4' | 'zstd'")]
   pub compression: Option<String>,
   /// Create the database (and missing parent directories) when absent.
   /// Default `true`; ignored when `readOnly` is set.
   pub create_if_missing: Option<bool>,
-  /// The column family this handle reads and writes; the default family
-  /// when absent. A missing family is created unless the database is read-only.
+  /// The column family this handle reads and writes, created when missing
+  /// unless the database is read-only. Handles of one path in one process
+  /// share a single RocksDB instance. Default: the default family.
   pub name: Option<String>,
   /// Write without RocksDB's write-ahead log: faster, but writes since the
   /// last flush are lost if the process dies. Default `false`.
+  #[napi(js_name = "disableWAL")]
   pub disable_wal: Option<bool>,
-  /// Background threads for flushes and compactions. Default: the CPU count.
+  /// Background threads for flushes and compactions, 1 to 256
+  /// (`ERR_OUT_OF_RANGE` above). Default: the CPU count.
   pub parallelism_threads: Option<u32>,
-  /// Bytes of one memtable before it is flushed. RocksDB's default is 64 MiB.
+  /// Bytes of one memtable before it is flushed, 1 to 2^40. RocksDB's
+  /// default is 64 MiB.
   pub write_buffer_size: Option<f64>,
-  /// Most SST files RocksDB keeps open; -1 keeps all open (RocksDB's default).
+  /// Most SST files RocksDB keeps open, -1 to 2^31-1; -1 keeps all open
+  /// (RocksDB's default).
   pub max_open_files: Option<i32>,
-  /// Read SST blocks without a block cache.
+  /// Read SST blocks without a block cache. Default `false`.
   pub no_block_cache: Option<bool>,
   /// Open with pessimistic transactions: a transaction locks each key it
   /// writes when it writes it, and a conflict shows at that write instead of
-  /// at commit. Every read-write handle of one database must agree. Default
-  /// `false` (optimistic).
+  /// at commit. Every read-write handle of one database must agree, else
+  /// `ERR_DATABASE_OPEN`. Default `false` (optimistic).
   pub pessimistic: Option<bool>,
   /// Pessimistic mode only: milliseconds a write waits for a key another
-  /// transaction has locked before it fails. Default 0: JavaScript writes on
-  /// one thread, so waiting there could only stall the event loop.
+  /// transaction has locked before it fails, 0 to 2^31-1. Default 0:
+  /// JavaScript writes on one thread, so waiting there could only stall the
+  /// event loop.
   pub lock_timeout: Option<f64>,
 }
 
+/// The spec of one field of `OpenOptions`, named as napi-rs names it.
+fn spec<T: JsType>(field: &str, _: &Option<T>) -> OpenOptionSpec {
+  OpenOptionSpec {
+    name: camel_case(field),
+    js_type: T::TYPE.to_string(),
+    min: None,
+    max: None,
+    values: None,
+  }
+}
+
+impl OpenOptionSpec {
+  fn bounded(self, min: f64, max: f64) -> Self {
+    Self {
+      min: Some(min),
+      max: Some(max),
+      ..self
+    }
+  }
+}
+
+/// The native open options, for the checks in `lib/options.js`.
+#[napi]
+pub fn open_option_specs() -> Vec<OpenOptionSpec> {
+  // Destructured whole, so that a field added to `OpenOptions` without a
+  // spec here does not compile.
+  let OpenOptions {
+    read_only,
+    compression,
+    create_if_missing,
+    name,
+    disable_wal,
+    parallelism_threads,
+    write_buffer_size,
+    max_open_files,
+    no_block_cache,
+    pessimistic,
+    lock_timeout,
+  } = OpenOptions::default();
+  macro_rules! spec {
+    ($field:ident) => {
+      spec(stringify!($field), &$field)
+    };
+  }
+  vec![
+    spec!(read_only),
+    OpenOptionSpec {
+      values: Some(COMPRESSIONS.to_vec()),
+      ..spec!(compression)
+    },
+    spec!(create_if_missing),
+    spec!(name),
+    // The `js_name` of the field.
+    OpenOptionSpec {
+      name: "disableWAL".into(),
+      ..spec!(disable_wal)
+    },
+    spec!(parallelism_threads).bounded(1.0, MAX_THREADS as f64),
+    spec!(write_buffer_size).bounded(1.0, MAX_WRITE_BUFFER_SIZE),
+    spec!(max_open_files).bounded(-1.0, i32::MAX as f64),
+    spec!(no_block_cache),
+    spec!(pessimistic),
+    spec!(lock_timeout).bounded(0.0, MAX_LOCK_TIMEOUT),
+  ]
+}
+
 // Bounds of the numeric open options: past them RocksDB aborts (a thread
-// count it cannot start) or overflows. Exported, so that JavaScript checks
-// the same bounds before anything reaches this module.
+// count it cannot start) or overflows. Given to JavaScript in the specs, so
+// that it checks the same bounds before anything reaches this module.
 
 /// The most background threads `parallelismThreads` may ask for.
-#[napi]
 pub const MAX_THREADS: u32 = 256;
 /// The largest `writeBufferSize`, in bytes (1 TiB).
-#[napi]
 pub const MAX_WRITE_BUFFER_SIZE: f64 = 1_099_511_627_776.0;
 /// The longest `lockTimeout`, in milliseconds.
-#[napi]
 pub const MAX_LOCK_TIMEOUT: f64 = 2_147_483_647.0;
 
 impl OpenOptions {
@@ -138,6 +264,9 @@ impl OpenOptions {
   }
 }
 
+/// The names `compression` accepts.
+const COMPRESSIONS: [&str; 3] = ["none", "lz4", "zstd"];
+
 fn parse_compression(name: Option<&str>) -> DbResult<DBCompressionType> {
   match name.unwrap_or("lz4") {
     "none" => Ok(DBCompressionType::None),
@@ -145,7 +274,40 @@ fn parse_compression(name: Option<&str>) -> DbResult<DBCompressionType> {
     "zstd" => Ok(DBCompressionType::Zstd),
     other => Err(DbError::new(
       ErrorCode::InvalidArgument,
-      format!("options.compression must be 'none', 'lz4' or 'zstd', not '{other}'"),
+      format!("options.compression must be one of {COMPRESSIONS:?}, not '{other}'"),
     )),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn specs_name_options_as_javascript_does() {
+    let specs = open_option_specs();
+    let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+    assert!(names.contains(&"readOnly"));
+    assert!(names.contains(&"parallelismThreads"));
+    assert!(names.contains(&"disableWAL"), "js_name wins over camelCase");
+    let threads = specs
+      .iter()
+      .find(|spec| spec.name == "parallelismThreads")
+      .unwrap();
+    assert_eq!(
+      (threads.js_type.as_str(), threads.min, threads.max),
+      ("number", Some(1.0), Some(256.0))
+    );
+    let compression = specs
+      .iter()
+      .find(|spec| spec.name == "compression")
+      .unwrap();
+    assert_eq!(
+      compression.values.as_deref(),
+      Some(&["none", "lz4", "zstd"][..])
+    );
+    for name in COMPRESSIONS {
+      assert!(parse_compression(Some(name)).is_ok(), "{name}");
+    }
   }
 }
