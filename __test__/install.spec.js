@@ -1,0 +1,130 @@
+'use strict'
+
+// The package as a user gets it from npm: `npm run pack-release` packs the
+// root package and this platform's binary package, and they are installed
+// into an empty project by an npm whose PATH holds node, npm and sh only (no
+// cargo, rustc, clang, gcc, cc or make), so nothing can be compiled. The
+// installed package must load through require and import, open a database,
+// write, checkpoint, reopen, and run its command line.
+//
+// The binary packed is the release binary (`npm run build:release`) when one
+// built from the current sources is in the release directory, and then its
+// glibc floor is checked too; otherwise the development binary.
+
+const test = require('ava')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync, spawnSync } = require('node:child_process')
+const { parseTriple } = require('@napi-rs/cli')
+const { sourceDigest } = require('../scripts/source-digest')
+
+const root = path.join(__dirname, '..')
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+const host = execFileSync('rustc', ['-vV'], { encoding: 'utf8' }).match(/^host: (.+)$/m)[1]
+const platform = parseTriple(host).platformArchABI
+const releaseDir = process.env.ROCKSDB_BRANCH_RELEASE_DIR ?? path.join(os.homedir(), '.cache', 'rocksdb-branch', 'release')
+const TOOLCHAIN = ['cargo', 'rustc', 'clang', 'gcc', 'cc', 'c++', 'g++', 'make']
+
+/** The release binary when it was built from these sources, else null. */
+function currentReleaseBinary() {
+  const binary = path.join(releaseDir, `${pkg.napi.binaryName}.${platform}.node`)
+  try {
+    const built = JSON.parse(fs.readFileSync(`${binary}.json`, 'utf8'))
+    return built.sources === sourceDigest() && fs.existsSync(binary) ? binary : null
+  } catch {
+    return null
+  }
+}
+
+/** The highest version of each symbol-version prefix the binary needs, e.g. { GLIBC: '2.17' }. */
+function neededVersions(binary) {
+  const text = execFileSync('objdump', ['-T', binary], { encoding: 'utf8', maxBuffer: 64 << 20 })
+  const highest = {}
+  for (const [, prefix, version] of text.matchAll(/\b(GLIBC|GLIBCXX|CXXABI|GCC)_([0-9.]+)/g)) {
+    const current = highest[prefix]
+    if (!current || compareVersions(version, current) > 0) highest[prefix] = version
+  }
+  return highest
+}
+
+function compareVersions(a, b) {
+  const x = a.split('.').map(Number)
+  const y = b.split('.').map(Number)
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0)
+  }
+  return 0
+}
+
+test('the packed release installs with no toolchain, loads through require and import, and works', async (t) => {
+  const release = currentReleaseBinary()
+  const binary = release ?? path.join(root, `${pkg.napi.binaryName}.${platform}.node`)
+  t.log(release ? `packing the release binary ${release}` : `no release binary of these sources in ${releaseDir}: packing the development binary`)
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rocksdb-branch-install-'))
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }))
+  const out = path.join(work, 'out')
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'pack-release.js'), out, '--target', host, '--binary', binary], { stdio: 'pipe' })
+  const rootTarball = path.join(out, `${pkg.name}-${pkg.version}.tgz`)
+  const platformTarball = path.join(out, `${pkg.name}-${platform}-${pkg.version}.tgz`)
+  t.deepEqual(fs.readdirSync(out).sort(), [path.basename(rootTarball), path.basename(platformTarball)].sort())
+
+  // A PATH with node, npm, npx and sh (npx runs bins through sh), nothing else.
+  const bin = path.join(work, 'bin')
+  fs.mkdirSync(bin)
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'))
+  const npmCli = fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())
+  fs.symlinkSync(npmCli, path.join(bin, 'npm'))
+  fs.symlinkSync(path.join(path.dirname(npmCli), 'npx-cli.js'), path.join(bin, 'npx'))
+  fs.symlinkSync('/bin/sh', path.join(bin, 'sh'))
+  const env = { HOME: process.env.HOME, PATH: bin, npm_config_update_notifier: 'false' }
+  for (const tool of TOOLCHAIN) {
+    t.not(spawnSync('sh', ['-c', `command -v ${tool}`], { env }).status, 0, `${tool} must not be on the PATH`)
+  }
+
+  const app = path.join(work, 'app')
+  fs.mkdirSync(app)
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }))
+  const install = spawnSync('npm', ['install', rootTarball, platformTarball, '--no-audit', '--no-fund'], { cwd: app, env, encoding: 'utf8' })
+  t.is(install.status, 0, `npm install failed: ${install.stderr}`)
+  t.false(fs.existsSync(path.join(app, 'node_modules', pkg.name, 'Cargo.toml')), 'the installed package holds no sources to build')
+  const installed = path.join(app, 'node_modules', `${pkg.name}-${platform}`, `${pkg.napi.binaryName}.${platform}.node`)
+  t.true(fs.existsSync(installed), 'the platform package brought the binary')
+
+  fs.writeFileSync(
+    path.join(app, 'check.mjs'),
+    `
+import { createRequire } from 'node:module'
+import { RocksDatabase } from '${pkg.name}'
+const require = createRequire(import.meta.url)
+const cjs = require('${pkg.name}')
+if (cjs.RocksDatabase !== RocksDatabase) throw new Error('require and import gave different classes')
+const db = RocksDatabase.open('data/db')
+db.putSync('greeting', { hello: 'world' })
+await db.put('n', 1)
+await db.createCheckpoint('data/copy')
+await db.close()
+const again = RocksDatabase.open('data/db')
+const copy = RocksDatabase.open('data/copy', { readOnly: true })
+console.log(JSON.stringify({ greeting: again.getSync('greeting'), n: await again.get('n'), copied: copy.getSync('greeting') }))
+await copy.close()
+await again.close()
+`,
+  )
+  const run = spawnSync('node', ['check.mjs'], { cwd: app, env, encoding: 'utf8' })
+  t.is(run.status, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { greeting: { hello: 'world' }, n: 1, copied: { hello: 'world' } })
+
+  const help = spawnSync('npx', ['rocksdb-branch', '--help'], { cwd: app, env, encoding: 'utf8' })
+  t.is(help.status, 0, help.stderr)
+  t.regex(help.stdout, /^Usage: rocksdb-branch/)
+
+  const needed = neededVersions(installed)
+  t.log(`the installed binary needs ${JSON.stringify(needed)}`)
+  if (release && host.endsWith('-linux-gnu')) {
+    t.true(compareVersions(needed.GLIBC ?? '0', '2.17') <= 0, `GLIBC_${needed.GLIBC} is above the 2.17 floor`)
+    t.is(needed.GLIBCXX, undefined, 'no libstdc++ symbols: the C++ runtime is linked in')
+    t.is(needed.CXXABI, undefined)
+  }
+})
