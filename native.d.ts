@@ -48,14 +48,8 @@ export declare class NativeDatabase {
   get path(): string
   /** The column families of the database on disk. */
   columns(): Array<string>
-  /** The stored bytes of `key`, or `undefined`. */
-  getSync(key: Uint8Array): Buffer | null
   /** The stored bytes of `key`, or `undefined`, read on a worker thread. */
   get(key: Uint8Array): Promise<Buffer | undefined>
-  /** Stores `value` under `key`. */
-  putSync(key: Uint8Array, value: Uint8Array): void
-  /** Removes `key`; removing a missing key is not an error. */
-  removeSync(key: Uint8Array): void
   /**
    * Applies a packed batch of puts and removals atomically (the format is
    * described in `batch.rs`; `lib/batch.js` packs it).
@@ -98,10 +92,16 @@ export declare class NativeDatabase {
    * `sharedValueBuffer`; see `fast.rs`.
    */
   shareBuffers(keyBytes: number, valueBytes: number): ExternalObject<SharedBuffers>
-  /** A lazy scan of a key range, read in batches. */
-  iterate(range?: RangeOptions | undefined | null): NativeIterator
-  /** Counts the keys of a range without reading their values into JS. */
-  count(range?: RangeOptions | undefined | null): number
+  /**
+   * A lazy scan of a range, read in batches; the range in the wire format
+   * of `iterator.rs`.
+   */
+  iterate(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, limit: number): NativeIterator
+  /**
+   * Counts the keys of a range (wire format of `iterator.rs`; its values
+   * flag is ignored) without reading their values.
+   */
+  count(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, limit: number): number
   /** Starts an optimistic transaction on this column family. */
   beginTransaction(): NativeTransaction
   /**
@@ -141,11 +141,12 @@ export declare class NativeTransaction {
   /**
    * Up to `max_entries` entries of a range as this transaction sees it (its
    * own writes over its snapshot), packed as `NativeIterator.nextBatch`
-   * packs them; `undefined` when the range has none. Each call makes and
-   * drops its own RocksDB iterator, so none can outlive the transaction:
-   * JavaScript reads a long range by resuming after the last key it got.
+   * packs them; `undefined` when the range has none. The range is in the
+   * wire format of `iterator.rs`. Each call makes and drops its own RocksDB
+   * iterator, so none can outlive the transaction: JavaScript reads a long
+   * range by resuming after the last key it got.
    */
-  rangeBatch(range: RangeOptions, maxEntries: number): Buffer | null
+  rangeBatch(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, maxEntries: number): Buffer | null
   /** Buffers a write of `value` under `key`. */
   putSync(key: Uint8Array, value: Uint8Array): void
   /**
@@ -193,6 +194,13 @@ export declare function errorCodes(): Array<string>
  * here, without the pool's round trip, and none blocks the event loop on I/O.
  */
 export declare function getInMemoryShared(shared: ExternalObject<SharedBuffers>, keyLength: number): number
+
+/**
+ * The stored bytes of `key`, or `undefined`: `getShared` for a key too
+ * large for the shared key buffer, for a value too large for the shared
+ * value buffer, or for a call nested in one that is using the buffers.
+ */
+export declare function getKey(shared: ExternalObject<SharedBuffers>, key: Uint8Array): Buffer | null
 
 /**
  * Reads the value of the key in the shared key buffer (`key_length` bytes)
@@ -293,6 +301,12 @@ export interface OpenOptionSpec {
 /** The native open options, for the checks in `lib/options.js`. */
 export declare function openOptionSpecs(): Array<OpenOptionSpec>
 
+/**
+ * `putShared` with the key given: for a key too large for the shared key
+ * buffer, or a call nested in one that is using it.
+ */
+export declare function putKey(shared: ExternalObject<SharedBuffers>, key: Uint8Array, value: Uint8Array): void
+
 /** Stores `value` under the key in the shared key buffer. */
 export declare function putShared(shared: ExternalObject<SharedBuffers>, keyLength: number, value: Uint8Array): void
 
@@ -303,13 +317,13 @@ export declare function putShared(shared: ExternalObject<SharedBuffers>, keyLeng
  */
 export declare const RANGE_FIRST_BATCH: number
 
-/** Bit of `rangeShared`'s `flags`: the key buffer holds a lower bound. */
+/** Range flag: the bounds hold a lower bound. */
 export declare const RANGE_HAS_LOWER: number
 
-/** Bit of `rangeShared`'s `flags`: the key buffer holds an upper bound. */
+/** Range flag: the bounds hold an upper bound. */
 export declare const RANGE_HAS_UPPER: number
 
-/** Bit of `rangeShared`'s `flags`: the lower bound belongs to the range. */
+/** Range flag: the lower bound belongs to the range. */
 export declare const RANGE_LOWER_INCLUSIVE: number
 
 /**
@@ -324,48 +338,29 @@ export declare const RANGE_MAX_BATCH: number
  */
 export declare const RANGE_MAX_FIRST_BATCH: number
 
-/** Bit of `rangeShared`'s `flags`: from the largest key down. */
+/** Range flag: from the largest key down. */
 export declare const RANGE_REVERSE: number
 
-/** Bit of `rangeShared`'s `flags`: the upper bound belongs to the range. */
+/** Range flag: the upper bound belongs to the range. */
 export declare const RANGE_UPPER_INCLUSIVE: number
 
-/** Bit of `rangeShared`'s `flags`: read values, not only keys. */
+/** Range flag: read values, not only keys. */
 export declare const RANGE_VALUES: number
-
-/** Bounds and shape of one range, in encoded keys. */
-export interface RangeOptions {
-  /** The smallest key of the range (in key order, whatever the direction). */
-  lower?: Buffer
-  /** Whether `lower` itself belongs to the range. Default `true`. */
-  lowerInclusive?: boolean
-  /** The largest key of the range. */
-  upper?: Buffer
-  /** Whether `upper` itself belongs to the range. Default `false`. */
-  upperInclusive?: boolean
-  /** Iterate from the largest key down. */
-  reverse?: boolean
-  /** Entries to skip before the first one returned. */
-  offset?: number
-  /** The most entries to return. */
-  limit?: number
-  /** Whether to return values; `false` reads keys only. */
-  values?: boolean
-}
 
 /**
  * Starts a range and reads its first batch (at most `max_entries`) into the
  * shared value buffer, packed as `NativeIterator.nextBatch` packs them. The
- * bounds are in the shared key buffer: `lower_length` bytes of the lower
- * bound, then `upper_length` bytes of the upper one; `flags` says which are
- * present, inclusive, the direction and whether to read values; a negative
- * `limit` means none.
+ * range is in the wire format of `iterator.rs`, its bounds (`bounds_length`
+ * bytes) in the shared key buffer.
  *
  * Returns the bytes written when the range is done. When it has more, the
  * range is parked for `takeRange` and the result is `-(bytes) - 1`; a first
  * entry too large for the buffer also parks it, with nothing written.
  */
-export declare function rangeShared(shared: ExternalObject<SharedBuffers>, lowerLength: number, upperLength: number, flags: number, offset: number, limit: number, maxEntries: number): number
+export declare function rangeShared(shared: ExternalObject<SharedBuffers>, boundsLength: number, lowerLength: number, flags: number, offset: number, limit: number, maxEntries: number): number
+
+/** `removeShared` with the key given. */
+export declare function removeKey(shared: ExternalObject<SharedBuffers>, key: Uint8Array): void
 
 /** Removes the key in the shared key buffer. */
 export declare function removeShared(shared: ExternalObject<SharedBuffers>, keyLength: number): void

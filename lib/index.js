@@ -1,37 +1,13 @@
 'use strict'
 
 const path = require('node:path')
-const {
-  NativeDatabase,
-  destroyDatabase,
-  errorCodes,
-  storageFailureCodes,
-  isDatabaseClosing,
-  getShared,
-  getInMemoryShared,
-  putShared,
-  rangeShared,
-  removeShared,
-  sharedKeyBuffer,
-  sharedValueBuffer,
-  takeRange,
-  // The shared-buffer protocol's constants, defined in src/fast.rs.
-  SHARED_KEY_BYTES,
-  SHARED_VALUE_BYTES,
-  RANGE_FIRST_BATCH,
-  RANGE_MAX_FIRST_BATCH,
-  RANGE_HAS_LOWER,
-  RANGE_LOWER_INCLUSIVE,
-  RANGE_HAS_UPPER,
-  RANGE_UPPER_INCLUSIVE,
-  RANGE_REVERSE,
-  RANGE_VALUES,
-} = require('../native.js')
+const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing } = require('../native.js')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
 const { checkOpenOptions } = require('./options')
-const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions } = require('./range')
+const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions, rangeFlags, packBounds } = require('./range')
+const { SharedPath, NEEDS_DISK } = require('./fast')
 const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
 const { WriteQueue } = require('./batch')
 const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
@@ -51,21 +27,12 @@ class RocksDatabase {
   // Native iterators in flight, closed with the database so none outlives it.
   #iterators = new Set()
   #checkpoints = null
-  // The fast path of the *Sync methods: keys are written into #keyBuffer,
-  // values read into #valueBuffer, both shared with the native layer.
-  #shared = null
+  // The shared buffers of the fast path (./fast), once open.
+  #fast = null
   #writes = new WriteQueue(
     () => this.#db,
     (error) => this.#failed(error),
   )
-  #keyBuffer = null
-  #valueBuffer = null
-  // Set while an operation uses the shared buffers. User code can run in the
-  // middle of one (a getter or toJSON of a value, a custom encoder, a Proxy
-  // trap) and call this database again: such a nested call sees the flag and
-  // takes the general path, so it never overwrites what the outer call has
-  // in the buffers.
-  #sharing = false
   // Transactions begun and not yet ended; close() aborts them.
   #transactions = new Set()
   // The state of the current opening, shared with the ranges it starts:
@@ -109,9 +76,7 @@ class RocksDatabase {
       this.#handle = { open: true }
       // Memory of the native layer, seen here through Buffers: nothing done
       // to these views (detaching them, say) can free what it writes to.
-      this.#shared = this.#native.shareBuffers(SHARED_KEY_BYTES, SHARED_VALUE_BYTES)
-      this.#keyBuffer = sharedKeyBuffer(this.#shared)
-      this.#valueBuffer = sharedValueBuffer(this.#shared)
+      this.#fast = new SharedPath(this.#native, this.#keys)
       if (!this.readOnly) {
         try {
           this.checkpoints.pruneSync()
@@ -285,24 +250,7 @@ class RocksDatabase {
 
   /** The decoded value of `key`, or `undefined`, read on the calling thread. */
   getSync(key) {
-    const db = this.#db
-    if (!this.#sharing) {
-      this.#sharing = true
-      try {
-        const keyLength = this.#keys.write(key, this.#keyBuffer)
-        if (keyLength >= 0) {
-          const length = getShared(this.#shared, keyLength)
-          if (length < 0) return undefined
-          if (length <= this.#valueBuffer.length) return this.#values.decodeAt(this.#valueBuffer, 0, length)
-        }
-      } finally {
-        this.#sharing = false
-      }
-    }
-    // A key or value too large for the shared buffers, or a call nested in
-    // one that is using them, takes the general path.
-    const bytes = db.getSync(this.#keys.encode(key))
-    return bytes === undefined || bytes === null ? undefined : this.#values.decode(bytes)
+    return this.#sharedPath.get(key, this.#values)
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
@@ -312,7 +260,13 @@ class RocksDatabase {
 
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
   getBinarySync(key) {
-    return this.#db.getSync(this.#keys.encode(key)) ?? undefined
+    return this.#sharedPath.getBinary(key)
+  }
+
+  /** The shared buffers of the fast path; ERR_DATABASE_CLOSED before the first open. */
+  get #sharedPath() {
+    if (this.#fast === null) throw databaseNotOpen()
+    return this.#fast
   }
 
   /**
@@ -322,22 +276,8 @@ class RocksDatabase {
    */
   #getAsync(key, values) {
     try {
-      if (this.#shared === null) throw databaseNotOpen()
-      if (this.#sharing) return this.#getFromPool(key, values)
-      this.#sharing = true
-      try {
-        const keyLength = this.#keys.write(key, this.#keyBuffer)
-        // -1: missing; -2: the answer needs the disk.
-        const length = keyLength < 0 ? -2 : getInMemoryShared(this.#shared, keyLength)
-        if (length === -1) return Promise.resolve(undefined)
-        if (length >= 0 && length <= this.#valueBuffer.length) {
-          const buffer = this.#valueBuffer
-          return Promise.resolve(values === null ? Buffer.from(buffer.subarray(0, length)) : values.decodeAt(buffer, 0, length))
-        }
-      } finally {
-        this.#sharing = false
-      }
-      return this.#getFromPool(key, values)
+      const value = this.#sharedPath.getInMemory(key, values)
+      return value === NEEDS_DISK ? this.#getFromPool(key, values) : Promise.resolve(value)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -364,20 +304,11 @@ class RocksDatabase {
 
   /** Stores `value` under `key` on the calling thread. */
   putSync(key, value) {
-    const db = this.#db
+    const path = this.#sharedPath
     // Encoded first: encoding may run user code, which may use this database.
     const bytes = this.#values.encode(value)
     try {
-      if (!this.#sharing) {
-        this.#sharing = true
-        try {
-          const keyLength = this.#keys.write(key, this.#keyBuffer)
-          if (keyLength >= 0) return putShared(this.#shared, keyLength, bytes)
-        } finally {
-          this.#sharing = false
-        }
-      }
-      db.putSync(this.#keys.encode(key), bytes)
+      path.put(key, bytes)
     } catch (error) {
       throw this.#failed(error)
     }
@@ -394,18 +325,9 @@ class RocksDatabase {
 
   /** Removes `key` on the calling thread. */
   removeSync(key) {
-    const db = this.#db
+    const path = this.#sharedPath
     try {
-      if (!this.#sharing) {
-        this.#sharing = true
-        try {
-          const keyLength = this.#keys.write(key, this.#keyBuffer)
-          if (keyLength >= 0) return removeShared(this.#shared, keyLength)
-        } finally {
-          this.#sharing = false
-        }
-      }
-      db.removeSync(this.#keys.encode(key))
+      path.remove(key)
     } catch (error) {
       throw this.#failed(error)
     }
@@ -476,44 +398,12 @@ class RocksDatabase {
 
   /** Starts one iteration of an encoded range. */
   #iterate(db, range, decode) {
-    const { lower, upper, limit } = range
-    const lowerLength = lower === undefined ? 0 : lower.length
-    const upperLength = upper === undefined ? 0 : upper.length
-    let entries = []
-    let native = null
     const handle = this.#handle
-    if (lowerLength + upperLength <= this.#keyBuffer.length && !this.#sharing) {
-      this.#sharing = true
-      try {
-        // The fast start: bounds in the shared key buffer, the first batch back
-        // in the shared value buffer, no native object unless more remains.
-        if (lower !== undefined) this.#keyBuffer.set(lower, 0)
-        if (upper !== undefined) this.#keyBuffer.set(upper, lowerLength)
-        const flags =
-          (lower === undefined ? 0 : RANGE_HAS_LOWER) |
-          (range.lowerInclusive ? RANGE_LOWER_INCLUSIVE : 0) |
-          (upper === undefined ? 0 : RANGE_HAS_UPPER) |
-          (range.upperInclusive ? RANGE_UPPER_INCLUSIVE : 0) |
-          (range.reverse ? RANGE_REVERSE : 0) |
-          (range.values ? RANGE_VALUES : 0)
-        const first = limit === undefined ? RANGE_FIRST_BATCH : Math.max(1, Math.min(limit, RANGE_MAX_FIRST_BATCH))
-        const result = rangeShared(this.#shared, lowerLength, upperLength, flags, range.offset ?? 0, limit ?? -1, first)
-        // Taken before decoding, so a throwing decoder cannot strand it.
-        if (result < 0) native = takeRange(this.#shared)
-        entries = decode(this.#valueBuffer, result < 0 ? -result - 1 : result)
-      } catch (error) {
-        native?.close()
-        throw error
-      } finally {
-        this.#sharing = false
-      }
-      // A decoder may have closed the database meanwhile.
-      if (!handle.open) {
-        native?.close()
-        throw databaseNotOpen()
-      }
-    } else {
-      native = db.iterate(range)
+    const { entries, iterator: native } = this.#sharedPath.startRange(range, decode, db)
+    // A decoder may have closed the database meanwhile.
+    if (!handle.open) {
+      native?.close()
+      throw databaseNotOpen()
     }
     if (native === null) return new RangeIterator(entries, null, decode, () => {}, handle)
     const iterators = this.#iterators
@@ -548,7 +438,8 @@ class RocksDatabase {
 
   /** How many keys a range holds; the options of `getRange()`. */
   getKeysCount(options) {
-    return this.#db.count({ ...this.#encodeRange(checkRangeOptions(options)), values: false })
+    const range = this.#encodeRange(checkRangeOptions(options))
+    return this.#db.count(packBounds(range), range.lower?.length ?? 0, rangeFlags(range), range.offset ?? 0, range.limit ?? -1)
   }
 
   /**

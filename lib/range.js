@@ -1,5 +1,6 @@
 'use strict'
 
+const { RANGE_HAS_LOWER, RANGE_LOWER_INCLUSIVE, RANGE_HAS_UPPER, RANGE_UPPER_INCLUSIVE, RANGE_REVERSE, RANGE_VALUES } = require('../native.js')
 const { invalidArgType, invalidArgValue, outOfRange, databaseNotOpen } = require('./errors')
 
 // The options of getRange() and getKeys() and their `typeof`.
@@ -28,6 +29,32 @@ function checkRangeOptions(options) {
     }
   }
   return options
+}
+
+// An encoded range, as lib/index.js makes it: `lower` and `upper` are
+// encoded keys (absent: unbounded), with `lowerInclusive`, `upperInclusive`,
+// `reverse` and `values`. It crosses to the native layer in the one wire
+// format of src/iterator.rs: its bounds packed lower first, their flags.
+
+/** The flags of an encoded range. */
+function rangeFlags(range) {
+  return (
+    (range.lower === undefined ? 0 : RANGE_HAS_LOWER) |
+    (range.lowerInclusive ? RANGE_LOWER_INCLUSIVE : 0) |
+    (range.upper === undefined ? 0 : RANGE_HAS_UPPER) |
+    (range.upperInclusive ? RANGE_UPPER_INCLUSIVE : 0) |
+    (range.reverse ? RANGE_REVERSE : 0) |
+    (range.values ? RANGE_VALUES : 0)
+  )
+}
+
+const NO_BOUND = Buffer.alloc(0)
+
+/** The bounds of an encoded range packed for the wire (the fast path writes them into the shared key buffer instead). */
+function packBounds(range) {
+  if (range.upper === undefined) return range.lower ?? NO_BOUND
+  if (range.lower === undefined) return range.upper
+  return Buffer.concat([range.lower, range.upper])
 }
 
 function checkCallback(fn) {
@@ -131,6 +158,19 @@ function decodeBatch(buffer, length, decodeKey, decodeValue, values) {
   return entries
 }
 
+/** A copy of the last key of a batch (packed as `decodeBatch` reads it), where the next batch resumes. */
+function lastKeyOf(batch, values) {
+  let at = 0
+  let key
+  while (at < batch.length) {
+    const keyLength = batch.readUInt32LE(at)
+    key = batch.subarray(at + 4, at + 4 + keyLength)
+    at += 4 + keyLength
+    if (values) at += 4 + batch.readUInt32LE(at)
+  }
+  return Buffer.from(key)
+}
+
 /**
  * One iteration of a range: the entries of the batch in hand, then those of
  * the native iterator (when the first batch did not end the range), read a
@@ -207,4 +247,4 @@ class RangeIterator {
   }
 }
 
-module.exports = { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions }
+module.exports = { RangeIterable, RangeIterator, decodeBatch, lastKeyOf, checkRangeOptions, rangeFlags, packBounds }

@@ -1,24 +1,11 @@
 'use strict'
 
 const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
-const { RangeIterable, decodeBatch } = require('./range')
+const { RangeIterable, decodeBatch, lastKeyOf, rangeFlags, packBounds } = require('./range')
 const { PackedWrites } = require('./batch')
 // A range read in a transaction starts with a batch of RANGE_FIRST_BATCH
 // entries; each next batch doubles, up to RANGE_MAX_BATCH.
 const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('../native.js')
-
-/** The bytes of the last key of a packed batch (see `decodeBatch`). */
-function lastKeyOf(batch, values) {
-  let at = 0
-  let key
-  while (at < batch.length) {
-    const keyLength = batch.readUInt32LE(at)
-    key = batch.subarray(at + 4, at + 4 + keyLength)
-    at += 4 + keyLength
-    if (values) at += 4 + batch.readUInt32LE(at)
-  }
-  return Buffer.from(key)
-}
 
 function transactionDone() {
   const error = new Error('the transaction has already been committed or aborted')
@@ -141,7 +128,13 @@ class Transaction {
       let remaining = range.limit
       let batch = RANGE_FIRST_BATCH
       while (remaining === undefined || remaining > 0) {
-        const bytes = reader().rangeBatch(current, remaining === undefined ? batch : Math.min(batch, remaining))
+        const bytes = reader().rangeBatch(
+          packBounds(current),
+          current.lower?.length ?? 0,
+          rangeFlags(current),
+          current.offset ?? 0,
+          remaining === undefined ? batch : Math.min(batch, remaining),
+        )
         if (bytes == null) return
         const entries = decodeBatch(bytes, bytes.length, decodeKey, decodeValue, values)
         if (remaining !== undefined) remaining -= entries.length

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, External};
-use napi::Env;
+use napi::bindgen_prelude::{AsyncTask, Buffer, External};
 use napi_derive::napi;
 use rust_rocksdb::{Options, DB};
 
@@ -18,7 +17,7 @@ use crate::checkpoint;
 use crate::engine::{self, Engine, EngineOptions, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::fast::SharedBuffers;
-use crate::iterator::{NativeIterator, RangeOptions, Scan};
+use crate::iterator::{NativeIterator, Scan, ScanSpec, RANGE_VALUES};
 use crate::options::OpenOptions;
 use crate::task::Blocking;
 use crate::transaction::NativeTransaction;
@@ -139,23 +138,6 @@ impl NativeDatabase {
     Ok(DB::list_cf(&Options::default(), &self.path).map_err(DbError::from)?)
   }
 
-  /// The stored bytes of `key`, or `undefined`.
-  #[napi]
-  pub fn get_sync<'env>(
-    &self,
-    env: &'env Env,
-    key: &[u8],
-  ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
-    check_key(key)?;
-    match self.engine()?.get(self.cf(), key, &self.options.read)? {
-      // One copy, from RocksDB's pinned block straight into the JS buffer.
-      Some(value) => BufferSlice::copy_from(env, &value)
-        .map(Some)
-        .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone())),
-      None => Ok(None),
-    }
-  }
-
   /// The stored bytes of `key`, or `undefined`, read on a worker thread.
   #[napi(ts_return_type = "Promise<Buffer | undefined>")]
   pub fn get(&self, key: &[u8]) -> napi::Result<AsyncTask<Blocking<Option<Buffer>>>, ErrorCode> {
@@ -170,24 +152,6 @@ impl NativeDatabase {
           .map(|value| Buffer::from(value.as_ref())),
       )
     })))
-  }
-
-  /// Stores `value` under `key`.
-  #[napi]
-  pub fn put_sync(&self, key: &[u8], value: &[u8]) -> napi::Result<(), ErrorCode> {
-    check_key(key)?;
-    Ok(
-      self
-        .engine()?
-        .put(self.cf(), key, value, &self.options.write)?,
-    )
-  }
-
-  /// Removes `key`; removing a missing key is not an error.
-  #[napi]
-  pub fn remove_sync(&self, key: &[u8]) -> napi::Result<(), ErrorCode> {
-    check_key(key)?;
-    Ok(self.engine()?.remove(self.cf(), key, &self.options.write)?)
   }
 
   /// Applies a packed batch of puts and removals atomically (the format is
@@ -354,23 +318,35 @@ impl NativeDatabase {
     )?))
   }
 
-  /// A lazy scan of a key range, read in batches.
+  /// A lazy scan of a range, read in batches; the range in the wire format
+  /// of `iterator.rs`.
   #[napi]
-  pub fn iterate(&self, range: Option<RangeOptions>) -> napi::Result<NativeIterator, ErrorCode> {
-    let scan = Scan::new(
-      self.engine()?.clone(),
-      self.cf(),
-      range.unwrap_or_default().into(),
-    )?;
+  pub fn iterate(
+    &self,
+    bounds: &[u8],
+    lower_length: u32,
+    flags: u32,
+    offset: u32,
+    limit: f64,
+  ) -> napi::Result<NativeIterator, ErrorCode> {
+    let spec = ScanSpec::from_wire(bounds, lower_length, flags, offset, limit)?;
+    let scan = Scan::new(self.engine()?.clone(), self.cf(), spec)?;
     Ok(NativeIterator::new(scan))
   }
 
-  /// Counts the keys of a range without reading their values into JS.
+  /// Counts the keys of a range (wire format of `iterator.rs`; its values
+  /// flag is ignored) without reading their values.
   #[napi]
-  pub fn count(&self, range: Option<RangeOptions>) -> napi::Result<u32, ErrorCode> {
-    let mut range = range.unwrap_or_default();
-    range.values = Some(false);
-    Ok(Scan::new(self.engine()?.clone(), self.cf(), range.into())?.count()?)
+  pub fn count(
+    &self,
+    bounds: &[u8],
+    lower_length: u32,
+    flags: u32,
+    offset: u32,
+    limit: f64,
+  ) -> napi::Result<u32, ErrorCode> {
+    let spec = ScanSpec::from_wire(bounds, lower_length, flags & !RANGE_VALUES, offset, limit)?;
+    Ok(Scan::new(self.engine()?.clone(), self.cf(), spec)?.count()?)
   }
 
   /// Starts an optimistic transaction on this column family.

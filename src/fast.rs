@@ -25,6 +25,7 @@ use napi::bindgen_prelude::{BufferSlice, External};
 use napi::Env;
 use napi_derive::napi;
 
+use crate::batch::check_key;
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{DbError, ErrorCode};
 use crate::iterator::{NativeIterator, Scan, ScanSpec};
@@ -238,6 +239,28 @@ fn read_shared(
   )
 }
 
+/// The stored bytes of `key`, or `undefined`: `getShared` for a key too
+/// large for the shared key buffer, for a value too large for the shared
+/// value buffer, or for a call nested in one that is using the buffers.
+#[napi]
+pub fn get_key<'env>(
+  env: &'env Env,
+  shared: &External<SharedBuffers>,
+  key: &[u8],
+) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
+  check_key(key)?;
+  let copied = shared.with_engine(|engine| {
+    match engine.get(shared.family.as_deref(), key, &shared.options.read)? {
+      // One copy, from RocksDB's pinned block straight into the JS buffer.
+      Some(value) => BufferSlice::copy_from(env, &value)
+        .map(Some)
+        .map_err(|err| DbError::new(ErrorCode::Io, err.reason.clone())),
+      None => Ok(None),
+    }
+  })?;
+  Ok(copied)
+}
+
 /// Stores `value` under the key in the shared key buffer.
 #[napi]
 pub fn put_shared(
@@ -249,6 +272,30 @@ pub fn put_shared(
   Ok(shared.with_engine(|engine| {
     engine.put(shared.family.as_deref(), key, value, &shared.options.write)
   })?)
+}
+
+/// `putShared` with the key given: for a key too large for the shared key
+/// buffer, or a call nested in one that is using it.
+#[napi]
+pub fn put_key(
+  shared: &External<SharedBuffers>,
+  key: &[u8],
+  value: &[u8],
+) -> napi::Result<(), ErrorCode> {
+  check_key(key)?;
+  Ok(shared.with_engine(|engine| {
+    engine.put(shared.family.as_deref(), key, value, &shared.options.write)
+  })?)
+}
+
+/// `removeShared` with the key given.
+#[napi]
+pub fn remove_key(shared: &External<SharedBuffers>, key: &[u8]) -> napi::Result<(), ErrorCode> {
+  check_key(key)?;
+  Ok(
+    shared
+      .with_engine(|engine| engine.remove(shared.family.as_deref(), key, &shared.options.write))?,
+  )
 }
 
 /// Removes the key in the shared key buffer.
@@ -284,31 +331,10 @@ pub const RANGE_FIRST_BATCH: u32 = 32;
 /// batch.
 #[napi]
 pub const RANGE_MAX_FIRST_BATCH: u32 = 1024;
-/// Bit of `rangeShared`'s `flags`: the key buffer holds a lower bound.
-#[napi]
-pub const RANGE_HAS_LOWER: u32 = 1;
-/// Bit of `rangeShared`'s `flags`: the lower bound belongs to the range.
-#[napi]
-pub const RANGE_LOWER_INCLUSIVE: u32 = 2;
-/// Bit of `rangeShared`'s `flags`: the key buffer holds an upper bound.
-#[napi]
-pub const RANGE_HAS_UPPER: u32 = 4;
-/// Bit of `rangeShared`'s `flags`: the upper bound belongs to the range.
-#[napi]
-pub const RANGE_UPPER_INCLUSIVE: u32 = 8;
-/// Bit of `rangeShared`'s `flags`: from the largest key down.
-#[napi]
-pub const RANGE_REVERSE: u32 = 16;
-/// Bit of `rangeShared`'s `flags`: read values, not only keys.
-#[napi]
-pub const RANGE_VALUES: u32 = 32;
-
 /// Starts a range and reads its first batch (at most `max_entries`) into the
 /// shared value buffer, packed as `NativeIterator.nextBatch` packs them. The
-/// bounds are in the shared key buffer: `lower_length` bytes of the lower
-/// bound, then `upper_length` bytes of the upper one; `flags` says which are
-/// present, inclusive, the direction and whether to read values; a negative
-/// `limit` means none.
+/// range is in the wire format of `iterator.rs`, its bounds (`bounds_length`
+/// bytes) in the shared key buffer.
 ///
 /// Returns the bytes written when the range is done. When it has more, the
 /// range is parked for `takeRange` and the result is `-(bytes) - 1`; a first
@@ -316,26 +342,15 @@ pub const RANGE_VALUES: u32 = 32;
 #[napi]
 pub fn range_shared(
   shared: &External<SharedBuffers>,
+  bounds_length: u32,
   lower_length: u32,
-  upper_length: u32,
   flags: u32,
   offset: u32,
   limit: f64,
   max_entries: u32,
 ) -> napi::Result<f64, ErrorCode> {
-  let lower = shared.key_bytes(0, lower_length as usize)?;
-  let upper = shared.key_bytes(lower_length as usize, upper_length as usize)?;
-  let spec = ScanSpec {
-    lower: (flags & RANGE_HAS_LOWER != 0).then(|| lower.to_vec()),
-    lower_inclusive: flags & RANGE_LOWER_INCLUSIVE != 0,
-    upper: (flags & RANGE_HAS_UPPER != 0).then(|| upper.to_vec()),
-    upper_inclusive: flags & RANGE_UPPER_INCLUSIVE != 0,
-    reverse: flags & RANGE_REVERSE != 0,
-    offset,
-    // NaN and negative mean no limit; `as` saturates above u32::MAX.
-    limit: (limit >= 0.0).then_some(limit as u32),
-    values: flags & RANGE_VALUES != 0,
-  };
+  let bounds = shared.key_bytes(0, bounds_length as usize)?;
+  let spec = ScanSpec::from_wire(bounds, lower_length, flags, offset, limit)?;
   let engine = shared
     .engine
     .borrow()

@@ -17,29 +17,33 @@ use rust_rocksdb::{
 };
 
 use crate::engine::{missing_family, Db, Engine};
-use crate::error::{DbResult, ErrorCode};
+use crate::error::{DbError, DbResult, ErrorCode};
 
-/// Bounds and shape of one range, in encoded keys.
-#[napi(object)]
-#[derive(Default)]
-pub struct RangeOptions {
-  /// The smallest key of the range (in key order, whatever the direction).
-  pub lower: Option<napi::bindgen_prelude::Buffer>,
-  /// Whether `lower` itself belongs to the range. Default `true`.
-  pub lower_inclusive: Option<bool>,
-  /// The largest key of the range.
-  pub upper: Option<napi::bindgen_prelude::Buffer>,
-  /// Whether `upper` itself belongs to the range. Default `false`.
-  pub upper_inclusive: Option<bool>,
-  /// Iterate from the largest key down.
-  pub reverse: Option<bool>,
-  /// Entries to skip before the first one returned.
-  pub offset: Option<u32>,
-  /// The most entries to return.
-  pub limit: Option<u32>,
-  /// Whether to return values; `false` reads keys only.
-  pub values: Option<bool>,
-}
+// The wire format of a range, the same for every call that takes one
+// (`rangeShared`, `NativeDatabase.iterate` and `count`,
+// `NativeTransaction.rangeBatch`): the encoded bounds packed in one byte
+// string, the lower bound's `lower_length` bytes first and the upper bound
+// after them, and these bits in `flags`. Exported, so that `lib/range.js`
+// reads them instead of copying them.
+
+/// Range flag: the bounds hold a lower bound.
+#[napi]
+pub const RANGE_HAS_LOWER: u32 = 1;
+/// Range flag: the lower bound belongs to the range.
+#[napi]
+pub const RANGE_LOWER_INCLUSIVE: u32 = 2;
+/// Range flag: the bounds hold an upper bound.
+#[napi]
+pub const RANGE_HAS_UPPER: u32 = 4;
+/// Range flag: the upper bound belongs to the range.
+#[napi]
+pub const RANGE_UPPER_INCLUSIVE: u32 = 8;
+/// Range flag: from the largest key down.
+#[napi]
+pub const RANGE_REVERSE: u32 = 16;
+/// Range flag: read values, not only keys.
+#[napi]
+pub const RANGE_VALUES: u32 = 32;
 
 type ReadWriteIter = DBRawIteratorWithThreadMode<'static, OptimisticTransactionDB<MultiThreaded>>;
 type ReadOnlyIter = DBRawIteratorWithThreadMode<'static, DBWithThreadMode<MultiThreaded>>;
@@ -119,18 +123,38 @@ pub(crate) struct ScanSpec {
   pub values: bool,
 }
 
-impl From<RangeOptions> for ScanSpec {
-  fn from(range: RangeOptions) -> Self {
-    ScanSpec {
-      lower: range.lower.map(|b| b.to_vec()),
-      lower_inclusive: range.lower_inclusive.unwrap_or(true),
-      upper: range.upper.map(|b| b.to_vec()),
-      upper_inclusive: range.upper_inclusive.unwrap_or(false),
-      reverse: range.reverse.unwrap_or(false),
-      offset: range.offset.unwrap_or(0),
-      limit: range.limit,
-      values: range.values.unwrap_or(true),
+impl ScanSpec {
+  /// The range in the wire format described above; a negative or NaN
+  /// `limit` means none.
+  pub(crate) fn from_wire(
+    bounds: &[u8],
+    lower_length: u32,
+    flags: u32,
+    offset: u32,
+    limit: f64,
+  ) -> DbResult<ScanSpec> {
+    let lower_length = lower_length as usize;
+    if lower_length > bounds.len() {
+      return Err(DbError::new(
+        ErrorCode::InvalidArgument,
+        format!(
+          "a lower bound of {lower_length} bytes in bounds of {} bytes",
+          bounds.len()
+        ),
+      ));
     }
+    let (lower, upper) = bounds.split_at(lower_length);
+    Ok(ScanSpec {
+      lower: (flags & RANGE_HAS_LOWER != 0).then(|| lower.to_vec()),
+      lower_inclusive: flags & RANGE_LOWER_INCLUSIVE != 0,
+      upper: (flags & RANGE_HAS_UPPER != 0).then(|| upper.to_vec()),
+      upper_inclusive: flags & RANGE_UPPER_INCLUSIVE != 0,
+      reverse: flags & RANGE_REVERSE != 0,
+      offset,
+      // `as` saturates above u32::MAX.
+      limit: (limit >= 0.0).then_some(limit as u32),
+      values: flags & RANGE_VALUES != 0,
+    })
   }
 }
 

@@ -20,12 +20,14 @@ mod transaction;
 
 pub use database::{destroy_database, is_database_closing, is_database_open, NativeDatabase};
 pub use fast::{
-  get_in_memory_shared, get_shared, put_shared, range_shared, remove_shared, shared_key_buffer,
-  shared_value_buffer, take_range, SharedBuffers, RANGE_FIRST_BATCH, RANGE_HAS_LOWER,
-  RANGE_HAS_UPPER, RANGE_LOWER_INCLUSIVE, RANGE_MAX_FIRST_BATCH, RANGE_REVERSE,
-  RANGE_UPPER_INCLUSIVE, RANGE_VALUES, SHARED_KEY_BYTES, SHARED_VALUE_BYTES,
+  get_in_memory_shared, get_key, get_shared, put_key, put_shared, range_shared, remove_key,
+  remove_shared, shared_key_buffer, shared_value_buffer, take_range, SharedBuffers,
+  RANGE_FIRST_BATCH, RANGE_MAX_FIRST_BATCH, SHARED_KEY_BYTES, SHARED_VALUE_BYTES,
 };
-pub use iterator::{NativeIterator, RangeOptions, RANGE_MAX_BATCH};
+pub use iterator::{
+  NativeIterator, RANGE_HAS_LOWER, RANGE_HAS_UPPER, RANGE_LOWER_INCLUSIVE, RANGE_MAX_BATCH,
+  RANGE_REVERSE, RANGE_UPPER_INCLUSIVE, RANGE_VALUES,
+};
 pub use lock::{try_lock_file, FileLock};
 pub use options::{open_option_specs, OpenOptionSpec, OpenOptions};
 pub use transaction::NativeTransaction;

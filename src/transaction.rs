@@ -23,7 +23,7 @@ use crate::batch::check_key;
 use crate::engine::{Db, Family};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::iterator::{
-  OptimisticTxnIter, PessimisticTxnIter, RangeOptions, RawIter, Scan, MAX_BATCH_BYTES,
+  OptimisticTxnIter, PessimisticTxnIter, RawIter, Scan, ScanSpec, MAX_BATCH_BYTES,
 };
 use crate::task::Blocking;
 
@@ -199,20 +199,25 @@ impl NativeTransaction {
 
   /// Up to `max_entries` entries of a range as this transaction sees it (its
   /// own writes over its snapshot), packed as `NativeIterator.nextBatch`
-  /// packs them; `undefined` when the range has none. Each call makes and
-  /// drops its own RocksDB iterator, so none can outlive the transaction:
-  /// JavaScript reads a long range by resuming after the last key it got.
+  /// packs them; `undefined` when the range has none. The range is in the
+  /// wire format of `iterator.rs`. Each call makes and drops its own RocksDB
+  /// iterator, so none can outlive the transaction: JavaScript reads a long
+  /// range by resuming after the last key it got.
   #[napi]
   pub fn range_batch<'env>(
     &self,
     env: &'env Env,
-    range: RangeOptions,
+    bounds: &[u8],
+    lower_length: u32,
+    flags: u32,
+    offset: u32,
     max_entries: u32,
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
+    let spec = ScanSpec::from_wire(bounds, lower_length, flags, offset, -1.0)?;
     let out =
       self.with_open(|open| {
         let handle = open.handle()?;
-        let mut scan = Scan::over(open.family.engine.clone(), range.into(), |_, mut read| {
+        let mut scan = Scan::over(open.family.engine.clone(), spec, |_, mut read| {
           // SAFETY (both transmutes): `scan` is dropped before this closure
           // returns, while `open` and the transaction the iterator borrows live.
           Ok(match open.txn()? {
