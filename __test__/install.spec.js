@@ -18,6 +18,7 @@ const path = require('node:path')
 const { execFileSync, spawnSync } = require('node:child_process')
 const { parseTriple } = require('@napi-rs/cli')
 const { sourceDigest } = require('../scripts/source-digest')
+const { neededVersions, floorProblems } = require('../scripts/check-floor')
 
 const root = path.join(__dirname, '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
@@ -35,26 +36,6 @@ function currentReleaseBinary() {
   } catch {
     return null
   }
-}
-
-/** The highest version of each symbol-version prefix the binary needs, e.g. { GLIBC: '2.17' }. */
-function neededVersions(binary) {
-  const text = execFileSync('objdump', ['-T', binary], { encoding: 'utf8', maxBuffer: 64 << 20 })
-  const highest = {}
-  for (const [, prefix, version] of text.matchAll(/\b(GLIBC|GLIBCXX|CXXABI|GCC)_([0-9.]+)/g)) {
-    const current = highest[prefix]
-    if (!current || compareVersions(version, current) > 0) highest[prefix] = version
-  }
-  return highest
-}
-
-function compareVersions(a, b) {
-  const x = a.split('.').map(Number)
-  const y = b.split('.').map(Number)
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0)
-  }
-  return 0
 }
 
 test('the packed release installs with no toolchain, loads through require and import, and works', async (t) => {
@@ -122,9 +103,5 @@ await again.close()
 
   const needed = neededVersions(installed)
   t.log(`the installed binary needs ${JSON.stringify(needed)}`)
-  if (release && host.endsWith('-linux-gnu')) {
-    t.true(compareVersions(needed.GLIBC ?? '0', '2.17') <= 0, `GLIBC_${needed.GLIBC} is above the 2.17 floor`)
-    t.is(needed.GLIBCXX, undefined, 'no libstdc++ symbols: the C++ runtime is linked in')
-    t.is(needed.CXXABI, undefined)
-  }
+  if (release && host.endsWith('-linux-gnu')) t.deepEqual(floorProblems(installed), [], 'glibc 2.17 at most, no libstdc++')
 })

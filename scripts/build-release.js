@@ -77,7 +77,7 @@ function main() {
   } else {
     const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
     const env = { ...process.env, CARGO_TARGET_DIR: path.join(cache, 'target-release') }
-    run(process.execPath, [napi, 'build', '--platform', '--release', '--target', target, '--output-dir', releaseDir, '--no-js', '--no-dts-header'], { env })
+    run(process.execPath, [napi, 'build', '--platform', '--release', '--target', target, '--output-dir', releaseDir, '--no-js', '--dts', path.join(releaseDir, 'native.d.ts')], { env })
   }
   fs.writeFileSync(`${output}.json`, JSON.stringify({ target, sources: sourceDigest(), builtAt: new Date().toISOString() }, null, 2) + '\n')
   console.log(`build-release: ${output}`)
