@@ -178,6 +178,13 @@ export declare class NativeTransaction {
 export declare class SharedBuffers {}
 
 /**
+ * Sets the memory budget that databases opened from now on share; options
+ * not given keep their current value. Databases already open keep the
+ * write buffer manager they were opened with.
+ */
+export declare function configure(config: ProcessConfig): void
+
+/**
  * Removes a closed database from disk. Refuses while a handle in this process
  * still has it open (`ERR_DATABASE_OPEN`); waits while RocksDB is still
  * releasing it after the last handle closed.
@@ -220,6 +227,32 @@ export declare function isDatabaseClosing(path: string): boolean
 
 /** Whether a handle in this process has the database at `path` open for writing. */
 export declare function isDatabaseOpen(path: string): boolean
+
+/**
+ * The largest size `RocksDatabase.config()` takes, in bytes: 1 PiB, past
+ * any machine and within an f64's integers.
+ */
+export declare const MAX_BUDGET_BYTES: number
+
+/** What the process's shared memory holds now. */
+export declare function memoryUsage(): MemoryUsage
+
+/** What the process's shared memory holds now, in bytes. */
+export interface MemoryUsage {
+  /** The shared block cache's capacity. */
+  blockCacheCapacity: number
+  /**
+   * Bytes in the shared block cache (blocks of every open database, each
+   * block of a file shared by hardlinks counted once).
+   */
+  blockCacheUsage: number
+  /** Bytes pinned in it (blocks in use, and index and filter blocks of L0 files). */
+  blockCachePinned: number
+  /** Bytes of memtables the write buffer manager counts; 0 without one. */
+  writeBufferUsage: number
+  /** Bytes of the lock buckets optimistic transactions share. */
+  lockBuckets: number
+}
 
 /**
  * Options of `RocksDatabase.open()` that the native layer acts on. Their
@@ -300,6 +333,36 @@ export interface OpenOptionSpec {
 
 /** The native open options, for the checks in `lib/options.js`. */
 export declare function openOptionSpecs(): Array<OpenOptionSpec>
+
+/**
+ * The process-wide settings of `RocksDatabase.config()`: the memory every
+ * database opened afterwards shares.
+ */
+export interface ProcessConfig {
+  /**
+   * Bytes of the block cache all databases share (data, index and filter
+   * blocks); 0 opens databases without a cache. Default 64 MiB. Changing
+   * it resizes the cache open databases use.
+   */
+  blockCacheSize?: number
+  /**
+   * Bytes all memtables of the process may hold before RocksDB flushes the
+   * largest; 0 (the default) leaves each database to its `writeBufferSize`.
+   */
+  writeBufferManagerSize?: number
+  /**
+   * Charge memtable memory to the block cache, so both draw on one pool.
+   * Default `false`.
+   */
+  writeBufferManagerCostToCache?: boolean
+  /**
+   * Stall writes while the memtables are over `writeBufferManagerSize`.
+   * Only `false` (the default) is accepted: `true` is refused with
+   * `ERR_ROCKSDB_NOT_SUPPORTED`, because RocksDB would stall the writes of
+   * an optimistic transaction database for good.
+   */
+  writeBufferManagerAllowStall?: boolean
+}
 
 /**
  * `putShared` with the key given: for a key too large for the shared key

@@ -86,6 +86,8 @@ async function everything(): Promise<void> {
   const stats = db.getStats()
   const sequence: number = db.getLatestSequenceNumber() + stats.sequence + stats.estimatedKeys
   await db.verifyChecksums()
+  RocksDatabase.config({ blockCacheSize: 64 << 20, writeBufferManagerSize: 0, writeBufferManagerCostToCache: false })
+  const shared: number = RocksDatabase.memoryUsage().blockCacheUsage
 
   await db.createCheckpoint('/tmp/cp')
   const branch: RocksDatabase<User> = await db.branch('/tmp/branch')

@@ -1,6 +1,6 @@
-import type { OpenOptions } from '../native'
+import type { MemoryUsage, OpenOptions, ProcessConfig } from '../native'
 
-export type { OpenOptions }
+export type { MemoryUsage, OpenOptions, ProcessConfig }
 
 /**
  * A key under the default `'ordered-binary'` key encoding: strings, numbers,
@@ -182,6 +182,14 @@ export declare class RocksDatabase<V = any> {
   constructor(path: string, options?: RocksDatabaseOptions)
   /** Opens the database at `path`, creating it and its parents when absent. */
   static open<V = any>(path: string, options?: RocksDatabaseOptions): RocksDatabase<V>
+  /**
+   * Sets the memory every database opened from now on shares: one block
+   * cache (default 64 MiB) and, with `writeBufferManagerSize`, one budget
+   * for all memtables. Options not given keep their value.
+   */
+  static config(options: ProcessConfig): void
+  /** What the memory all databases share holds now, in bytes. */
+  static memoryUsage(): MemoryUsage
   /** The absolute directory of the database. */
   readonly path: string
   /** The options the handle was made with. */

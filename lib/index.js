@@ -1,11 +1,11 @@
 'use strict'
 
 const path = require('node:path')
-const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing } = require('../native.js')
+const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing, configure, memoryUsage } = require('../native.js')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
-const { checkOpenOptions } = require('./options')
+const { checkOpenOptions, checkConfig } = require('./options')
 const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions, rangeFlags, packBounds } = require('./range')
 const { SharedPath, NEEDS_DISK } = require('./fast')
 const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
@@ -56,6 +56,20 @@ class RocksDatabase {
   /** The column family of this handle; `'default'` unless `name` was given. */
   get name() {
     return this.options.name ?? 'default'
+  }
+
+  /**
+   * Sets the memory every database opened from now on shares (see
+   * `ProcessConfig`): one block cache and, when `writeBufferManagerSize` is
+   * set, one budget for all memtables. Options not given keep their value.
+   */
+  static config(options) {
+    configure(checkConfig(options))
+  }
+
+  /** What the memory all databases share holds now, in bytes. */
+  static memoryUsage() {
+    return memoryUsage()
   }
 
   /** Opens the database at `dbPath`, creating it and its parents when absent. */

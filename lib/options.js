@@ -8,7 +8,7 @@
  * JavaScript layer acts on itself.
  */
 
-const { openOptionSpecs } = require('../native.js')
+const { openOptionSpecs, MAX_BUDGET_BYTES } = require('../native.js')
 const { invalidArgType, invalidArgValue, outOfRange } = require('./errors')
 
 // The options of the JavaScript layer and their `typeof`. `encoding` (a
@@ -20,11 +20,7 @@ const JS_OPTIONS = [
 
 const SPECS = [...openOptionSpecs(), ...JS_OPTIONS]
 
-/**
- * Checks the options of `open()` and returns a copy of them. The wrong type
- * is a TypeError naming the option, as is an integer below its least value;
- * one above its greatest is a RangeError.
- */
+/** Checks the options of `open()` and returns a copy of them (see `checkSpecs`). */
 function checkOpenOptions(options) {
   if (options === undefined || options === null) return {}
   if (typeof options !== 'object' || Array.isArray(options)) {
@@ -32,8 +28,21 @@ function checkOpenOptions(options) {
   }
   // A copy, so that getters run once and later changes by the caller do not
   // reach a handle already checked.
-  const checked = { ...options }
-  for (const { name, type, min, max, values } of SPECS) {
+  const checked = checkSpecs({ ...options }, SPECS)
+  if (checked.encoding !== undefined && checked.encoding !== false && typeof checked.encoding !== 'string') {
+    throw invalidArgType('options.encoding', 'a string or false', checked.encoding)
+  }
+  if (checked.name === '') throw invalidArgValue('options.name', 'must not be empty')
+  return checked
+}
+
+/**
+ * Checks `options` against `specs` ({ name, type, min, max, values }): the
+ * wrong type is a TypeError naming the option, as is a number that is not an
+ * integer or below its least value; one above its greatest is a RangeError.
+ */
+function checkSpecs(checked, specs) {
+  for (const { name, type, min, max, values } of specs) {
     const value = checked[name]
     if (value === undefined) continue
     if (typeof value !== type) throw invalidArgType(`options.${name}`, `of type ${type}`, value)
@@ -45,14 +54,27 @@ function checkOpenOptions(options) {
     }
     if (max !== undefined && value > max) throw outOfRange(`options.${name}`, `<= ${max}`, value)
   }
-  if (checked.encoding !== undefined && checked.encoding !== false && typeof checked.encoding !== 'string') {
-    throw invalidArgType('options.encoding', 'a string or false', checked.encoding)
-  }
-  if (checked.name === '') throw invalidArgValue('options.name', 'must not be empty')
   return checked
+}
+
+// The options of RocksDatabase.config(): sizes in bytes up to the native
+// layer's bound, and switches.
+const CONFIG_SPECS = [
+  { name: 'blockCacheSize', type: 'number', min: 0, max: MAX_BUDGET_BYTES },
+  { name: 'writeBufferManagerSize', type: 'number', min: 0, max: MAX_BUDGET_BYTES },
+  { name: 'writeBufferManagerCostToCache', type: 'boolean' },
+  { name: 'writeBufferManagerAllowStall', type: 'boolean' },
+]
+
+/** Checks the options of `RocksDatabase.config()` and returns a copy of them. */
+function checkConfig(options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidArgType('options', 'an object', options)
+  }
+  return checkSpecs({ ...options }, CONFIG_SPECS)
 }
 
 /** The name of every open option, native or not, in the order declared. */
 const OPEN_OPTION_NAMES = [...SPECS.map((spec) => spec.name), 'encoding', 'encoder']
 
-module.exports = { checkOpenOptions, OPEN_OPTION_NAMES }
+module.exports = { checkOpenOptions, checkConfig, OPEN_OPTION_NAMES }

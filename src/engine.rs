@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use rust_rocksdb::{
   BoundColumnFamily, ColumnFamilyDescriptor, DBPinnableSlice, DBWithThreadMode, MultiThreaded,
-  OptimisticTransactionDB, Options, ReadOptions, TransactionDB, TransactionDBOptions,
-  WriteBatchWithTransaction, WriteOptions, DB,
+  OptimisticTransactionDB, OptimisticTransactionDBOptions, Options, ReadOptions, TransactionDB,
+  TransactionDBOptions, WriteBatchWithTransaction, WriteOptions, DB,
 };
 
 use crate::batch;
+use crate::budget::Budget;
 use crate::error::{DbError, DbResult, ErrorCode};
 
 /// The open RocksDB instance behind one or more handles.
@@ -202,6 +203,9 @@ impl Drop for Released {
 /// column families they create.
 pub struct EngineOptions {
   pub opts: Options,
+  /// The shared cache, write buffer manager and lock buckets `opts` use,
+  /// kept alive with the engine.
+  pub budget: Arc<Budget>,
   /// Open read-only: no lock, no writes.
   pub read_only: bool,
   /// Some when the engine is to be pessimistic: its lock timeout in ms.
@@ -312,11 +316,17 @@ impl Engine {
         descriptors(),
       )?)
     } else {
-      Db::ReadWrite(OptimisticTransactionDB::open_cf_descriptors(
-        opts,
-        path,
-        descriptors(),
-      )?)
+      // The process's one pool of lock buckets instead of 2^20 of its own.
+      let mut otxn_options = OptimisticTransactionDBOptions::default();
+      otxn_options.set_shared_lock_buckets(&options.budget.lock_buckets);
+      Db::ReadWrite(
+        OptimisticTransactionDB::open_cf_descriptors_with_otxn_db_options(
+          opts,
+          &otxn_options,
+          path,
+          descriptors(),
+        )?,
+      )
     };
     Ok(Engine {
       db,

@@ -7,6 +7,7 @@
 #![deny(clippy::all)]
 
 mod batch;
+mod budget;
 mod checkpoint;
 mod database;
 mod engine;
@@ -29,7 +30,10 @@ pub use iterator::{
   RANGE_REVERSE, RANGE_UPPER_INCLUSIVE, RANGE_VALUES,
 };
 pub use lock::{try_lock_file, FileLock};
-pub use options::{open_option_specs, OpenOptionSpec, OpenOptions};
+pub use options::{
+  configure, memory_usage, open_option_specs, MemoryUsage, OpenOptionSpec, OpenOptions,
+  ProcessConfig, MAX_BUDGET_BYTES,
+};
 pub use transaction::NativeTransaction;
 
 /// Every error `code` the native layer can raise.

@@ -4,6 +4,7 @@
 use napi_derive::napi;
 use rust_rocksdb::{BlockBasedOptions, DBCompressionType, Options, ReadOptions, WriteOptions};
 
+use crate::budget::{Budget, BudgetConfig};
 use crate::engine::EngineOptions;
 use crate::error::{DbError, DbResult, ErrorCode};
 
@@ -174,9 +175,117 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
   ]
 }
 
+/// The process-wide settings of `RocksDatabase.config()`: the memory every
+/// database opened afterwards shares.
+#[napi(object)]
+pub struct ProcessConfig {
+  /// Bytes of the block cache all databases share (data, index and filter
+  /// blocks); 0 opens databases without a cache. Default 64 MiB. Changing
+  /// it resizes the cache open databases use.
+  pub block_cache_size: Option<f64>,
+  /// Bytes all memtables of the process may hold before RocksDB flushes the
+  /// largest; 0 (the default) leaves each database to its `writeBufferSize`.
+  pub write_buffer_manager_size: Option<f64>,
+  /// Charge memtable memory to the block cache, so both draw on one pool.
+  /// Default `false`.
+  pub write_buffer_manager_cost_to_cache: Option<bool>,
+  /// Stall writes while the memtables are over `writeBufferManagerSize`.
+  /// Only `false` (the default) is accepted: `true` is refused with
+  /// `ERR_ROCKSDB_NOT_SUPPORTED`, because RocksDB would stall the writes of
+  /// an optimistic transaction database for good.
+  pub write_buffer_manager_allow_stall: Option<bool>,
+}
+
+/// Sets the memory budget that databases opened from now on share; options
+/// not given keep their current value. Databases already open keep the
+/// write buffer manager they were opened with.
+#[napi]
+pub fn configure(config: ProcessConfig) -> napi::Result<(), ErrorCode> {
+  let current = Budget::current().config;
+  let bytes = |value: Option<f64>, name: &str, current: usize| -> DbResult<usize> {
+    match value {
+      None => Ok(current),
+      Some(v) if v >= 0.0 && v.fract() == 0.0 && v <= MAX_BUDGET_BYTES => Ok(v as usize),
+      Some(v) => Err(DbError::new(
+        ErrorCode::OutOfRange,
+        format!("options.{name} must be an integer from 0 to {MAX_BUDGET_BYTES}. Received {v}"),
+      )),
+    }
+  };
+  if config.write_buffer_manager_allow_stall == Some(true) {
+    // RocksDB keeps a flushed memtable of an optimistic transaction database
+    // as history for conflict checks, counted by the manager, and trims that
+    // history only when a write comes in: a stalled writer would wait for
+    // it forever (measured: writes into a 2 MiB budget stop for good).
+    return Err(
+      DbError::new(
+        ErrorCode::RocksNotSupported,
+        "writeBufferManagerAllowStall: RocksDB's write stalls never end for optimistic transaction databases, which keep flushed memtables as history; use writeBufferManagerSize alone, which flushes early instead",
+      )
+      .into(),
+    );
+  }
+  Budget::configure(BudgetConfig {
+    block_cache_size: bytes(
+      config.block_cache_size,
+      "blockCacheSize",
+      current.block_cache_size,
+    )?,
+    write_buffer_manager_size: bytes(
+      config.write_buffer_manager_size,
+      "writeBufferManagerSize",
+      current.write_buffer_manager_size,
+    )?,
+    write_buffer_manager_cost_to_cache: config
+      .write_buffer_manager_cost_to_cache
+      .unwrap_or(current.write_buffer_manager_cost_to_cache),
+    write_buffer_manager_allow_stall: config
+      .write_buffer_manager_allow_stall
+      .unwrap_or(current.write_buffer_manager_allow_stall),
+  });
+  Ok(())
+}
+
+/// The largest size `RocksDatabase.config()` takes, in bytes: 1 PiB, past
+/// any machine and within an f64's integers.
+#[napi]
+pub const MAX_BUDGET_BYTES: f64 = 1_125_899_906_842_624.0;
+
+/// What the process's shared memory holds now, in bytes.
+#[napi(object, object_from_js = false)]
+pub struct MemoryUsage {
+  /// The shared block cache's capacity.
+  pub block_cache_capacity: f64,
+  /// Bytes in the shared block cache (blocks of every open database, each
+  /// block of a file shared by hardlinks counted once).
+  pub block_cache_usage: f64,
+  /// Bytes pinned in it (blocks in use, and index and filter blocks of L0 files).
+  pub block_cache_pinned: f64,
+  /// Bytes of memtables the write buffer manager counts; 0 without one.
+  pub write_buffer_usage: f64,
+  /// Bytes of the lock buckets optimistic transactions share.
+  pub lock_buckets: f64,
+}
+
+/// What the process's shared memory holds now.
+#[napi]
+pub fn memory_usage() -> MemoryUsage {
+  let usage = Budget::current().usage();
+  MemoryUsage {
+    block_cache_capacity: usage.block_cache_capacity as f64,
+    block_cache_usage: usage.block_cache_usage as f64,
+    block_cache_pinned: usage.block_cache_pinned as f64,
+    write_buffer_usage: usage.write_buffer_usage as f64,
+    lock_buckets: usage.lock_buckets_bytes as f64,
+  }
+}
+
 // Bounds of the numeric open options: past them RocksDB aborts (a thread
 // count it cannot start) or overflows. Given to JavaScript in the specs, so
 // that it checks the same bounds before anything reaches this module.
+
+/// Bytes a memtable takes from its arena at a time (see `engine_options`).
+const ARENA_BLOCK_SIZE: usize = 1 << 20;
 
 /// The most background threads `parallelismThreads` may ask for.
 pub const MAX_THREADS: u32 = 256;
@@ -209,6 +318,11 @@ impl OpenOptions {
       None => std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
     };
     opts.increase_parallelism(threads);
+    // RocksDB opens every SST file at open (maxOpenFiles -1) with 16 threads
+    // of its own, made and ended at each open: for the small databases a
+    // process opens many of (branches), making the threads costs more than
+    // opening their few files on the calling thread.
+    opts.set_max_file_opening_threads(1);
     if let Some(size) = options.write_buffer_size {
       if !(size >= 1.0 && size.fract() == 0.0 && size <= MAX_WRITE_BUFFER_SIZE) {
         return Err(DbError::new(
@@ -218,6 +332,23 @@ impl OpenOptions {
       }
       opts.set_write_buffer_size(size as usize);
     }
+    // Memtables take memory from their arena in blocks; the write buffer
+    // manager counts whole blocks. RocksDB's default (an eighth of
+    // writeBufferSize, 8 MiB) would count every memtable with a write in it
+    // as 8 MiB against a shared budget. And with a stalling manager, a block
+    // must be small beside the budget: the manager flushes at 7/8 of it, and
+    // the flushed memtable stays counted while an optimistic database keeps
+    // it as conflict-check history, so one block that took the memtable past
+    // the whole budget at once would stall writers for good.
+    let budget = Budget::current();
+    let mut arena_block = ARENA_BLOCK_SIZE;
+    if let Some(size) = options.write_buffer_size {
+      arena_block = arena_block.min(size as usize / 8);
+    }
+    if budget.write_buffers.is_some() {
+      arena_block = arena_block.min(budget.config.write_buffer_manager_size / 16);
+    }
+    opts.set_arena_block_size(arena_block.max(4096));
     if let Some(files) = options.max_open_files {
       if files < -1 {
         return Err(DbError::new(
@@ -233,10 +364,21 @@ impl OpenOptions {
     // data-block hash index was measured too and did not speed up hits.)
     let mut table = BlockBasedOptions::default();
     table.set_bloom_filter(10.0, false);
-    if options.no_block_cache.unwrap_or(false) {
-      table.disable_cache();
+    match &budget.cache {
+      Some(cache) if !options.no_block_cache.unwrap_or(false) => {
+        table.set_block_cache(cache);
+        // Index and filter blocks in the shared cache too, so that branches
+        // sharing an SST file share them; those of L0 files stay pinned
+        // there, as a table reader would hold them without the cache.
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+      }
+      _ => table.disable_cache(),
     }
     opts.set_block_based_table_factory(&table);
+    if let Some(write_buffers) = &budget.write_buffers {
+      opts.set_write_buffer_manager(write_buffers);
+    }
     let mut write = WriteOptions::default();
     write.disable_wal(options.disable_wal.unwrap_or(false));
     let lock_timeout = options.lock_timeout.unwrap_or(0.0);
@@ -248,6 +390,7 @@ impl OpenOptions {
     }
     Ok(EngineOptions {
       opts,
+      budget,
       read_only,
       pessimistic: options
         .pessimistic

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+'use strict'
+
+// Many live branches in one process, as an app server keeps them: a base of
+// flushed keys; then, for each branch, createCheckpoint, open, read every
+// key once, write 200 keys, and keep it open. Reports the resident memory
+// each open branch adds, the medians of checkpoint, open and close, and the
+// shared block cache's usage (the proof that branches share cached blocks).
+//
+//   node --expose-gc bench/branches.js [--branches N] [--keys K] [--json FILE]
+//
+// `npm run bench` runs it with 1,000 branches of 100,000 keys; `--quick`
+// with 100 branches of 20,000 keys.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { RocksDatabase } = require('..')
+
+function option(name, fallback) {
+  const at = process.argv.indexOf(name)
+  return at === -1 ? fallback : process.argv[at + 1]
+}
+
+const BRANCHES = Number(option('--branches', 1000))
+const KEYS = Number(option('--keys', 100_000))
+const WRITES = 200
+const VALUE = Buffer.alloc(100, 0x61)
+const key = (i) => `key${String(i).padStart(8, '0')}`
+const MiB = 1024 * 1024
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6
+
+async function main() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rocksdb-branch-branches-'))
+  try {
+    const base = RocksDatabase.open(path.join(root, 'base'), { encoding: 'binary' })
+    for (let i = 0; i < KEYS; i++) base.putSync(key(i), VALUE)
+    base.flushSync()
+    base.compactSync()
+    globalThis.gc?.()
+    const rssBefore = process.memoryUsage().rss
+
+    const timings = { checkpoint: [], open: [], close: [] }
+    const open = []
+    for (let b = 0; b < BRANCHES; b++) {
+      const target = path.join(root, 'branches', `b${b}`)
+      let start = process.hrtime.bigint()
+      await base.createCheckpoint(target)
+      timings.checkpoint.push(ms(start))
+      start = process.hrtime.bigint()
+      const branch = RocksDatabase.open(target, { encoding: 'binary' })
+      timings.open.push(ms(start))
+      for (let i = 0; i < KEYS; i++) {
+        if (branch.getSync(key(i)) === undefined) throw new Error(`branch ${b} lacks ${key(i)}`)
+      }
+      for (let i = 0; i < WRITES; i++) branch.putSync(`own${i}`, VALUE)
+      open.push(branch)
+    }
+    globalThis.gc?.()
+    const rssOpen = process.memoryUsage().rss
+    const usage = RocksDatabase.memoryUsage?.()
+
+    for (const branch of open) {
+      const start = process.hrtime.bigint()
+      await branch.close()
+      timings.close.push(ms(start))
+    }
+    await base.close()
+
+    const result = {
+      branches: BRANCHES,
+      keys: KEYS,
+      rssPerBranchMiB: (rssOpen - rssBefore) / BRANCHES / MiB,
+      rssTotalMiB: rssOpen / MiB,
+      checkpointMedianMs: median(timings.checkpoint),
+      openMedianMs: median(timings.open),
+      closeMedianMs: median(timings.close),
+      openLastTenthMedianMs: median(timings.open.slice(-Math.max(1, Math.floor(BRANCHES / 10)))),
+      memoryUsage: usage ?? null,
+    }
+    console.log(
+      `${BRANCHES} branches of ${KEYS} keys, each opened, read whole, written ${WRITES} times, kept open:\n` +
+        `  RSS per open branch     ${result.rssPerBranchMiB.toFixed(2)} MiB (process total ${result.rssTotalMiB.toFixed(0)} MiB)\n` +
+        `  createCheckpoint median ${result.checkpointMedianMs.toFixed(2)} ms\n` +
+        `  open median             ${result.openMedianMs.toFixed(2)} ms (last tenth opened: ${result.openLastTenthMedianMs.toFixed(2)} ms)\n` +
+        `  close median            ${result.closeMedianMs.toFixed(2)} ms` +
+        (usage ? `\n  shared memory           ${JSON.stringify(usage)}` : ''),
+    )
+    const json = option('--json', null)
+    if (json) fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n')
+    return result
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+}
+
+module.exports = { main }
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error)
+    process.exit(1)
+  })
+}
