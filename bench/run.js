@@ -427,6 +427,33 @@ function svg() {
   return parts.join('\n') + '\n'
 }
 
+// The many-branches measurement (bench/branches.js), in a process of its
+// own so that its resident memory is its own.
+let branches = null
+
+function branchesCase() {
+  const out = path.join(root, 'branches.json')
+  const args = quick ? ['--branches', '100', '--keys', '20000'] : ['--branches', '1000', '--keys', '100000']
+  execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, 'branches.js'), ...args, '--json', out], { stdio: 'inherit' })
+  return JSON.parse(fs.readFileSync(out, 'utf8'))
+}
+
+function branchesMarkdown() {
+  if (!branches) return ''
+  const b = branches
+  return [
+    '',
+    `Many live branches in one process (\`bench/branches.js\`): ${b.branches.toLocaleString('en')} branches of a base of ${b.keys.toLocaleString('en')} flushed keys,`,
+    'each made with createCheckpoint, opened, read whole, written 200 times and kept open, with the default settings.',
+    '',
+    '| RSS per open branch | process RSS | createCheckpoint | open | close | shared block cache |',
+    '|---:|---:|---:|---:|---:|---:|',
+    `| ${b.rssPerBranchMiB.toFixed(2)} MiB | ${b.rssTotalMiB.toFixed(0)} MiB | ${b.checkpointMedianMs.toFixed(2)} ms | ${b.openMedianMs.toFixed(2)} ms | ${b.closeMedianMs.toFixed(2)} ms | ${(b.memoryUsage.blockCacheUsage / 2 ** 20).toFixed(1)} MiB |`,
+    '',
+    'Times are medians.',
+  ].join('\n')
+}
+
 async function main() {
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`
   console.log(`rocksdb-branch benchmarks${quick ? ' (quick)' : ''}: ${KEYS.toLocaleString('en')} keys, 100-byte values\n${machine}`)
@@ -434,16 +461,17 @@ async function main() {
     await pointAndRangeCases()
     await checkpointCases()
     await memoryCase()
+    branches = branchesCase()
   } finally {
     fs.rmSync(root, { recursive: true, force: true })
   }
   console.log(report())
   const docs = path.resolve(__dirname, '..', 'docs')
   fs.mkdirSync(docs, { recursive: true })
-  const out = { date: new Date().toISOString(), machine, quick, keys: KEYS, valueBytes: VALUE.length, durability: 'no fsync per write (RocksDB WAL, LMDB noSync)', results }
+  const out = { date: new Date().toISOString(), machine, quick, keys: KEYS, valueBytes: VALUE.length, durability: 'no fsync per write (RocksDB WAL, LMDB noSync)', results, branches }
   fs.writeFileSync(path.join(docs, quick ? 'bench-results-quick.json' : 'bench-results.json'), JSON.stringify(out, null, 2) + '\n')
   fs.writeFileSync(path.join(docs, quick ? 'bench-quick.svg' : 'bench.svg'), svg())
-  fs.writeFileSync(path.join(docs, quick ? 'bench-quick.md' : 'bench.md'), markdown(machine))
+  fs.writeFileSync(path.join(docs, quick ? 'bench-quick.md' : 'bench.md'), markdown(machine) + branchesMarkdown() + '\n')
 }
 
 main().catch((error) => {
