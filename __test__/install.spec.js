@@ -104,4 +104,15 @@ await again.close()
   const needed = neededVersions(installed)
   t.log(`the installed binary needs ${JSON.stringify(needed)}`)
   if (release && host.endsWith('-linux-gnu')) t.deepEqual(floorProblems(installed), [], 'glibc 2.17 at most, no libstdc++')
+
+  // Without its binary package the package says what it looked for and what
+  // to do, and does not blame npm.
+  fs.rmSync(path.join(app, 'node_modules', `${pkg.name}-${platform}`), { recursive: true })
+  const missing = spawnSync('node', ['-e', `require('${pkg.name}')`], { cwd: app, env, encoding: 'utf8' })
+  t.not(missing.status, 0)
+  t.regex(missing.stderr, /ERR_NATIVE_BINARY_NOT_FOUND/)
+  t.true(missing.stderr.includes(`${process.platform} ${process.arch}`), missing.stderr)
+  t.true(missing.stderr.includes(`${pkg.name}-${platform}@${pkg.version}`), missing.stderr)
+  t.regex(missing.stderr, /build from source/)
+  t.notRegex(missing.stderr, /npm has a bug/)
 })

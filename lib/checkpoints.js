@@ -25,7 +25,7 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const { setTimeout: sleep } = require('node:timers/promises')
-const { isDatabaseOpen, tryLockFile } = require('../native.js')
+const { isDatabaseOpen, tryLockFile } = require('./binding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, heldByAnotherProcess } = require('./errors')
 
 const REGISTRY_FILE = 'registry.json'

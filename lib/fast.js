@@ -32,7 +32,7 @@ const {
   sharedKeyBuffer,
   sharedValueBuffer,
   takeRange,
-} = require('../native.js')
+} = require('./binding')
 const { packBounds, rangeFlags } = require('./range')
 
 /** What `getInMemory` returns when the answer needs the disk. */

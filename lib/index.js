@@ -1,7 +1,7 @@
 'use strict'
 
 const path = require('node:path')
-const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing, configure, memoryUsage } = require('../native.js')
+const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing, configure, memoryUsage } = require('./binding')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen } = require('./errors')
@@ -626,6 +626,7 @@ const ERROR_CODES = Object.freeze(
       'ERR_CHECKPOINT_NOT_FOUND',
       'ERR_CHECKPOINT_REGISTRY_CORRUPT',
       'ERR_DATABASE_NOT_FOUND',
+      'ERR_NATIVE_BINARY_NOT_FOUND',
     ]),
   ].sort(),
 )

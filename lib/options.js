@@ -8,7 +8,7 @@
  * JavaScript layer acts on itself.
  */
 
-const { openOptionSpecs, MAX_BUDGET_BYTES } = require('../native.js')
+const { openOptionSpecs, MAX_BUDGET_BYTES } = require('./binding')
 const { invalidArgType, invalidArgValue, outOfRange } = require('./errors')
 
 // The options of the JavaScript layer and their `typeof`. `encoding` (a

@@ -1,6 +1,6 @@
 'use strict'
 
-const { RANGE_HAS_LOWER, RANGE_LOWER_INCLUSIVE, RANGE_HAS_UPPER, RANGE_UPPER_INCLUSIVE, RANGE_REVERSE, RANGE_VALUES } = require('../native.js')
+const { RANGE_HAS_LOWER, RANGE_LOWER_INCLUSIVE, RANGE_HAS_UPPER, RANGE_UPPER_INCLUSIVE, RANGE_REVERSE, RANGE_VALUES } = require('./binding')
 const { invalidArgType, invalidArgValue, outOfRange, databaseNotOpen } = require('./errors')
 
 // The options of getRange() and getKeys() and their `typeof`.

@@ -5,7 +5,7 @@ const { RangeIterable, decodeBatch, lastKeyOf, rangeFlags, packBounds } = requir
 const { PackedWrites } = require('./batch')
 // A range read in a transaction starts with a batch of RANGE_FIRST_BATCH
 // entries; each next batch doubles, up to RANGE_MAX_BATCH.
-const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('../native.js')
+const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('./binding')
 
 function transactionDone() {
   const error = new Error('the transaction has already been committed or aborted')
