@@ -59,7 +59,9 @@ test('the packed release installs with no toolchain, loads through require and i
   fs.symlinkSync(npmCli, path.join(bin, 'npm'))
   fs.symlinkSync(path.join(path.dirname(npmCli), 'npx-cli.js'), path.join(bin, 'npx'))
   fs.symlinkSync('/bin/sh', path.join(bin, 'sh'))
-  const env = { HOME: process.env.HOME, PATH: bin, npm_config_update_notifier: 'false' }
+  // The machine's network settings (proxies, certificate authorities) stay.
+  const network = /^(HOME|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY|npm_config_(cafile|registry|proxy|https_proxy|noproxy|strict_ssl))$/
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => network.test(name))), PATH: bin, npm_config_update_notifier: 'false' }
   for (const tool of TOOLCHAIN) {
     t.not(spawnSync('sh', ['-c', `command -v ${tool}`], { env }).status, 0, `${tool} must not be on the PATH`)
   }
