@@ -5,10 +5,10 @@
 //
 //   node scripts/build-release.js [--target <triple>]
 //
-// Linux gnu targets are built with cargo-zigbuild against glibc 2.17 (the
-// `.2.17` suffix), with zig's libc++ linked in, so the binary loads on any
-// distribution from RHEL 7 / Amazon Linux 2 on and needs no GLIBCXX from the
-// system. Other targets are built with `napi build` for that target. The
+// Linux targets are built with cargo-zigbuild: gnu ones against glibc 2.17
+// (the `.2.17` suffix), musl ones against zig's musl, both with zig's libc++
+// linked in, so the binary needs nothing of glibc above 2.17 and no GLIBCXX
+// from the system. Other targets are built with `napi build` for that target. The
 // binary goes to the release directory (default
 // `~/.cache/rocksdb-branch/release`, or ROCKSDB_BRANCH_RELEASE_DIR), beside a
 // `<binary>.json` naming the sources it was built from, so that tests can
@@ -65,14 +65,22 @@ function main() {
   const output = path.join(releaseDir, name)
 
   run('rustup', ['target', 'add', target])
-  if (abi === 'gnu' && target.includes('linux')) {
+  if (target.includes('-linux-')) {
     ensureZig()
+    const musl = abi === 'musl'
     // Apart from the development build's: its RocksDB is compiled against
     // the system's glibc and libstdc++ headers.
-    const env = { ...process.env, CARGO_TARGET_DIR: path.join(cache, `target-glibc${GLIBC_FLOOR.replace('.', '')}`), CXXSTDLIB: 'c++' }
-    // cc-rs links the C++ runtime named by CXXSTDLIB: zig's libc++, which
-    // zig links statically, instead of the system's libstdc++.
-    run('cargo', ['zigbuild', '--release', '--lib', '--target', `${target}.${GLIBC_FLOOR}`], { env })
+    const env = {
+      ...process.env,
+      CARGO_TARGET_DIR: path.join(cache, musl ? 'target-musl' : `target-glibc${GLIBC_FLOOR.replace('.', '')}`),
+      // cc-rs links the C++ runtime named by CXXSTDLIB: zig's libc++, which
+      // zig links statically, instead of the system's libstdc++.
+      CXXSTDLIB: 'c++',
+    }
+    // Rust links musl statically by default, which a shared library (what
+    // Node loads) cannot be: link it dynamically, as musl Node does.
+    if (musl) env.CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS = env.CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS = '-C target-feature=-crt-static'
+    run('cargo', ['zigbuild', '--release', '--lib', '--target', musl ? target : `${target}.${GLIBC_FLOOR}`], { env })
     fs.copyFileSync(path.join(env.CARGO_TARGET_DIR, target, 'release', `lib${pkg.napi.binaryName.replace(/-/g, '_')}.so`), output)
   } else {
     const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')

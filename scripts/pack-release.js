@@ -25,6 +25,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { parseTriple } = require('@napi-rs/cli')
+const { hostTarget } = require('./host-target')
 
 const root = path.resolve(__dirname, '..')
 const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
@@ -105,17 +106,6 @@ function main() {
     fs.rmSync(stage, { recursive: true, force: true })
   }
   console.log(`pack-release: ${pkg.name}-${pkg.version}.tgz and ${pkg.name}-${platform}-${pkg.version}.tgz in ${outDir}`)
-}
-
-function hostTarget() {
-  const result = spawnSync('rustc', ['-vV'], { encoding: 'utf8' })
-  const host = result.stdout?.match(/^host: (.+)$/m)?.[1]
-  if (host) return host
-  // Without Rust (packing a binary built elsewhere), Node knows the platform.
-  const arch = { x64: 'x86_64', arm64: 'aarch64' }[process.arch]
-  if (process.platform === 'linux') return `${arch}-unknown-linux-${process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'}`
-  if (process.platform === 'darwin') return `${arch}-apple-darwin`
-  return `${arch}-pc-windows-msvc`
 }
 
 main()
