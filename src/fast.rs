@@ -16,6 +16,11 @@
 //! Ranges start the same way: the bounds come in the key buffer and the first
 //! batch goes out in the value buffer, so a short range costs one call and
 //! no native object; only a range with more to read gets a `NativeIterator`.
+//!
+//! Each operation also has a form with the key passed as a Buffer
+//! (`getKey`, `putKey`, `removeKey`), for keys or values too large for the
+//! buffers and for calls nested in one that is using them. `lib/fast.js` is
+//! the JavaScript side of all of it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
