@@ -13,11 +13,26 @@
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
 const majors = process.argv.slice(2).length ? process.argv.slice(2) : ['22', '24']
-const base = process.env.NODE_VERSIONS_DIR ?? '/usr/local/share/rocksdb-branch/node'
+/** Where the Nodes go: a directory every user can reach (see above). */
+function baseDir() {
+  if (process.env.NODE_VERSIONS_DIR) return process.env.NODE_VERSIONS_DIR
+  for (const dir of ['/usr/local/share/rocksdb-branch/node', path.join(os.tmpdir(), 'rocksdb-branch-node')]) {
+    try {
+      fs.mkdirSync(dir, { recursive: true })
+      fs.accessSync(dir, fs.constants.W_OK)
+      return dir
+    } catch {
+      // Not writable here: try the next.
+    }
+  }
+  throw new Error('no writable directory for the Node versions: set NODE_VERSIONS_DIR')
+}
+const base = baseDir()
 
 function nodeOf(major) {
   const dir = path.join(base, major)
