@@ -28,6 +28,20 @@ async function main() {
       },
     })
     assert.deepStrictEqual(db.getSync('re'), { x: 7 })
+    // The key-passed forms (a key too long for the shared key buffer), the
+    // range wire format outside the buffers, counts and transaction ranges.
+    const long = 'k'.repeat(5000)
+    db.putSync(long, 1)
+    assert.strictEqual(db.getSync(long), 1)
+    assert.strictEqual(db.getBinarySync(long).length > 0, true)
+    assert.strictEqual([...db.getRange({ start: long, end: long + 'z' })].length, 1)
+    db.removeSync(long)
+    assert.strictEqual(db.getKeysCount({ start: 0, end: 100, offset: 10 }), 90)
+    await db.transaction((txn) => {
+      assert.strictEqual([...txn.getRange({ start: 0, end: 50 })].length, 50)
+    })
+    RocksDatabase.config({ blockCacheSize: 32 * 1024 * 1024 })
+    assert.ok(RocksDatabase.memoryUsage().blockCacheCapacity === 32 * 1024 * 1024)
     await db.transaction((txn) => {
       txn.putSync('t', txn.getSync(1).i + 1)
     })
