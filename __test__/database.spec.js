@@ -244,6 +244,24 @@ test('another process opening a database held open here gets the RocksDB lock er
   t.regex(outcome.message, /lock/i)
 })
 
+test('verifyChecksums reads every SST file of the live database; a flipped byte is ERR_ROCKSDB_CORRUPTION', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { compression: 'none' })
+  for (let i = 0; i < 2000; i++) db.putSync(`k${i}`, 'v'.repeat(100))
+  db.flushSync()
+  await db.verifyChecksums()
+  await db.close()
+  const sst = fs.readdirSync(db.path).find((f) => f.endsWith('.sst'))
+  const file = `${db.path}/${sst}`
+  const bytes = fs.readFileSync(file)
+  bytes[100] ^= 0xff // inside the first data block
+  fs.writeFileSync(file, bytes)
+  const again = s.open('db', { compression: 'none' })
+  await t.throwsAsync(again.verifyChecksums(), { code: 'ERR_ROCKSDB_CORRUPTION' })
+  await again.close()
+  await t.throwsAsync(again.verifyChecksums(), { code: 'ERR_DATABASE_CLOSED' })
+})
+
 test('a closed database is an error with ERR_DATABASE_CLOSED, never a crash', async (t) => {
   const s = scratch(t)
   const db = s.open('db')
