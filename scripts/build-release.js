@@ -63,6 +63,8 @@ function main() {
   const name = `${pkg.napi.binaryName}.${platformArchABI}.node`
   fs.mkdirSync(releaseDir, { recursive: true })
   const output = path.join(releaseDir, name)
+  // Taken before the build, which reads the sources as they are now.
+  const sources = sourceDigest()
 
   run('rustup', ['target', 'add', target])
   if (target.includes('-linux-')) {
@@ -87,7 +89,7 @@ function main() {
     const env = { ...process.env, CARGO_TARGET_DIR: path.join(cache, 'target-release') }
     run(process.execPath, [napi, 'build', '--platform', '--release', '--target', target, '--output-dir', releaseDir, '--no-js', '--dts', path.join(releaseDir, 'native.d.ts')], { env })
   }
-  fs.writeFileSync(`${output}.json`, JSON.stringify({ target, sources: sourceDigest(), builtAt: new Date().toISOString() }, null, 2) + '\n')
+  fs.writeFileSync(`${output}.json`, JSON.stringify({ target, sources, builtAt: new Date().toISOString() }, null, 2) + '\n')
   console.log(`build-release: ${output}`)
 }
 
