@@ -25,7 +25,7 @@ const root = path.join(__dirname, '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const host = hostTarget()
 const platform = parseTriple(host).platformArchABI
-const releaseDir = process.env.ROCKSDB_BRANCH_RELEASE_DIR ?? path.join(os.homedir(), '.cache', 'rocksdb-branch', 'release')
+const { RELEASE_DIR: releaseDir } = require('../scripts/release-dir')
 const TOOLCHAIN = ['cargo', 'rustc', 'clang', 'gcc', 'cc', 'c++', 'g++', 'make']
 
 /** The release binary when it was built from these sources, else null. */

@@ -26,7 +26,7 @@ const { sourceDigest } = require('./source-digest')
 
 const root = path.resolve(__dirname, '..')
 const cache = path.join(os.homedir(), '.cache', 'rocksdb-branch')
-const releaseDir = process.env.ROCKSDB_BRANCH_RELEASE_DIR ?? path.join(cache, 'release')
+const { RELEASE_DIR: releaseDir } = require('./release-dir')
 // The glibc the Linux gnu binaries are built against.
 const GLIBC_FLOOR = '2.17'
 

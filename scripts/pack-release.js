@@ -26,6 +26,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { parseTriple } = require('@napi-rs/cli')
 const { hostTarget } = require('./host-target')
+const { RELEASE_DIR } = require('./release-dir')
 
 const root = path.resolve(__dirname, '..')
 const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
@@ -67,7 +68,7 @@ function main() {
   let binary = args.binary && path.resolve(args.binary)
   if (!binary) {
     run(process.execPath, [path.join(__dirname, 'build-release.js'), '--target', target], { cwd: root })
-    binary = path.join(root, 'release', `${pkg.napi.binaryName}.${platform}.node`)
+    binary = path.join(RELEASE_DIR, `${pkg.napi.binaryName}.${platform}.node`)
   }
   if (!fs.existsSync(binary)) fail(`no binary at ${binary}`)
 
