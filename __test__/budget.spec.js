@@ -79,7 +79,8 @@ test.serial('a write buffer manager flushes memtables of all databases once they
   // 3 MB into databases whose own memtables (64 MiB) would never flush.
   for (let i = 0; i < 10_000; i++) dbs[i % 3].putSync(key(i), VALUE)
   const sst = (db) => fs.readdirSync(db.path).filter((f) => f.endsWith('.sst')).length
-  for (let i = 0; i < 50 && dbs.every((db) => sst(db) === 0); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  // The flush runs on RocksDB's threads: wait for it, up to 5 s on a busy machine.
+  for (let i = 0; i < 100 && dbs.every((db) => sst(db) === 0); i++) await new Promise((resolve) => setTimeout(resolve, 50))
   t.true(dbs.some((db) => sst(db) > 0), 'the budget made RocksDB flush')
   t.true(RocksDatabase.memoryUsage().writeBufferUsage > 0)
   for (let i = 0; i < 10_000; i++) t.deepEqual(dbs[i % 3].getSync(key(i)), VALUE)
@@ -107,7 +108,10 @@ test.serial('with the budget charged to the block cache, memtables show in its u
   const usage = RocksDatabase.memoryUsage()
   t.true(usage.blockCacheUsage >= usage.writeBufferUsage, JSON.stringify(usage))
   for (let i = 0; i < 40_000; i += 97) t.deepEqual(db.getSync(key(i)), VALUE)
-  t.true(fs.readdirSync(db.path).some((f) => f.endsWith('.sst')), 'the budget made RocksDB flush')
+  const flushed = () => fs.readdirSync(db.path).some((f) => f.endsWith('.sst'))
+  // The flush runs on RocksDB's threads: wait for it, up to 5 s on a busy machine.
+  for (let i = 0; i < 100 && !flushed(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.true(flushed(), 'the budget made RocksDB flush')
 })
 
 test.serial('config refuses options of the wrong type or out of range', (t) => {
