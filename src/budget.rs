@@ -111,15 +111,11 @@ impl Budget {
       |current| current.lock_buckets.clone(),
     );
     if let Some(current) = budget.as_ref() {
-      let same_manager = (
-        current.config.write_buffer_manager_size,
-        current.config.write_buffer_manager_cost_to_cache,
-        current.config.write_buffer_manager_allow_stall,
-      ) == (
-        config.write_buffer_manager_size,
-        config.write_buffer_manager_cost_to_cache,
-        config.write_buffer_manager_allow_stall,
-      );
+      // Everything but the cache's size as it was?
+      let same_manager = BudgetConfig {
+        block_cache_size: current.config.block_cache_size,
+        ..config
+      } == current.config;
       if let (Some(cache), true, true) = (&current.cache, config.block_cache_size > 0, same_manager)
       {
         // Only the cache's size changed: resize it in place, for every
