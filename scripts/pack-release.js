@@ -84,17 +84,16 @@ function main() {
     delete staged.scripts
     delete staged.devDependencies
     delete staged.ava
+    // What `napi pre-publish` writes into the root package.json (it checks
+    // every platform package's binary, so it runs only where all are built):
+    // each target's platform package at this version.
+    staged.optionalDependencies = Object.fromEntries(pkg.napi.targets.map((t) => [`${pkg.name}-${platformOf(t)}`, pkg.version]))
     fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(staged, null, 2) + '\n')
 
     run(process.execPath, [napi, 'create-npm-dirs', '--npm-dir', 'npm'], { cwd: stage })
     // What `napi artifacts` does for all targets at once (it refuses to run
     // with one): the binary goes into its platform package.
     fs.copyFileSync(binary, path.join(stage, 'npm', platform, `${pkg.napi.binaryName}.${platform}.node`))
-    // What `napi pre-publish` writes into the root package.json (it checks
-    // every platform package's binary, so it runs only where all are built):
-    // each target's platform package at this version.
-    staged.optionalDependencies = Object.fromEntries(pkg.napi.targets.map((t) => [`${pkg.name}-${platformOf(t)}`, pkg.version]))
-    fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(staged, null, 2) + '\n')
     const platformPackage = JSON.parse(fs.readFileSync(path.join(stage, 'npm', platform, 'package.json'), 'utf8'))
     if (platformPackage.name !== `${pkg.name}-${platform}` || platformPackage.version !== pkg.version) {
       fail(`napi create-npm-dirs made ${platformPackage.name}@${platformPackage.version}`)
