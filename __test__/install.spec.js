@@ -18,7 +18,7 @@ const path = require('node:path')
 const { execFileSync, spawnSync } = require('node:child_process')
 const { parseTriple } = require('@napi-rs/cli')
 const { sourceDigest } = require('../scripts/source-digest')
-const { hostTarget } = require('../scripts/host-target')
+const { hostTarget } = require('../scripts/machine')
 const { neededVersions, floorProblems } = require('../scripts/check-floor')
 
 const root = path.join(__dirname, '..')

@@ -14,11 +14,9 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const root = path.resolve(__dirname, '..')
+const { has } = require('./machine')
 
-function has(command, args = ['--version']) {
-  return spawnSync(command, args, { stdio: 'ignore' }).status === 0
-}
+const root = path.resolve(__dirname, '..')
 
 function fail(message) {
   console.error(`\nrocksdb-branch: ${message}\n`)

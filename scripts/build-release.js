@@ -27,6 +27,7 @@ const { sourceDigest } = require('./source-digest')
 const root = path.resolve(__dirname, '..')
 const cache = path.join(os.homedir(), '.cache', 'rocksdb-branch')
 const { RELEASE_DIR: releaseDir } = require('./release-dir')
+const { has, hostTarget } = require('./machine')
 // The glibc the Linux gnu binaries are built against.
 const GLIBC_FLOOR = '2.17'
 
@@ -42,10 +43,6 @@ function run(command, args, options) {
   if (result.status !== 0) fail(`${command} failed (exit ${result.status})`)
 }
 
-function has(command, args = ['--version']) {
-  return spawnSync(command, args, { stdio: 'ignore' }).status === 0
-}
-
 /** Installs cargo-zigbuild and zig from PyPI when they are missing. */
 function ensureZig() {
   if (has('cargo-zigbuild') && (has('zig', ['version']) || has('python3', ['-m', 'ziglang', 'version']))) return
@@ -55,8 +52,7 @@ function ensureZig() {
 function main() {
   const argv = process.argv.slice(2)
   const at = argv.indexOf('--target')
-  const host = spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout?.match(/^host: (.+)$/m)?.[1]
-  const target = at === -1 ? host : argv[at + 1]
+  const target = at === -1 ? hostTarget() : argv[at + 1]
   if (!target) fail('no target: pass --target <triple>')
   const { platformArchABI, abi } = parseTriple(target)
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))

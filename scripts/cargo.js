@@ -7,11 +7,12 @@
 // `--target`, because napi build always passes one and Cargo keeps the
 // artifacts of an explicit target apart from the host's.
 
-const { execFileSync, spawnSync } = require('node:child_process')
+const { spawnSync } = require('node:child_process')
 const os = require('node:os')
 const path = require('node:path')
+const { hostTarget } = require('./machine')
 
-const host = execFileSync('rustc', ['-vV'], { encoding: 'utf8' }).match(/^host: (.+)$/m)[1]
+const host = hostTarget()
 const env = { ...process.env }
 env.CARGO_TARGET_DIR ??= path.join(os.homedir(), '.cache', 'rocksdb-branch', 'target')
 

@@ -25,7 +25,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { parseTriple } = require('@napi-rs/cli')
-const { hostTarget } = require('./host-target')
+const { hostTarget } = require('./machine')
 const { RELEASE_DIR } = require('./release-dir')
 
 const root = path.resolve(__dirname, '..')

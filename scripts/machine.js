@@ -1,11 +1,19 @@
 'use strict'
 
-// The Rust target triple of this machine: rustc's host when Rust is there,
-// else what Node says of the platform (where a packed binary is installed,
-// Rust may not be).
+// What this machine has: the commands it can run, and its Rust target triple.
 
 const { spawnSync } = require('node:child_process')
 
+/** Whether `command args` runs and succeeds. */
+function has(command, args = ['--version']) {
+  return spawnSync(command, args, { stdio: 'ignore' }).status === 0
+}
+
+/**
+ * The Rust target triple of this machine: rustc's host when Rust is there,
+ * else what Node says of the platform (where a packed binary is installed,
+ * Rust may not be).
+ */
 function hostTarget() {
   const result = spawnSync('rustc', ['-vV'], { encoding: 'utf8' })
   const host = result.stdout?.match(/^host: (.+)$/m)?.[1]
@@ -16,4 +24,4 @@ function hostTarget() {
   return `${arch}-pc-windows-msvc`
 }
 
-module.exports = { hostTarget }
+module.exports = { has, hostTarget }
