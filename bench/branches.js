@@ -64,7 +64,7 @@ async function main() {
     }
     globalThis.gc?.()
     const rssOpen = process.memoryUsage().rss
-    const usage = RocksDatabase.memoryUsage?.()
+    const usage = RocksDatabase.memoryUsage()
 
     for (const branch of open) {
       const start = process.hrtime.bigint()
@@ -82,7 +82,7 @@ async function main() {
       openMedianMs: median(timings.open),
       closeMedianMs: median(timings.close),
       openLastTenthMedianMs: median(timings.open.slice(-Math.max(1, Math.floor(BRANCHES / 10)))),
-      memoryUsage: usage ?? null,
+      memoryUsage: usage,
     }
     console.log(
       `${BRANCHES} branches of ${KEYS} keys, each opened, read whole, written ${WRITES} times, kept open:\n` +
@@ -90,7 +90,7 @@ async function main() {
         `  createCheckpoint median ${result.checkpointMedianMs.toFixed(2)} ms\n` +
         `  open median             ${result.openMedianMs.toFixed(2)} ms (last tenth opened: ${result.openLastTenthMedianMs.toFixed(2)} ms)\n` +
         `  close median            ${result.closeMedianMs.toFixed(2)} ms` +
-        (usage ? `\n  shared memory           ${JSON.stringify(usage)}` : ''),
+        `\n  shared memory           ${JSON.stringify(usage)}`,
     )
     const json = option('--json', null)
     if (json) fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n')
