@@ -6,7 +6,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { RocksDatabase, CheckpointStore } = require('../lib/index.js')
+const { RocksDatabase, CheckpointStore, BranchStore } = require('../lib/index.js')
 const { heldByAnotherProcess } = require('../lib/errors.js')
 
 const USAGE = `Usage: rocksdb-branch <command> [options]
@@ -19,16 +19,23 @@ Commands:
   checkpoint refresh <db> <name-or-id> <ms|never>
   checkpoint prune <db>
   checkpoint verify <db> <name-or-id>
-  branch <db> <target> [--from <name-or-id>]
+  branch create <db> <name> [--from <checkpoint>] [--metadata <json>]
+  branch list <db>
+  branch info <db> <name>
+  branch delete <db> <name>
+  branch reset <db> <name>
+  branch <db> <target> [--from <name-or-id>]   (an unmanaged branch at a path)
   restore <db> <name, id or path of a checkpoint>
 
 Options:
   --json                     print JSON for scripts instead of a table
   --checkpoints-path <dir>   where the checkpoints live (default: <db>.checkpoints)
+  --branches-path <dir>      where the branches live (default: <db>.branches)
   -h, --help                 show this help
 
-list, info and verify read the checkpoints without opening the database, so
-they work while another process has it open; the other commands need it.`
+list, info and verify read the checkpoints or branches without opening the
+database, so they work while another process has it open; the other
+commands need it.`
 
 class UsageError extends Error {}
 
@@ -47,6 +54,7 @@ function parse(argv) {
     else if (arg === '--metadata') flags.metadata = value()
     else if (arg === '--from') flags.from = value()
     else if (arg === '--checkpoints-path') flags.checkpointsPath = value()
+    else if (arg === '--branches-path') flags.branchesPath = value()
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`)
     else positional.push(arg)
   }
@@ -74,9 +82,13 @@ function checkpointsDir(db, flags) {
   return path.resolve(flags.checkpointsPath ?? `${path.resolve(db)}.checkpoints`)
 }
 
+function branchesDir(db, flags) {
+  return path.resolve(flags.branchesPath ?? `${path.resolve(db)}.branches`)
+}
+
 function openDatabase(db, flags) {
   try {
-    return RocksDatabase.open(db, { createIfMissing: false, checkpointsPath: flags.checkpointsPath })
+    return RocksDatabase.open(db, { createIfMissing: false, checkpointsPath: flags.checkpointsPath, branchesPath: flags.branchesPath })
   } catch (error) {
     throw heldByAnotherProcess(error, `${path.resolve(db)} is held open by another process; stop it first (list, info and verify work meanwhile)`)
   }
@@ -115,6 +127,46 @@ function table(rows) {
     String(c.fileCount),
     c.linkMode,
   ])
+  return columnsOf(columns, cells)
+}
+
+function parentOf(branch) {
+  return branch.parent.type === 'database' ? 'database' : `checkpoint ${branch.parent.name}`
+}
+
+function branchTable(rows) {
+  if (rows.length === 0) return '(no branches)'
+  const columns = ['name', 'parent', 'created', 'reset', 'sequence', 'size', 'exclusive', 'path']
+  const cells = rows.map((b) => [
+    b.name,
+    parentOf(b),
+    b.createdAt.toISOString(),
+    b.resetAt ? b.resetAt.toISOString() : 'never',
+    String(b.sequence),
+    bytes(b.sizeBytes),
+    bytes(b.exclusiveBytes),
+    b.path,
+  ])
+  return columnsOf(columns, cells)
+}
+
+function branchDetails(info) {
+  const lines = [
+    ['name', info.name],
+    ['id', info.id],
+    ['parent', info.parent.type === 'database' ? `database ${info.parent.path}` : `checkpoint ${info.parent.name} (${info.parent.id})`],
+    ['created', info.createdAt.toISOString()],
+    ['reset', info.resetAt ? info.resetAt.toISOString() : 'never'],
+    ['sequence', String(info.sequence)],
+    ['path', info.path],
+    ['size', `${bytes(info.sizeBytes)} in ${info.fileCount} files`],
+    ['exclusive', `${bytes(info.exclusiveBytes)} freed by deleting it`],
+  ]
+  if (info.metadata && Object.keys(info.metadata).length > 0) lines.push(['metadata', JSON.stringify(info.metadata)])
+  return lines.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n')
+}
+
+function columnsOf(columns, cells) {
   const widths = columns.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)))
   const line = (r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
   return [line(columns), ...cells.map(line)].join('\n')
@@ -167,13 +219,7 @@ async function run(argv) {
         need(rest, 3, 'checkpoint name')
         const options = {}
         if (flags.lifetime !== undefined) options.lifetime = number(flags.lifetime, '--lifetime')
-        if (flags.metadata !== undefined) {
-          try {
-            options.metadata = JSON.parse(flags.metadata)
-          } catch {
-            throw new UsageError('--metadata must be a JSON object')
-          }
-        }
+        if (flags.metadata !== undefined) options.metadata = metadata(flags.metadata)
         const info = await withDatabase(db, flags, (handle) => handle.checkpoints.create(arg, options))
         return { json: info, text: `created\n${details(info)}` }
       }
@@ -197,6 +243,7 @@ async function run(argv) {
         throw new UsageError(`unknown checkpoint command ${JSON.stringify(action)}`)
     }
   }
+  if (command === 'branch' && BRANCH_ACTIONS.includes(rest[0])) return branchCommand(rest, flags)
   if (command === 'branch') {
     need(rest, 2, 'database path and branch target')
     const [db, target] = rest
@@ -219,6 +266,52 @@ async function run(argv) {
     }
   }
   throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+}
+
+const BRANCH_ACTIONS = ['create', 'list', 'info', 'delete', 'reset']
+
+function metadata(text) {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new UsageError('--metadata must be a JSON object')
+  }
+}
+
+/** `branch create|list|info|delete|reset <db> ...`: the managed branches of a database. */
+async function branchCommand(rest, flags) {
+  const [action, db, name] = rest
+  need(rest, 2, 'database path')
+  if (action !== 'list') need(rest, 3, 'branch name')
+  switch (action) {
+    case 'list': {
+      requireDatabase(db)
+      const list = new BranchStore(branchesDir(db, flags)).list()
+      return { json: list, text: branchTable(list) }
+    }
+    case 'info': {
+      requireDatabase(db)
+      const info = new BranchStore(branchesDir(db, flags)).info(name)
+      if (!info) throw Object.assign(new Error(`no branch ${JSON.stringify(name)}`), { code: 'ERR_BRANCH_NOT_FOUND' })
+      return { json: info, text: branchDetails(info) }
+    }
+    case 'create': {
+      const options = {}
+      if (flags.from !== undefined) options.from = flags.from
+      if (flags.metadata !== undefined) options.metadata = metadata(flags.metadata)
+      const info = await withDatabase(db, flags, (handle) => handle.branches.create(name, options))
+      return { json: info, text: `created\n${branchDetails(info)}` }
+    }
+    case 'delete': {
+      const deleted = await withDatabase(db, flags, (handle) => handle.branches.delete(name))
+      if (!deleted) throw Object.assign(new Error(`no branch ${JSON.stringify(name)}`), { code: 'ERR_BRANCH_NOT_FOUND' })
+      return { json: { deleted: name }, text: `deleted ${name}` }
+    }
+    case 'reset': {
+      const info = await withDatabase(db, flags, (handle) => handle.branches.reset(name))
+      return { json: info, text: `reset ${name} to its parent's current state\n${branchDetails(info)}` }
+    }
+  }
 }
 
 async function main() {

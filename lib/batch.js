@@ -101,6 +101,11 @@ class WriteQueue {
     return batch.promise
   }
 
+  /** Whether no write waits or is being written. */
+  get idle() {
+    return !this.#writing && this.#pending === null
+  }
+
   /**
    * Sends the waiting batch now, while the handle is still open: called by
    * `close()`, so writes already made settle normally. (It may then be

@@ -4,11 +4,8 @@
  * Managed checkpoints: named restore points of one database, kept under a
  * directory beside it, with lifetimes, verification and branches.
  *
- * Layout of the checkpoints directory:
- *
- *   registry.json      the records (see REGISTRY_VERSION and the README)
- *   registry.lock      locked by whoever changes the registry
- *   <uuid>/            one checkpoint: a complete RocksDB database
+ * The checkpoints directory is a registry (./registry) whose records name
+ * directories `<uuid>/`, each a complete RocksDB database.
  *
  * Every change to the registry holds its lock, across threads and
  * processes. A create records the checkpoint as being created before its
@@ -24,40 +21,15 @@
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { setTimeout: sleep } = require('node:timers/promises')
-const { isDatabaseOpen, tryLockFile } = require('./binding')
-const { invalidArgType, invalidArgValue, outOfRange, checkPath, heldByAnotherProcess } = require('./errors')
+const { isDatabaseOpen } = require('./binding')
+const { invalidArgType, outOfRange, checkPath, heldByAnotherProcess } = require('./errors')
+const { RegistryFile, CREATING, DELETING, codedError, checkName, copyMetadata, fsyncDirectory, measure } = require('./registry')
 
-const REGISTRY_FILE = 'registry.json'
-// Held by whoever changes the registry; see `serialized`.
-const LOCK_FILE = 'registry.lock'
-// The state of a record written before its checkpoint is made.
-const CREATING = 'creating'
-// The state of a record whose directory is being removed.
-const DELETING = 'deleting'
 // Longest lifetime, 100 years: enough for any expiry meant, and it keeps every
 // expiry a valid Date (a lifetime of 1e300 ms is not one). `null` never expires.
 const MAX_LIFETIME = 100 * 365.25 * 24 * 3600 * 1000
 const REGISTRY_VERSION = 1
-const NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-function codedError(code, message, extra) {
-  const error = new Error(message)
-  error.code = code
-  return Object.assign(error, extra)
-}
-
-function checkName(name) {
-  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
-  if (!NAME_PATTERN.test(name)) {
-    throw invalidArgValue(
-      'name',
-      `must be 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'. Received ${JSON.stringify(name)}`,
-    )
-  }
-  return name
-}
+const KIND = { list: 'checkpoints', version: REGISTRY_VERSION, corruptCode: 'ERR_CHECKPOINT_REGISTRY_CORRUPT', states: [CREATING, DELETING] }
 
 function checkNameOrId(nameOrId) {
   if (typeof nameOrId !== 'string' || nameOrId.length === 0) {
@@ -73,67 +45,6 @@ function checkLifetime(lifetime, name = 'lifetime') {
   }
   if (lifetime > MAX_LIFETIME) throw outOfRange(name, `<= ${MAX_LIFETIME} (100 years)`, lifetime)
   return lifetime
-}
-
-/** A JSON copy of checkpoint metadata, or a TypeError naming it. */
-function copyMetadata(metadata) {
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-    throw invalidArgType('options.metadata', 'a JSON object', metadata)
-  }
-  try {
-    return JSON.parse(JSON.stringify(metadata))
-  } catch (error) {
-    // A BigInt, a cycle, or a toJSON that throws.
-    throw invalidArgValue('options.metadata', `must be serializable as JSON: ${error?.message ?? error}`)
-  }
-}
-
-/** Writes `file` so that a crash leaves the old or the new content, never a mix. */
-function writeFileAtomic(file, text) {
-  const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`
-  const fd = fs.openSync(temp, 'w')
-  try {
-    fs.writeSync(fd, text)
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-  fs.renameSync(temp, file)
-  fsyncDirectory(path.dirname(file))
-}
-
-function fsyncDirectory(dir) {
-  // Makes the rename itself durable; Windows cannot open directories.
-  if (process.platform === 'win32') return
-  const fd = fs.openSync(dir, 'r')
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
-/** Size, file count and link state of a checkpoint's files. */
-function measure(dir) {
-  let sizeBytes = 0
-  let fileCount = 0
-  let exclusiveBytes = 0
-  let linkedSst = 0
-  let copiedSst = 0
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue
-    const stat = fs.statSync(path.join(dir, entry.name))
-    sizeBytes += stat.size
-    fileCount++
-    // A file no other directory links to is freed when the checkpoint goes.
-    if (stat.nlink <= 1) exclusiveBytes += stat.size
-    if (entry.name.endsWith('.sst')) {
-      if (stat.nlink > 1) linkedSst++
-      else copiedSst++
-    }
-  }
-  const linkMode = linkedSst === 0 && copiedSst === 0 ? 'none' : copiedSst === 0 ? 'hardlink' : linkedSst === 0 ? 'copy' : 'mixed'
-  return { sizeBytes, fileCount, exclusiveBytes, linkMode }
 }
 
 /** The record kept for one checkpoint, as the public `CheckpointInfo`. */
@@ -163,48 +74,6 @@ function toInfo(dir, record, withSpace) {
   return info
 }
 
-// One queue per checkpoints directory, so that calls of this thread wait
-// their turn here instead of polling the file lock against each other.
-const queues = new Map()
-function queued(dir, work) {
-  const previous = queues.get(dir) ?? Promise.resolve()
-  const next = previous.then(work, work)
-  const settled = next.then(
-    () => {},
-    () => {},
-  )
-  queues.set(dir, settled)
-  settled.then(() => {
-    if (queues.get(dir) === settled) queues.delete(dir)
-  })
-  return next
-}
-
-
-/**
- * Runs `work` holding the registry's file lock, which excludes every other
- * thread and process (the command line included) that changes the same
- * checkpoints directory. The lock is polled rather than waited for on a
- * worker thread: waiters must never fill libuv's pool, which the holder
- * needs to finish.
- */
-function serialized(dir, work) {
-  return queued(dir, async () => {
-    fs.mkdirSync(dir, { recursive: true })
-    const file = path.join(dir, LOCK_FILE)
-    let lock = tryLockFile(file)
-    for (let pause = 1; lock === null; pause = Math.min(pause * 2, 50)) {
-      await sleep(pause)
-      lock = tryLockFile(file)
-    }
-    try {
-      return await work()
-    } finally {
-      lock.release()
-    }
-  })
-}
-
 /**
  * The checkpoints of one database. Reading (`list`, `info`, `latest`,
  * `verify`) needs only the directory; making and changing checkpoints needs
@@ -215,6 +84,7 @@ function serialized(dir, work) {
 class CheckpointRegistry {
   #db
   #Database
+  #registry
 
   /**
    * @param {string} dir the checkpoints directory
@@ -225,57 +95,15 @@ class CheckpointRegistry {
     this.dir = path.resolve(dir)
     this.#db = db
     this.#Database = Database
+    this.#registry = new RegistryFile(this.dir, KIND)
   }
 
-  get #registryFile() {
-    return path.join(this.dir, REGISTRY_FILE)
-  }
-
-  /**
-   * Every record, complete or not, oldest first. A missing registry is an
-   * empty one. Records are checked, so that no id from disk can name a path
-   * outside this directory.
-   */
-  #readAll() {
-    let text
-    try {
-      text = fs.readFileSync(this.#registryFile, 'utf8')
-    } catch (error) {
-      if (error.code === 'ENOENT') return []
-      throw error
-    }
-    let registry
-    try {
-      registry = JSON.parse(text)
-    } catch (error) {
-      throw codedError('ERR_CHECKPOINT_REGISTRY_CORRUPT', `${this.#registryFile} is not valid JSON: ${error.message}`)
-    }
-    if (registry?.version !== REGISTRY_VERSION || !Array.isArray(registry.checkpoints)) {
-      throw codedError(
-        'ERR_CHECKPOINT_REGISTRY_CORRUPT',
-        `${this.#registryFile} has version ${registry?.version}; this package reads version ${REGISTRY_VERSION}`,
-      )
-    }
-    for (const record of registry.checkpoints) {
-      if (typeof record?.id !== 'string' || !UUID_PATTERN.test(record.id) || typeof record.name !== 'string' || !NAME_PATTERN.test(record.name)) {
-        throw codedError('ERR_CHECKPOINT_REGISTRY_CORRUPT', `${this.#registryFile} holds a record with an invalid id or name: ${JSON.stringify(record)?.slice(0, 200)}`)
-      }
-      if (record.state !== undefined && record.state !== CREATING && record.state !== DELETING) {
-        // Removing the directory of a state this version does not know could delete a good checkpoint.
-        throw codedError('ERR_CHECKPOINT_REGISTRY_CORRUPT', `${this.#registryFile} holds a record in an unknown state: ${JSON.stringify(record.state)?.slice(0, 50)}`)
-      }
-    }
-    return registry.checkpoints
-  }
-
-  /** The complete records, oldest first. */
   #read() {
-    return this.#readAll().filter((record) => record.state === undefined)
+    return this.#registry.read()
   }
 
   #write(records) {
-    fs.mkdirSync(this.dir, { recursive: true })
-    writeFileAtomic(this.#registryFile, JSON.stringify({ version: REGISTRY_VERSION, checkpoints: records }, null, 2) + '\n')
+    this.#registry.write(records)
   }
 
   /**
@@ -287,10 +115,8 @@ class CheckpointRegistry {
    * records.
    */
   #settle() {
-    for (const entry of fs.readdirSync(this.dir)) {
-      if (entry.startsWith(`${REGISTRY_FILE}.`) && entry.endsWith('.tmp')) fs.rmSync(path.join(this.dir, entry), { force: true })
-    }
-    const records = this.#readAll()
+    this.#registry.removeTemporaryFiles()
+    const records = this.#registry.readAll()
     const complete = records.filter((record) => record.state === undefined)
     if (complete.length === records.length) return records
     this.#remove(records, complete)
@@ -359,7 +185,7 @@ class CheckpointRegistry {
     const lifetime = checkLifetime(options.lifetime, 'options.lifetime')
     const metadata = copyMetadata(options.metadata ?? {})
     const db = this.#database()
-    return serialized(this.dir, async () => {
+    return this.#registry.locked(async () => {
       const records = this.#settle()
       if (this.#find(records, name)) {
         throw codedError('ERR_CHECKPOINT_EXISTS', `a checkpoint named ${JSON.stringify(name)} already exists`)
@@ -397,7 +223,7 @@ class CheckpointRegistry {
   async delete(nameOrId) {
     checkNameOrId(nameOrId)
     this.#database()
-    return serialized(this.dir, async () => {
+    return this.#registry.locked(async () => {
       const records = this.#settle()
       const record = this.#find(records, nameOrId)
       if (!record) return false
@@ -412,7 +238,7 @@ class CheckpointRegistry {
     if (lifetime === undefined) throw invalidArgType('lifetime', 'a positive number of milliseconds or null', lifetime)
     const ms = checkLifetime(lifetime)
     this.#database()
-    return serialized(this.dir, async () => {
+    return this.#registry.locked(async () => {
       const records = this.#settle()
       const record = this.#find(records, nameOrId)
       if (!record) throw codedError('ERR_CHECKPOINT_NOT_FOUND', `no checkpoint named or with id ${JSON.stringify(nameOrId)}`)
@@ -425,7 +251,7 @@ class CheckpointRegistry {
   /** Deletes every expired checkpoint and the leftovers of interrupted creates; returns the checkpoints deleted. */
   async prune() {
     this.#database()
-    return serialized(this.dir, async () => this.#prune(Date.now()))
+    return this.#registry.locked(async () => this.#prune(Date.now()))
   }
 
   /**
@@ -434,14 +260,8 @@ class CheckpointRegistry {
    * registry and nothing is pruned this time.
    */
   pruneSync(now = Date.now()) {
-    if (!fs.existsSync(path.join(this.dir, REGISTRY_FILE))) return []
-    const lock = tryLockFile(path.join(this.dir, LOCK_FILE))
-    if (lock === null) return []
-    try {
-      return this.#prune(now)
-    } finally {
-      lock.release()
-    }
+    if (!this.#registry.exists()) return []
+    return this.#registry.lockedIfFree(() => this.#prune(now), [])
   }
 
   #prune(now) {
@@ -582,4 +402,4 @@ async function restore(Database, dbPath, checkpointPath, options = {}) {
   return { restoredFrom: source, preRestore: kept }
 }
 
-module.exports = { CheckpointRegistry, REGISTRY_VERSION, restore, recoverRestore, checkName }
+module.exports = { CheckpointRegistry, REGISTRY_VERSION, restore, recoverRestore, viewOptions, readSequence }

@@ -32,6 +32,15 @@ export interface RocksDatabaseOptions extends OpenOptions {
   keyEncoding?: 'ordered-binary' | 'binary' | 'uint32'
   /** Where `db.checkpoints` keeps named checkpoints. Default: `<path>.checkpoints`. */
   checkpointsPath?: string
+  /** Where `db.branches` keeps named branches. Default: `<path>.branches`. */
+  branchesPath?: string
+  /**
+   * Closes RocksDB under the open handle once it has not been used for
+   * `idleTimeout` to twice `idleTimeout` milliseconds and nothing of it is in
+   * flight; the next call opens it again, transparently (`dormant` tells).
+   * For the many rarely used branches of an app server.
+   */
+  idleTimeout?: number
 }
 
 /** A named checkpoint. */
@@ -88,6 +97,56 @@ export declare class CheckpointStore {
   branch<V = any>(nameOrId: string, targetPath: string): Promise<RocksDatabase<V>>
   /** Reads every SST file and checks block checksums; rejects with `ERR_ROCKSDB_CORRUPTION` and `file`. */
   verify(nameOrId: string): Promise<VerifyReport>
+}
+
+/** Where a branch came from. */
+export type BranchParent =
+  /** The live database at `path`. */
+  | { type: 'database'; path: string }
+  /** A named checkpoint of the database. */
+  | { type: 'checkpoint'; name: string; id: string }
+
+/** A named branch. */
+export interface BranchInfo {
+  name: string
+  /** A UUID. */
+  id: string
+  /** The branch's directory: a complete RocksDB database, `<branchesPath>/<name>`. */
+  path: string
+  parent: BranchParent
+  createdAt: Date
+  /** When `reset()` last brought it back to its parent's state; `null` if never. */
+  resetAt: Date | null
+  /** RocksDB's latest sequence number when it was made (or last reset). */
+  sequence: number
+  metadata: Record<string, unknown>
+  /** Whether a handle of this process has it open. */
+  open: boolean
+  sizeBytes: number
+  fileCount: number
+  /** Bytes that deleting the branch would free: its files no other directory links to. */
+  exclusiveBytes: number
+}
+
+/** The named branches of one database. */
+export declare class BranchStore {
+  /** Reads (list, info) the branches in `dir` without opening their database. */
+  constructor(dir: string)
+  readonly dir: string
+  /** Makes a writable branch of the live database, or of its checkpoint `from` (a name or id). */
+  create(name: string, options?: { from?: string; metadata?: Record<string, unknown> }): Promise<BranchInfo>
+  /** Every branch, oldest first. */
+  list(): BranchInfo[]
+  /** One branch by name, or `undefined`. */
+  info(name: string): BranchInfo | undefined
+  /** The directory of the branch `name`. */
+  pathOf(name: string): string
+  /** Opens a branch with the database's encodings and `options` (such as `idleTimeout`). */
+  open<V = any>(name: string, options?: RocksDatabaseOptions): Promise<RocksDatabase<V>>
+  /** Deletes a closed branch; `false` when there was none. Rejects with `ERR_DATABASE_OPEN` while it is open. */
+  delete(name: string): Promise<boolean>
+  /** Brings a closed branch back to its parent's current state, in place. */
+  reset(name: string): Promise<BranchInfo>
 }
 
 /** Options of `getRange()`, `getKeys()` and `getKeysCount()`. */
@@ -232,8 +291,13 @@ export declare class RocksDatabase<V = any> {
    * condition (a full disk, say) persists. Writes also try this first.
    */
   resume(): Promise<void>
-  /** Whether the database is open. */
+  /** Whether the database is open (a dormant one is: see `idleTimeout`). */
   isOpen(): boolean
+  /**
+   * Whether RocksDB is closed under this open handle because it was idle
+   * (the `idleTimeout` option); the next call opens it again.
+   */
+  readonly dormant: boolean
   /** The decoded value of `key`, or `undefined`; read on a worker thread. */
   get(key: Key): Promise<V | undefined>
   /** The decoded value of `key`, or `undefined`; read on the calling thread. */
@@ -296,6 +360,8 @@ export declare class RocksDatabase<V = any> {
   verifyChecksums(): Promise<void>
   /** The named checkpoints of this database. */
   readonly checkpoints: CheckpointStore
+  /** The named branches of this database, kept in `branchesPath`. */
+  readonly branches: BranchStore
   /** A new writable database at `targetPath`, branched from the live one. */
   branch(targetPath: string): Promise<RocksDatabase<V>>
   /**

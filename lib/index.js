@@ -11,6 +11,7 @@ const { SharedPath, NEEDS_DISK } = require('./fast')
 const { Transaction, runTransaction, runTransactionSync } = require('./transaction')
 const { WriteQueue } = require('./batch')
 const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
+const { BranchRegistry } = require('./branches')
 
 // Codes of failures of the storage under a database, reported as 'error'
 // events: RocksDB stops writing after them until it resumes.
@@ -27,6 +28,7 @@ class RocksDatabase {
   // Native iterators in flight, closed with the database so none outlives it.
   #iterators = new Set()
   #checkpoints = null
+  #branches = null
   // The shared buffers of the fast path (./fast), once open.
   #fast = null
   #writes = new WriteQueue(
@@ -40,6 +42,14 @@ class RocksDatabase {
   #handle = { open: false }
   // Listeners by event name (see on()).
   #listeners = new Map()
+  // Closing when idle (the `idleTimeout` option). A dormant handle is open
+  // to its user, its RocksDB closed; the next call opens RocksDB again.
+  #dormant = false
+  // Whether the handle was used since the idle timer last looked.
+  #used = false
+  // Calls running on libuv's pool, which the idle timer waits for.
+  #inFlight = 0
+  #idleTimer = null
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
@@ -83,14 +93,9 @@ class RocksDatabase {
    * are pruned.
    */
   open() {
-    if (this.#native === null || !this.#native.isOpen) {
+    if (!this.#dormant && (this.#native === null || !this.#native.isOpen)) {
       if (!this.readOnly) recoverRestore(this.path)
-      // napi-rs reads the native options (src/options.rs) and ignores the rest.
-      this.#native = NativeDatabase.open(this.path, this.options)
-      this.#handle = { open: true }
-      // Memory of the native layer, seen here through Buffers: nothing done
-      // to these views (detaching them, say) can free what it writes to.
-      this.#fast = new SharedPath(this.#native, this.#keys)
+      this.#openNative()
       if (!this.readOnly) {
         try {
           this.checkpoints.pruneSync()
@@ -98,9 +103,68 @@ class RocksDatabase {
           // A damaged registry must not keep the database from opening;
           // db.checkpoints reports it with ERR_CHECKPOINT_REGISTRY_CORRUPT.
         }
+        try {
+          this.branches.settleSync()
+        } catch {
+          // As above: db.branches reports ERR_BRANCH_REGISTRY_CORRUPT.
+        }
       }
     }
     return this
+  }
+
+  #openNative() {
+    // napi-rs reads the native options (src/options.rs) and ignores the rest.
+    this.#native = NativeDatabase.open(this.path, this.options)
+    this.#handle = { open: true }
+    // Memory of the native layer, seen here through Buffers: nothing done
+    // to these views (detaching them, say) can free what it writes to.
+    this.#fast = new SharedPath(this.#native, this.#keys)
+    this.#armIdleTimer()
+  }
+
+  /**
+   * With `idleTimeout`, looks again in that many milliseconds whether the
+   * handle was used meanwhile. Unreferenced: it keeps no process alive.
+   */
+  #armIdleTimer() {
+    const timeout = this.options.idleTimeout
+    if (timeout === undefined) return
+    this.#used = false
+    this.#idleTimer = setTimeout(() => this.#idleCheck(), timeout).unref()
+  }
+
+  /**
+   * Closes RocksDB when nothing used the handle for a whole period and
+   * nothing of it is in flight (a write, a call on the pool, a range being
+   * iterated, a transaction), so that closing can never fail a call.
+   */
+  #idleCheck() {
+    this.#idleTimer = null
+    if (this.#dormant || this.#native === null || !this.#native.isOpen) return
+    const busy = this.#inFlight > 0 || this.#iterators.size > 0 || this.#transactions.size > 0 || !this.#writes.idle
+    if (this.#used || busy) {
+      this.#armIdleTimer()
+      return
+    }
+    this.#handle.open = false
+    this.#fast = null
+    this.#native.close()
+    this.#dormant = true
+  }
+
+  /** Opens RocksDB again for a call on a dormant handle; a failure leaves it dormant, to retry on the next call. */
+  #wake() {
+    this.#openNative()
+    this.#dormant = false
+  }
+
+  /**
+   * Whether RocksDB is closed under this open handle because it was idle
+   * (see the `idleTimeout` option); the next call opens it again.
+   */
+  get dormant() {
+    return this.#dormant
   }
 
   /**
@@ -113,12 +177,22 @@ class RocksDatabase {
   }
 
   /**
+   * The named branches of this database, kept in `branchesPath` (default:
+   * `<path>.branches`): writable databases made from it or from one of its
+   * checkpoints, found again after a restart.
+   */
+  get branches() {
+    this.#branches ??= new BranchStore(this.options.branchesPath ?? `${this.path}.branches`, this)
+    return this.#branches
+  }
+
+  /**
    * A new writable database at `targetPath`, branched from the live one: a
    * checkpoint opened with the same options. Isolated both ways.
    */
   async branch(targetPath) {
     await this.createCheckpoint(targetPath)
-    const { checkpointsPath, readOnly, ...options } = this.options
+    const { checkpointsPath, branchesPath, readOnly, ...options } = this.options
     return RocksDatabase.open(targetPath, options)
   }
 
@@ -143,6 +217,9 @@ class RocksDatabase {
    * in this process needs no wait; it waits itself.
    */
   close() {
+    clearTimeout(this.#idleTimer)
+    this.#idleTimer = null
+    this.#dormant = false
     this.#writes.drain()
     for (const iterator of this.#iterators) iterator.close()
     this.#iterators.clear()
@@ -221,6 +298,8 @@ class RocksDatabase {
    * `null` once writing works again.
    */
   getLastError() {
+    // A dormant handle's RocksDB was closed, and its failure state with it.
+    if (this.#dormant) return null
     const last = this.#db.lastError()
     if (!last) return null
     const error = new Error(last[1])
@@ -235,12 +314,12 @@ class RocksDatabase {
    * persists. Writes also try this themselves.
    */
   async resume() {
-    await this.#db.resume()
+    await this.#pooled((db) => db.resume())
   }
 
   /** Whether the database is open. */
   isOpen() {
-    return this.#native !== null && this.#native.isOpen
+    return this.#dormant || (this.#native !== null && this.#native.isOpen)
   }
 
   /** Whether the database was opened read-only. */
@@ -248,9 +327,23 @@ class RocksDatabase {
     return this.options.readOnly === true
   }
 
+  /** The native database, opened again when dormant; ERR_DATABASE_CLOSED before the first open. */
   get #db() {
-    if (this.#native === null) throw databaseNotOpen()
+    if (this.#dormant) this.#wake()
+    else if (this.#native === null) throw databaseNotOpen()
+    this.#used = true
     return this.#native
+  }
+
+  /** Runs `work(native)`, a call on libuv's pool, counted as in flight for the idle timer. */
+  async #pooled(work) {
+    const db = this.#db
+    this.#inFlight++
+    try {
+      return await work(db)
+    } finally {
+      this.#inFlight--
+    }
   }
 
   /**
@@ -279,7 +372,11 @@ class RocksDatabase {
 
   /** The shared buffers of the fast path; ERR_DATABASE_CLOSED before the first open. */
   get #sharedPath() {
-    if (this.#fast === null) throw databaseNotOpen()
+    if (this.#fast === null) {
+      if (!this.#dormant) throw databaseNotOpen()
+      this.#wake()
+    }
+    this.#used = true
     return this.#fast
   }
 
@@ -298,7 +395,8 @@ class RocksDatabase {
   }
 
   async #getFromPool(key, values) {
-    const bytes = await this.#db.get(this.#keys.encode(key))
+    const encoded = this.#keys.encode(key)
+    const bytes = await this.#pooled((db) => db.get(encoded))
     if (bytes === undefined || bytes === null) return undefined
     return values === null ? bytes : values.decode(bytes)
   }
@@ -350,7 +448,7 @@ class RocksDatabase {
   /** Flushes the memtables to SST files. */
   async flush() {
     try {
-      await this.#db.flush()
+      await this.#pooled((db) => db.flush())
     } catch (error) {
       throw this.#failed(error)
     }
@@ -371,7 +469,7 @@ class RocksDatabase {
    */
   async verifyChecksums() {
     try {
-      await this.#db.verifyChecksums()
+      await this.#pooled((db) => db.verifyChecksums())
     } catch (error) {
       throw this.#failed(error)
     }
@@ -399,12 +497,15 @@ class RocksDatabase {
 
   #range(options, values) {
     options = checkRangeOptions(options)
-    const db = this.#db
+    // Refused now before the first open; each iteration takes the native
+    // database again, as a dormant one is opened anew.
+    void this.#db
     const range = { ...this.#encodeRange(options), values }
     const decodeKey = this.#keys.decodeAt
     const decodeValue = this.#values.decodeAt
     const decode = (buffer, length) => decodeBatch(buffer, length, decodeKey, decodeValue, values)
     return new RangeIterable(() => {
+      const db = this.#db
       if (!db.isOpen) throw databaseNotOpen()
       return this.#iterate(db, range, decode)
     })
@@ -489,7 +590,7 @@ class RocksDatabase {
 
   /** Removes every key of this column family. */
   async clear() {
-    await this.#db.clear()
+    await this.#pooled((db) => db.clear())
   }
 
   /** Removes every key of this column family on the calling thread. */
@@ -525,7 +626,8 @@ class RocksDatabase {
 
   /** Compacts this column family, or the `start`..`end` part of it. */
   async compact(options) {
-    await this.#db.compact(...this.#compactBounds(options))
+    const bounds = this.#compactBounds(options)
+    await this.#pooled((db) => db.compact(...bounds))
   }
 
   /** Compacts on the calling thread. */
@@ -569,7 +671,6 @@ class RocksDatabase {
    */
   async createCheckpoint(targetPath) {
     const target = checkPath('targetPath', targetPath)
-    const db = this.#db
     // Spelt inside the database: refused here. Inside through a symlink: the
     // native layer, which resolves the path on the pool, refuses it too.
     const relative = path.relative(this.path, target)
@@ -577,7 +678,7 @@ class RocksDatabase {
       throw invalidArgValue('targetPath', `must not be inside the database directory ${this.path}`)
     }
     try {
-      await db.createCheckpoint(target)
+      await this.#pooled((db) => db.createCheckpoint(target))
     } catch (error) {
       throw this.#failed(error)
     }
@@ -593,6 +694,21 @@ class CheckpointStore extends CheckpointRegistry {
   /**
    * @param {string} dir the checkpoints directory
    * @param {RocksDatabase} [db] the open database they belong to
+   */
+  constructor(dir, db) {
+    super(dir, db, RocksDatabase)
+  }
+}
+
+/**
+ * The named branches kept in `dir`. `new BranchStore(dir)` reads them
+ * (list, info) without opening their database; `db.branches` also makes,
+ * opens, resets and deletes them.
+ */
+class BranchStore extends BranchRegistry {
+  /**
+   * @param {string} dir the branches directory
+   * @param {RocksDatabase} [db] the open database they branch from
    */
   constructor(dir, db) {
     super(dir, db, RocksDatabase)
@@ -625,10 +741,13 @@ const ERROR_CODES = Object.freeze(
       'ERR_CHECKPOINT_EXISTS',
       'ERR_CHECKPOINT_NOT_FOUND',
       'ERR_CHECKPOINT_REGISTRY_CORRUPT',
+      'ERR_BRANCH_EXISTS',
+      'ERR_BRANCH_NOT_FOUND',
+      'ERR_BRANCH_REGISTRY_CORRUPT',
       'ERR_DATABASE_NOT_FOUND',
       'ERR_NATIVE_BINARY_NOT_FOUND',
     ]),
   ].sort(),
 )
 
-module.exports = { RocksDatabase, CheckpointStore, ERROR_CODES }
+module.exports = { RocksDatabase, CheckpointStore, BranchStore, ERROR_CODES }

@@ -16,6 +16,9 @@ const { invalidArgType, invalidArgValue, outOfRange } = require('./errors')
 const JS_OPTIONS = [
   { name: 'keyEncoding', type: 'string' },
   { name: 'checkpointsPath', type: 'string' },
+  { name: 'branchesPath', type: 'string' },
+  // The most setTimeout() takes.
+  { name: 'idleTimeout', type: 'number', min: 1, max: 2 ** 31 - 1 },
 ]
 
 const SPECS = [...openOptionSpecs(), ...JS_OPTIONS]
