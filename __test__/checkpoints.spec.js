@@ -161,6 +161,22 @@ test('leftovers of an interrupted create are removed at open and never listed; w
   t.false(fs.readFileSync(registryFile, 'utf8').includes('creating'))
 })
 
+test('a crash during the first registry write leaves only a temporary copy, removed at open', async (t) => {
+  const { s, db } = withData(t)
+  db.close()
+  for (const kind of ['checkpoints', 'branches']) {
+    const dir = `${db.path}.${kind}`
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, 'registry.json.1234.abcd0123.tmp'), '{')
+  }
+  const again = s.open('db')
+  for (const kind of ['checkpoints', 'branches']) {
+    t.deepEqual(fs.readdirSync(`${db.path}.${kind}`).filter((entry) => entry.endsWith('.tmp')), [], kind)
+  }
+  t.deepEqual(again.checkpoints.list(), [])
+  t.deepEqual(again.branches.list(), [])
+})
+
 test('a delete interrupted between marking its record and dropping it is finished at open; unknown states are refused', async (t) => {
   const { s, db } = withData(t)
   await db.checkpoints.create('kept')

@@ -52,6 +52,8 @@ function replay(lines) {
   const acknowledged = new Set()
   const deleting = new Set()
   const deleted = new Set()
+  // Named branches: made, being deleted, deleted.
+  const branches = { made: new Set(), deleting: new Set(), deleted: new Set() }
   for (const line of lines) {
     const [op, arg] = line.split(' ')
     if (op === 'P') present.set(Number(arg), true)
@@ -66,10 +68,13 @@ function replay(lines) {
       present = new Map(snapshots.get(arg))
       pendingRestore = null
     } else if (op === 'RX') pendingRestore = null // a restore the crash undid
+    else if (op === 'BC') branches.made.add(arg)
+    else if (op === 'BD') branches.deleting.add(arg)
+    else if (op === 'BDE') branches.deleted.add(arg)
   }
   const candidates = [present]
   if (pendingRestore !== null) candidates.push(new Map(snapshots.get(pendingRestore)))
-  return { candidates, acknowledged, deleting, deleted, pendingRestore }
+  return { candidates, acknowledged, deleting, deleted, pendingRestore, branches }
 }
 
 function matches(db, expected) {
@@ -93,7 +98,7 @@ test(`SIGKILL at random moments loses no acknowledged write and leaves nothing h
     const seed = firstSeed + i
     await runAndKill([dbPath, logPath, String(nextKey), String(seed)], 40 + ((seed * 7919) % 360))
     const lines = fs.readFileSync(logPath, 'utf8').split('\n').filter(Boolean)
-    const { candidates, acknowledged, deleting, deleted, pendingRestore } = replay(lines)
+    const { candidates, acknowledged, deleting, deleted, pendingRestore, branches } = replay(lines)
     const db = RocksDatabase.open(dbPath)
     try {
       const failures = candidates.map((expected) => matches(db, expected))
@@ -128,11 +133,33 @@ test(`SIGKILL at random moments loses no acknowledged write and leaves nothing h
       if (fs.existsSync(dir)) {
         const leftovers = fs.readdirSync(dir).filter((entry) => entry.endsWith('.tmp'))
         t.deepEqual(leftovers, [], `seed ${seed}: staging or temporary files left`)
-        const registry = fs.readFileSync(path.join(dir, 'registry.json'), 'utf8')
+        const registryFile = path.join(dir, 'registry.json')
+        const registry = fs.existsSync(registryFile) ? fs.readFileSync(registryFile, 'utf8') : ''
         t.false(/"(creating|deleting)"/.test(registry), `seed ${seed}: a half-made or half-deleted record left`)
         const recorded = new Set(listed.map((c) => c.id))
         for (const entry of fs.readdirSync(dir)) {
           if (!['registry.json', 'registry.lock'].includes(entry)) t.true(recorded.has(entry), `seed ${seed}: ${entry} is not a recorded checkpoint`)
+        }
+      }
+      const branchesDir = `${dbPath}.branches`
+      if (fs.existsSync(branchesDir)) {
+        const registryFile = path.join(branchesDir, 'registry.json')
+        const registry = fs.existsSync(registryFile) ? fs.readFileSync(registryFile, 'utf8') : ''
+        t.false(/"(creating|deleting|resetting)"/.test(registry), `seed ${seed}: a branch record left marked`)
+        const listedBranches = db.branches.list()
+        const names = new Set(listedBranches.map((b) => b.name))
+        for (const name of branches.made) {
+          if (!branches.deleting.has(name)) t.true(names.has(name), `seed ${seed}: branch ${name} was acknowledged`)
+        }
+        for (const name of branches.deleted) t.false(names.has(name), `seed ${seed}: branch ${name} was deleted`)
+        for (const entry of fs.readdirSync(branchesDir)) {
+          if (!['registry.json', 'registry.lock'].includes(entry)) t.true(names.has(entry), `seed ${seed}: ${entry} in the branches directory is not a branch`)
+        }
+        for (const info of listedBranches) {
+          const branch = await db.branches.open(info.name)
+          // Every key of the base at branching time is readable; spot-check one.
+          branch.getSync(0)
+          await branch.close()
         }
       }
       t.deepEqual(

@@ -160,9 +160,13 @@ class RegistryFile {
     return codedError(this.kind.corruptCode, `${this.file} ${message}`)
   }
 
-  /** Whether the registry file exists. */
+  /**
+   * Whether the registry directory exists: then it may hold leftovers to
+   * settle, even without a registry file (a crash during the first write
+   * leaves only its temporary copy).
+   */
   exists() {
-    return fs.existsSync(this.file)
+    return fs.existsSync(this.dir)
   }
 
   /**
