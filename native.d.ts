@@ -315,6 +315,15 @@ export interface OpenOptions {
    * event loop.
    */
   lockTimeout?: number
+  /**
+   * Keep RocksDB's info log, the `LOG` file in the database directory
+   * (RocksDB's account of its options, flushes and compactions). Default
+   * `true`. `false` writes no `LOG` file: each open then creates one file
+   * fewer and formats no log lines to disk, which counts when a process
+   * opens many small databases; RocksDB's error messages then go to
+   * standard error.
+   */
+  infoLog?: boolean
 }
 
 /** One native open option as JavaScript checks it before calling `open`. */

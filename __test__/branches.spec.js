@@ -326,6 +326,27 @@ test('changing branches needs the database open: ERR_DATABASE_CLOSED', async (t)
   t.is((await t.throwsAsync(db.branches.create('c'))).code, 'ERR_DATABASE_CLOSED')
 })
 
+test('infoLog: false writes no LOG file; branches open without one unless asked', async (t) => {
+  const { s, db } = withData(t)
+  t.true(fs.existsSync(path.join(db.path, 'LOG')), 'a database keeps its LOG by default')
+  const quiet = s.open('quiet', { infoLog: false })
+  quiet.putSync('a', 1)
+  quiet.flushSync()
+  t.false(fs.existsSync(path.join(quiet.path, 'LOG')))
+  t.is(quiet.getSync('a'), 1)
+  await db.branches.create('app')
+  const info = db.branches.info('app')
+  t.false(fs.existsSync(path.join(info.path, 'LOG')), 'making the branch (and reading its sequence) wrote none')
+  const branch = await openBranch(s, db, 'app')
+  branch.putSync('b', 2)
+  t.false(fs.existsSync(path.join(info.path, 'LOG')))
+  await branch.close()
+  const logged = await openBranch(s, db, 'app', { infoLog: true })
+  t.true(fs.existsSync(path.join(info.path, 'LOG')))
+  t.is(logged.getSync('b'), 2)
+  t.is(t.throws(() => RocksDatabase.open(s.path('x'), { infoLog: 'no' })).code, 'ERR_INVALID_ARG_TYPE')
+})
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Waits until `db` is dormant, up to a few seconds. */

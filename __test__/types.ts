@@ -2,8 +2,8 @@
 // `npm run test:types` (tsc --noEmit) fails when the declarations drift from
 // what the code accepts or returns. It is compiled, never run.
 
-import { CheckpointStore, ERROR_CODES, RocksDatabase } from '..'
-import type { CheckpointInfo, Key, RangeOptions, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
+import { BranchStore, CheckpointStore, ERROR_CODES, RocksDatabase } from '..'
+import type { BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
 
 interface User {
   name: string
@@ -26,6 +26,9 @@ async function everything(): Promise<void> {
     pessimistic: true,
     lockTimeout: 10,
     checkpointsPath: '/tmp/checkpoints',
+    branchesPath: '/tmp/branches',
+    idleTimeout: 30_000,
+    infoLog: false,
   }
   const custom: RocksDatabaseOptions = { encoder: { encode: (v: unknown) => Buffer.from(JSON.stringify(v)), decode: (b: Buffer) => JSON.parse(b.toString()) } }
   const db: RocksDatabase<User> = RocksDatabase.open<User>('/tmp/db', options)
@@ -105,6 +108,21 @@ async function everything(): Promise<void> {
   const readOnlyStore = new CheckpointStore('/tmp/db.checkpoints')
   const restored = await RocksDatabase.restore('/tmp/db', info.path, { checkpointsPath: readOnlyStore.dir })
   const preRestore: CheckpointInfo = restored.preRestore
+
+  const branches: BranchStore = db.branches
+  const made: BranchInfo = await branches.create('app-1', { from: 'nightly', metadata: { owner: 'a' } })
+  const parent: BranchParent = made.parent
+  if (parent.type === 'checkpoint') console.log(parent.name, parent.id)
+  else console.log(parent.path)
+  const app: RocksDatabase<User> = await branches.open<User>('app-1', { idleTimeout: 60_000, infoLog: true })
+  const dormant: boolean = app.dormant
+  const allBranches: BranchInfo[] = new BranchStore('/tmp/db.branches').list()
+  const maybe: BranchInfo | undefined = branches.info('app-1')
+  const branchPath: string = branches.pathOf('app-1')
+  await app.close()
+  const reset: BranchInfo = await branches.reset('app-1')
+  const gone: boolean = await branches.delete('app-1')
+  console.log(made.exclusiveBytes, made.resetAt, dormant, allBranches, maybe, branchPath, reset, gone)
 
   db.on('error', (error: RocksDBError) => console.log(error.code))
   db.once('error', (error) => console.log(error.message))

@@ -444,11 +444,11 @@ function branchesMarkdown() {
   return [
     '',
     `Many live branches in one process (\`bench/branches.js\`): ${b.branches.toLocaleString('en')} branches of a base of ${b.keys.toLocaleString('en')} flushed keys,`,
-    'each made with createCheckpoint, opened, read whole, written 200 times and kept open, with the default settings.',
+    'each made with db.branches.create, opened with db.branches.open, read whole, written 200 times and kept open, with the default settings.',
     '',
-    '| RSS per open branch | process RSS | createCheckpoint | open | close | shared block cache |',
-    '|---:|---:|---:|---:|---:|---:|',
-    `| ${b.rssPerBranchMiB.toFixed(2)} MiB | ${b.rssTotalMiB.toFixed(0)} MiB | ${b.checkpointMedianMs.toFixed(2)} ms | ${b.openMedianMs.toFixed(2)} ms | ${b.closeMedianMs.toFixed(2)} ms | ${(b.memoryUsage.blockCacheUsage / 2 ** 20).toFixed(1)} MiB |`,
+    '| RSS per open branch | process RSS | createCheckpoint | branches.create | open | close | shared block cache |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${b.rssPerBranchMiB.toFixed(2)} MiB | ${b.rssTotalMiB.toFixed(0)} MiB | ${b.checkpointMedianMs.toFixed(2)} ms | ${b.createMedianMs.toFixed(2)} ms | ${b.openMedianMs.toFixed(2)} ms | ${b.closeMedianMs.toFixed(2)} ms | ${(b.memoryUsage.blockCacheUsage / 2 ** 20).toFixed(1)} MiB |`,
     '',
     'Times are medians.',
   ].join('\n')

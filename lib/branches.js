@@ -165,7 +165,7 @@ class BranchRegistry {
     if (!fs.existsSync(path.join(dir, 'CURRENT'))) return
     let probe
     try {
-      probe = this.#Database.open(dir, { createIfMissing: false })
+      probe = this.#Database.open(dir, { createIfMissing: false, infoLog: false })
     } catch (error) {
       throw heldByAnotherProcess(error, `branch ${JSON.stringify(name)} is open in another process`)
     }
@@ -275,15 +275,18 @@ class BranchRegistry {
   }
 
   /**
-   * Opens the branch `name` with the encodings of its database, plus
-   * `options` (such as `idleTimeout`). Each call opens a handle.
+   * Opens the branch `name` with the encodings of its database and
+   * `infoLog: false`, plus `options` (such as `idleTimeout`). Each call
+   * opens a handle.
    */
   async open(name, options) {
     checkBranchName(name)
     const record = this.#require(this.#branches(), name)
     // A reset a crash interrupted is finished (or undone) first.
     if (record.state === RESETTING) await this.#registry.locked(async () => this.#settle())
-    return this.#Database.open(this.#pathOf(record.name), { ...viewOptions(this.#db), ...options, readOnly: false })
+    // No info LOG by default: branches are many small databases, and the
+    // LOG file costs each open a file (see docs/branches.md).
+    return this.#Database.open(this.#pathOf(record.name), { ...viewOptions(this.#db), infoLog: false, ...options, readOnly: false })
   }
 
   /**

@@ -326,7 +326,7 @@ function viewOptions(db) {
 
 /** The latest sequence number inside a finished checkpoint. */
 function readSequence(Database, dir) {
-  const view = Database.open(dir, { readOnly: true })
+  const view = Database.open(dir, { readOnly: true, infoLog: false })
   try {
     return view.getLatestSequenceNumber()
   } finally {

@@ -141,7 +141,7 @@ export declare class BranchStore {
   info(name: string): BranchInfo | undefined
   /** The directory of the branch `name`. */
   pathOf(name: string): string
-  /** Opens a branch with the database's encodings and `options` (such as `idleTimeout`). */
+  /** Opens a branch with the database's encodings, `infoLog: false`, and `options` (such as `idleTimeout`). */
   open<V = any>(name: string, options?: RocksDatabaseOptions): Promise<RocksDatabase<V>>
   /** Deletes a closed branch; `false` when there was none. Rejects with `ERR_DATABASE_OPEN` while it is open. */
   delete(name: string): Promise<boolean>

@@ -2,7 +2,7 @@
 //! checked and turned into the engine's RocksDB options.
 
 use napi_derive::napi;
-use rust_rocksdb::{BlockBasedOptions, DBCompressionType, Options, ReadOptions, WriteOptions};
+use rust_rocksdb::{BlockBasedOptions, DBCompressionType, LogLevel, Options, ReadOptions, WriteOptions};
 
 use crate::budget::{Budget, BudgetConfig};
 use crate::engine::EngineOptions;
@@ -107,6 +107,13 @@ pub struct OpenOptions {
   /// JavaScript writes on one thread, so waiting there could only stall the
   /// event loop.
   pub lock_timeout: Option<f64>,
+  /// Keep RocksDB's info log, the `LOG` file in the database directory
+  /// (RocksDB's account of its options, flushes and compactions). Default
+  /// `true`. `false` writes no `LOG` file: each open then creates one file
+  /// fewer and formats no log lines to disk, which counts when a process
+  /// opens many small databases; RocksDB's error messages then go to
+  /// standard error.
+  pub info_log: Option<bool>,
 }
 
 /// The spec of one field of `OpenOptions`, named as napi-rs names it.
@@ -147,6 +154,7 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     no_block_cache,
     pessimistic,
     lock_timeout,
+    info_log,
   } = OpenOptions::default();
   macro_rules! spec {
     ($field:ident) => {
@@ -172,6 +180,7 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     spec!(no_block_cache),
     spec!(pessimistic),
     spec!(lock_timeout).bounded(0.0, MAX_LOCK_TIMEOUT),
+    spec!(info_log),
   ]
 }
 
@@ -333,9 +342,23 @@ impl OpenOptions {
     // to 4 old files of at most 4 MiB.
     opts.set_keep_log_file_num(4);
     opts.set_max_log_file_size(4 << 20);
+    if options.info_log == Some(false) {
+      // RocksDB formats messages at its header level (the options dump at
+      // open) whatever the level; only errors are worth a line.
+      opts.set_callback_logger(LogLevel::Error, |level, message| {
+        if matches!(level, LogLevel::Error | LogLevel::Fatal) {
+          eprintln!("rocksdb: {}", message.trim_end());
+        }
+      });
+    }
     // Opening reads every file's table properties only to seed statistics
     // of compaction; the first compaction gathers them anyway.
     opts.set_skip_stats_update_on_db_open(true);
+    // Opening replaces the MANIFEST, the OPTIONS file and an empty WAL, and
+    // deletes the old ones on the calling thread; deletions are slow on some
+    // filesystems (ext4 mounted with `discard`, say). RocksDB's background
+    // threads delete them instead.
+    opts.set_avoid_unnecessary_blocking_io(true);
     if let Some(size) = options.write_buffer_size {
       if !(size >= 1.0 && size.fract() == 0.0 && size <= MAX_WRITE_BUFFER_SIZE) {
         return Err(DbError::new(
