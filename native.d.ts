@@ -17,8 +17,8 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * An exclusive lock on a file, held until `release()` or until the object
- * is collected or the process exits.
+ * A lock on a file, held until `release()` or until the object is
+ * collected or the process exits.
  */
 export declare class FileLock {
   /** Releases the lock. Idempotent. */
@@ -185,6 +185,14 @@ export declare class SharedBuffers {}
 export declare function configure(config: ProcessConfig): void
 
 /**
+ * Copies the file at `source` to `target`, which must not exist, on a
+ * worker thread, and resolves with the size and SHA-256 of the bytes
+ * copied. With `sync`, the copy is flushed to disk first. A failure
+ * removes the partial copy.
+ */
+export declare function copyFileHashed(source: string, target: string, sync: boolean): Promise<unknown>
+
+/**
  * Removes a closed database from disk. Refuses while a handle in this process
  * still has it open (`ERR_DATABASE_OPEN`); waits while RocksDB is still
  * releasing it after the last handle closed.
@@ -193,6 +201,14 @@ export declare function destroyDatabase(path: string): void
 
 /** Every error `code` the native layer can raise. */
 export declare function errorCodes(): Array<string>
+
+/** The size and SHA-256 of a file. */
+export interface FileDigest {
+  /** Bytes read. */
+  size: number
+  /** The SHA-256 of those bytes, as 64 lowercase hex digits. */
+  sha256: string
+}
 
 /**
  * `getShared` for the Promise form of `get`: reads only what RocksDB holds
@@ -216,6 +232,9 @@ export declare function getKey(shared: ExternalObject<SharedBuffers>, key: Uint8
  * copied and must be read another way.
  */
 export declare function getShared(shared: ExternalObject<SharedBuffers>, keyLength: number): number
+
+/** The size and SHA-256 of the file at `path`, read on a worker thread. */
+export declare function hashFile(path: string): Promise<unknown>
 
 /**
  * Whether an engine of this process still holds the database at `path`
@@ -467,6 +486,8 @@ export declare function takeRange(shared: ExternalObject<SharedBuffers>): Native
 /**
  * Takes the exclusive lock of the file at `path` (created when missing) if
  * nobody holds it, without waiting; `null` when another thread or process
- * holds it. Waiting is left to the caller, so no thread blocks on it.
+ * holds it. With `shared`, takes a shared lock instead, which other shared
+ * locks may hold too but no exclusive one. Waiting is left to the caller,
+ * so no thread blocks on it.
  */
-export declare function tryLockFile(path: string): FileLock | null
+export declare function tryLockFile(path: string, shared?: boolean | undefined | null): FileLock | null

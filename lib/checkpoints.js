@@ -359,9 +359,59 @@ function recoverRestore(dbPath) {
 }
 
 /**
+ * Replaces the closed database at `dbPath` (or makes one where none is) with
+ * the files `stage(dir)` writes into a staging directory beside it, crash
+ * safely: the current state is first kept as a checkpoint named
+ * `pre-restore-<time>`, and the staged copy is swapped in by renames that
+ * `recoverRestore` finishes or undoes after a crash. Resolves with the kept
+ * checkpoint's info, or `null` when there was no database to keep.
+ * `Database` opens them.
+ */
+async function replaceDatabase(Database, dbPath, stage, options = {}) {
+  const target = dbPath
+  if (isDatabaseOpen(target)) {
+    throw codedError('ERR_DATABASE_OPEN', `${target} is open in this process; close it before restoring`)
+  }
+  recoverRestore(target)
+  const { staging, ready, replaced } = restorePaths(target)
+  let kept = null
+  if (fs.existsSync(path.join(target, 'CURRENT'))) {
+    let db
+    try {
+      db = Database.open(target, { ...options, readOnly: false })
+    } catch (error) {
+      throw heldByAnotherProcess(error, `${target} is held open by another process`)
+    }
+    try {
+      kept = await db.checkpoints.create(`pre-restore-${new Date().toISOString().replace(/[:]/g, '-')}`)
+    } finally {
+      // RocksDB must have let go of the directory before it is renamed.
+      await db.close()
+    }
+  } else if (fs.existsSync(target) && fs.readdirSync(target).length > 0) {
+    // Not a database: nothing that could be kept, so nothing is replaced.
+    throw codedError('ERR_TARGET_EXISTS', `${target} holds files but no database; restore into a database or a new path`)
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true })
+  try {
+    await stage(staging)
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true })
+    throw error
+  }
+  fsyncDirectory(path.dirname(target))
+  fs.renameSync(staging, ready)
+  if (fs.existsSync(target)) fs.renameSync(target, replaced)
+  fs.renameSync(ready, target)
+  fsyncDirectory(path.dirname(target))
+  fs.rmSync(replaced, { recursive: true, force: true })
+  return kept
+}
+
+/**
  * Rolls the closed database at `dbPath` back to the checkpoint at
  * `checkpointPath`, first keeping its current state as a checkpoint named
- * `pre-restore-<time>`. `Database` opens them.
+ * `pre-restore-<time>` (see `replaceDatabase`).
  */
 async function restore(Database, dbPath, checkpointPath, options = {}) {
   const target = checkPath('dbPath', dbPath)
@@ -372,34 +422,20 @@ async function restore(Database, dbPath, checkpointPath, options = {}) {
   if (!fs.existsSync(path.join(source, 'CURRENT'))) {
     throw codedError('ERR_CHECKPOINT_NOT_FOUND', `${source} holds no RocksDB database`)
   }
-  recoverRestore(target)
-  const { staging, ready, replaced } = restorePaths(target)
-  let db
-  try {
-    db = Database.open(target, { ...options, readOnly: false })
-  } catch (error) {
-    throw heldByAnotherProcess(error, `${target} is held open by another process`)
-  }
-  let kept
-  try {
-    kept = await db.checkpoints.create(`pre-restore-${new Date().toISOString().replace(/[:]/g, '-')}`)
-  } finally {
-    // RocksDB must have let go of the directory before it is renamed.
-    await db.close()
-  }
-  const view = Database.open(source, { readOnly: true })
-  try {
-    await view.createCheckpoint(staging)
-  } finally {
-    await view.close()
-  }
-  fsyncDirectory(path.dirname(target))
-  fs.renameSync(staging, ready)
-  fs.renameSync(target, replaced)
-  fs.renameSync(ready, target)
-  fsyncDirectory(path.dirname(target))
-  fs.rmSync(replaced, { recursive: true, force: true })
-  return { restoredFrom: source, preRestore: kept }
+  const preRestore = await replaceDatabase(
+    Database,
+    target,
+    async (staging) => {
+      const view = Database.open(source, { readOnly: true, infoLog: false })
+      try {
+        await view.createCheckpoint(staging)
+      } finally {
+        await view.close()
+      }
+    },
+    options,
+  )
+  return { restoredFrom: source, preRestore }
 }
 
-module.exports = { CheckpointRegistry, REGISTRY_VERSION, restore, recoverRestore, viewOptions, readSequence }
+module.exports = { CheckpointRegistry, REGISTRY_VERSION, restore, replaceDatabase, recoverRestore, viewOptions, readSequence }

@@ -12,6 +12,7 @@ const { Transaction, runTransaction, runTransactionSync } = require('./transacti
 const { WriteQueue } = require('./batch')
 const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
 const { BranchRegistry } = require('./branches')
+const { backup, makeBackups } = require('./backups')
 
 // Codes of failures of the storage under a database, reported as 'error'
 // events: RocksDB stops writing after them until it resumes.
@@ -203,6 +204,22 @@ class RocksDatabase {
    */
   static async restore(dbPath, checkpointPath, options) {
     return restore(RocksDatabase, dbPath, checkpointPath, checkOpenOptions(options))
+  }
+
+  /**
+   * Backs the database up. To a directory or an `s3://bucket/prefix` URL:
+   * an incremental backup (files the store holds already are not copied
+   * again), every file checked by SHA-256; resolves with the new backup's
+   * id. To a writable stream (Node's or a WritableStream): a tar archive, or
+   * tar.gz with `gzip`, that any tar unpacks into a database. Options:
+   * `metadata`, `flushBeforeBackup`, `checkDiskSpace`, `sync`,
+   * `backupLogFiles`, `progress`, `signal`, `s3`. See `backups` to list,
+   * verify, restore, delete and purge.
+   */
+  async backup(destination, options) {
+    // Refused now on a closed database, before anything is written.
+    void this.#db
+    return backup(this, destination, options)
   }
 
   /**
@@ -741,6 +758,9 @@ const ERROR_CODES = Object.freeze(
       'ERR_CHECKPOINT_EXISTS',
       'ERR_CHECKPOINT_NOT_FOUND',
       'ERR_CHECKPOINT_REGISTRY_CORRUPT',
+      'ERR_BACKUP_LOCKED',
+      'ERR_BACKUP_NOT_FOUND',
+      'ERR_S3',
       'ERR_BRANCH_EXISTS',
       'ERR_BRANCH_NOT_FOUND',
       'ERR_BRANCH_REGISTRY_CORRUPT',
@@ -750,4 +770,11 @@ const ERROR_CODES = Object.freeze(
   ].sort(),
 )
 
-module.exports = { RocksDatabase, CheckpointStore, BranchStore, ERROR_CODES }
+/**
+ * Backups in a directory or S3-compatible storage (made by `db.backup()`):
+ * `list`, `verify`, `restore`, `restoreStream`, `delete`, `purge`. None
+ * needs the database open.
+ */
+const backups = makeBackups(RocksDatabase)
+
+module.exports = { RocksDatabase, CheckpointStore, BranchStore, backups, ERROR_CODES }

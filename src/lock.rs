@@ -10,8 +10,8 @@ use napi_derive::napi;
 
 use crate::error::{DbError, DbResult, ErrorCode};
 
-/// An exclusive lock on a file, held until `release()` or until the object
-/// is collected or the process exits.
+/// A lock on a file, held until `release()` or until the object is
+/// collected or the process exits.
 #[napi]
 pub struct FileLock {
   file: Option<File>,
@@ -19,22 +19,44 @@ pub struct FileLock {
 
 /// Takes the exclusive lock of the file at `path` (created when missing) if
 /// nobody holds it, without waiting; `null` when another thread or process
-/// holds it. Waiting is left to the caller, so no thread blocks on it.
+/// holds it. With `shared`, takes a shared lock instead, which other shared
+/// locks may hold too but no exclusive one. Waiting is left to the caller,
+/// so no thread blocks on it.
 #[napi]
-pub fn try_lock_file(path: String) -> napi::Result<Option<FileLock>, ErrorCode> {
-  let file = try_lock(Path::new(&path))?;
+pub fn try_lock_file(path: String, shared: Option<bool>) -> napi::Result<Option<FileLock>, ErrorCode> {
+  let path = Path::new(&path);
+  let file = if shared == Some(true) {
+    try_lock_shared(path)?
+  } else {
+    try_lock(path)?
+  };
   Ok(file.map(|file| FileLock { file: Some(file) }))
 }
 
-/// The open, locked file at `path`, or `None` when someone else holds its lock.
-fn try_lock(path: &Path) -> DbResult<Option<File>> {
-  let file = OpenOptions::new()
+/// The open file at `path` with a shared lock, or `None` when someone holds
+/// its exclusive lock.
+fn try_lock_shared(path: &Path) -> DbResult<Option<File>> {
+  let file = open_lock_file(path)?;
+  match file.try_lock_shared() {
+    Ok(()) => Ok(Some(file)),
+    Err(TryLockError::WouldBlock) => Ok(None),
+    Err(TryLockError::Error(err)) => Err(DbError::io(&err, "cannot lock", path)),
+  }
+}
+
+fn open_lock_file(path: &Path) -> DbResult<File> {
+  OpenOptions::new()
     .read(true)
     .write(true)
     .create(true)
     .truncate(false)
     .open(path)
-    .map_err(|err| DbError::io(&err, "cannot open lock file", path))?;
+    .map_err(|err| DbError::io(&err, "cannot open lock file", path))
+}
+
+/// The open, locked file at `path`, or `None` when someone else holds its lock.
+fn try_lock(path: &Path) -> DbResult<Option<File>> {
+  let file = open_lock_file(path)?;
   match file.try_lock() {
     Ok(()) => Ok(Some(file)),
     Err(TryLockError::WouldBlock) => Ok(None),
@@ -69,6 +91,10 @@ mod tests {
     };
     assert!(other.join().unwrap(), "another thread is excluded too");
     drop(first);
+    let reader = try_lock_shared(&path).unwrap().expect("free lock");
+    assert!(try_lock_shared(&path).unwrap().is_some(), "shared locks share");
+    assert!(try_lock(&path).unwrap().is_none(), "a shared lock excludes an exclusive one");
+    drop(reader);
     assert!(try_lock(&path).unwrap().is_some());
     std::fs::remove_dir_all(dir).unwrap();
   }

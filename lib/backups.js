@@ -1,0 +1,961 @@
+'use strict'
+
+/**
+ * Backups: copies of a database that survive losing its disk, kept in a
+ * directory or in S3-compatible object storage, incremental, and checked
+ * byte for byte.
+ *
+ * A backup store (a directory, or `s3://bucket/prefix`) holds:
+ *
+ *   files/<sha256>       each distinct file content, once (SST files that
+ *                        did not change are shared by every backup)
+ *   backups/<id>.json    one backup: its id, time, sequence, metadata and
+ *                        the name, size and SHA-256 of each of its files
+ *   .backup.lock         (directories) held by writers exclusively and by
+ *                        restores shared, across processes
+ *
+ * A backup first makes a checkpoint (hardlinks, so a consistent set of files
+ * at once), copies into `files/` what the store does not hold yet, taking
+ * each file's SHA-256 from the bytes it copies, and writes its manifest
+ * last: a crash or an abort leaves no manifest, and the files it copied are
+ * removed by the next writer as belonging to no backup. Every listed backup
+ * can therefore be restored. Verification and restore check every byte
+ * against the digests in the manifest.
+ *
+ * Copies and digests run on libuv's pool (src/backup.rs); uploads and
+ * downloads are the AWS SDK's asynchronous I/O; tar streams go through
+ * Node's streams. None of it runs on the event loop for long.
+ */
+
+const crypto = require('node:crypto')
+const fs = require('node:fs')
+const path = require('node:path')
+const stream = require('node:stream')
+const zlib = require('node:zlib')
+const { copyFileHashed, hashFile, tryLockFile } = require('./binding')
+const { invalidArgType, invalidArgValue, checkPath } = require('./errors')
+const { codedError, writeFileAtomic, fsyncDirectory } = require('./registry')
+const { replaceDatabase, readSequence } = require('./checkpoints')
+
+const FORMAT = 'rocksdb-branch-backup'
+const FORMAT_VERSION = 1
+const LOCK_FILE = '.backup.lock'
+const SHA256 = /^[0-9a-f]{64}$/
+// Names a manifest may list: RocksDB's own files, never a path.
+const DB_FILE = /^(CURRENT|IDENTITY|MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blob))$/
+
+function abortError(signal) {
+  const error = new Error('The backup was aborted', { cause: signal?.reason })
+  error.name = 'AbortError'
+  error.code = 'ABORT_ERR'
+  return error
+}
+
+function checkSignal(signal) {
+  if (signal?.aborted) throw abortError(signal)
+}
+
+function corrupt(message, file) {
+  return codedError('ERR_ROCKSDB_CORRUPTION', message, { file })
+}
+
+// ---------------------------------------------------------------------------
+// Stores
+
+/** A backup store in a local directory. */
+class DirectoryStore {
+  constructor(dir) {
+    this.dir = dir
+    this.location = dir
+  }
+
+  #path(key) {
+    return path.join(this.dir, ...key.split('/'))
+  }
+
+  async readJson(key) {
+    try {
+      return JSON.parse(await fs.promises.readFile(this.#path(key), 'utf8'))
+    } catch (error) {
+      if (error.code === 'ENOENT') return undefined
+      if (error instanceof SyntaxError) throw corrupt(`${this.#path(key)} is not valid JSON: ${error.message}`, this.#path(key))
+      throw error
+    }
+  }
+
+  async writeJson(key, value) {
+    const file = this.#path(key)
+    await fs.promises.mkdir(path.dirname(file), { recursive: true })
+    writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n')
+  }
+
+  async has(key) {
+    return fs.existsSync(this.#path(key))
+  }
+
+  async list(prefix) {
+    try {
+      return (await fs.promises.readdir(this.#path(prefix))).map((name) => `${prefix}/${name}`)
+    } catch (error) {
+      if (error.code === 'ENOENT') return []
+      throw error
+    }
+  }
+
+  async delete(key) {
+    await fs.promises.rm(this.#path(key), { force: true })
+  }
+
+  /**
+   * Stores the file at `source` under its digest, copying and hashing it in
+   * one pass. Resolves with `{ size, sha256, copied }`; `copied` is the
+   * bytes added to the store.
+   */
+  async putFile(source, { sync }) {
+    const files = this.#path('files')
+    await fs.promises.mkdir(files, { recursive: true })
+    const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
+    const digest = await copyFileHashed(source, temp, sync)
+    const target = path.join(files, digest.sha256)
+    if (fs.existsSync(target)) {
+      await fs.promises.rm(temp, { force: true })
+      return { ...digest, copied: 0 }
+    }
+    await fs.promises.rename(temp, target)
+    return { ...digest, copied: digest.size }
+  }
+
+  /** The size and SHA-256 of a stored file, read whole. */
+  async hashStored(key) {
+    return hashFile(this.#path(key))
+  }
+
+  /** Copies a stored file to `target`, resolving with the digest of the bytes copied. */
+  async getFile(key, target) {
+    return copyFileHashed(this.#path(key), target, true)
+  }
+
+  async sync() {
+    for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) {
+      if (fs.existsSync(dir)) fsyncDirectory(dir)
+    }
+  }
+
+  async removeTemporaryFiles() {
+    for (const key of await this.list('files')) {
+      if (path.basename(key).startsWith('.tmp-')) await this.delete(key)
+    }
+  }
+
+  /**
+   * Takes the store's lock: exclusive for writers, shared for restores.
+   * Rejects with `ERR_BACKUP_LOCKED` at once when it is taken.
+   */
+  async lock(shared) {
+    await fs.promises.mkdir(this.dir, { recursive: true })
+    const file = path.join(this.dir, LOCK_FILE)
+    const lock = tryLockFile(file, shared)
+    if (lock === null) {
+      throw codedError('ERR_BACKUP_LOCKED', `${this.dir} is locked by another backup, restore, delete or purge; retry when it is done`)
+    }
+    return () => lock.release()
+  }
+
+  /**
+   * The free bytes of the filesystem under the store, or `undefined` when
+   * the filesystem does not say.
+   */
+  async freeBytes() {
+    let dir = this.dir
+    while (!fs.existsSync(dir)) dir = path.dirname(dir)
+    const stats = await fs.promises.statfs(dir)
+    const free = stats.bavail * stats.bsize
+    return free > 0 ? free : undefined
+  }
+
+  /** A directory on the store's filesystem where files can be linked in. */
+  localFile(key) {
+    return this.#path(key)
+  }
+}
+
+/** A backup store in S3 or an S3-compatible service, at `s3://bucket/prefix`. */
+class S3Store {
+  #client
+  #sdk
+
+  constructor(url, options = {}) {
+    const parsed = new URL(url)
+    this.bucket = parsed.hostname
+    this.prefix = parsed.pathname.replace(/^\/+|\/+$/g, '')
+    this.location = url
+    if (!this.bucket) throw invalidArgValue('dir', `must name a bucket: s3://bucket/prefix. Received ${JSON.stringify(url)}`)
+    this.options = options
+  }
+
+  #key(key) {
+    return this.prefix ? `${this.prefix}/${key}` : key
+  }
+
+  get #s3() {
+    if (!this.#client) {
+      let sdk
+      try {
+        sdk = { ...require('@aws-sdk/client-s3'), ...require('@aws-sdk/lib-storage') }
+      } catch (error) {
+        throw codedError(
+          'ERR_MODULE_NOT_FOUND',
+          `backups to s3:// need the AWS SDK: npm install @aws-sdk/client-s3 @aws-sdk/lib-storage (${error.message.split('\n')[0]})`,
+        )
+      }
+      const { endpoint, region, credentials, forcePathStyle } = this.options
+      this.#sdk = sdk
+      this.#client = new sdk.S3Client({
+        endpoint: endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL,
+        region: region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        credentials,
+        // Servers other than AWS seldom have a DNS name per bucket.
+        forcePathStyle: forcePathStyle ?? (endpoint !== undefined || process.env.AWS_ENDPOINT_URL !== undefined),
+      })
+    }
+    return this.#client
+  }
+
+  #send(Command, input) {
+    const client = this.#s3
+    return client.send(new this.#sdk[Command]({ Bucket: this.bucket, ...input }))
+  }
+
+  #failed(error, what) {
+    if (error?.code?.startsWith?.('ERR_')) return error
+    const status = error?.$metadata?.httpStatusCode
+    return codedError('ERR_S3', `${what} ${this.location}: ${error?.name ?? 'Error'}: ${error?.message ?? error}${status ? ` (HTTP ${status})` : ''}`)
+  }
+
+  #missing(error) {
+    return error?.name === 'NoSuchKey' || error?.name === 'NotFound' || error?.$metadata?.httpStatusCode === 404
+  }
+
+  async readJson(key) {
+    let body
+    try {
+      const response = await this.#send('GetObjectCommand', { Key: this.#key(key) })
+      body = await response.Body.transformToString('utf8')
+    } catch (error) {
+      if (this.#missing(error)) return undefined
+      throw this.#failed(error, `cannot read ${key} of`)
+    }
+    try {
+      return JSON.parse(body)
+    } catch (error) {
+      throw corrupt(`${this.location}/${key} is not valid JSON: ${error.message}`, `${this.location}/${key}`)
+    }
+  }
+
+  async writeJson(key, value) {
+    try {
+      await this.#send('PutObjectCommand', { Key: this.#key(key), Body: JSON.stringify(value, null, 2) + '\n', ContentType: 'application/json' })
+    } catch (error) {
+      throw this.#failed(error, `cannot write ${key} to`)
+    }
+  }
+
+  async has(key) {
+    try {
+      await this.#send('HeadObjectCommand', { Key: this.#key(key) })
+      return true
+    } catch (error) {
+      if (this.#missing(error)) return false
+      throw this.#failed(error, `cannot look up ${key} in`)
+    }
+  }
+
+  async list(prefix) {
+    const keys = []
+    let ContinuationToken
+    const base = this.#key(prefix) + '/'
+    try {
+      do {
+        const page = await this.#send('ListObjectsV2Command', { Prefix: base, ContinuationToken })
+        for (const object of page.Contents ?? []) keys.push(`${prefix}/${object.Key.slice(base.length)}`)
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined
+      } while (ContinuationToken)
+    } catch (error) {
+      throw this.#failed(error, `cannot list ${prefix} of`)
+    }
+    return keys
+  }
+
+  async delete(key) {
+    try {
+      await this.#send('DeleteObjectCommand', { Key: this.#key(key) })
+    } catch (error) {
+      throw this.#failed(error, `cannot delete ${key} from`)
+    }
+  }
+
+  /**
+   * Uploads the file at `source` under its digest, unless the store has it.
+   * The digest is taken first (on libuv's pool), so an unchanged file is
+   * read but not uploaded; the upload sends the digest for the server to
+   * check (`ChecksumSHA256`), so the stored bytes are the hashed ones.
+   */
+  async putFile(source) {
+    const digest = await hashFile(source)
+    const key = `files/${digest.sha256}`
+    if (await this.has(key)) return { ...digest, copied: 0 }
+    const Body = fs.createReadStream(source, { highWaterMark: 1 << 20 })
+    try {
+      const upload = new this.#sdk.Upload({
+        client: this.#s3,
+        params: { Bucket: this.bucket, Key: this.#key(key), Body },
+        partSize: 16 << 20,
+        queueSize: 2,
+      })
+      await upload.done()
+    } catch (error) {
+      throw this.#failed(error, `cannot upload ${path.basename(source)} to`)
+    } finally {
+      Body.destroy()
+    }
+    return { ...digest, copied: digest.size }
+  }
+
+  async #download(key, target) {
+    let response
+    try {
+      response = await this.#send('GetObjectCommand', { Key: this.#key(key) })
+    } catch (error) {
+      if (this.#missing(error)) throw corrupt(`${this.location}/${key} is missing`, `${this.location}/${key}`)
+      throw this.#failed(error, `cannot download ${key} from`)
+    }
+    await stream.promises.pipeline(response.Body, fs.createWriteStream(target, { flags: 'wx' }))
+  }
+
+  async hashStored(key) {
+    const temp = path.join(require('node:os').tmpdir(), `rocksdb-branch-verify-${crypto.randomUUID()}`)
+    try {
+      await this.#download(key, temp)
+      return await hashFile(temp)
+    } finally {
+      await fs.promises.rm(temp, { force: true })
+    }
+  }
+
+  async getFile(key, target) {
+    await this.#download(key, target)
+    const fd = await fs.promises.open(target, 'r+')
+    try {
+      await fd.sync()
+    } finally {
+      await fd.close()
+    }
+    return hashFile(target)
+  }
+
+  async sync() {}
+
+  async removeTemporaryFiles() {}
+
+  /**
+   * Object storage has no lock that survives a crashed holder; writers of
+   * one S3 store must be kept apart by the caller.
+   */
+  async lock() {
+    return () => {}
+  }
+
+  async freeBytes() {
+    return undefined
+  }
+
+  localFile() {
+    return undefined
+  }
+}
+
+/** The store a destination names: a directory, or `s3://bucket/prefix`. */
+function openStore(destination, options = {}, argument = 'dir') {
+  if (typeof destination !== 'string') throw invalidArgType(argument, 'a directory or an s3:// URL', destination)
+  if (/^s3:\/\//i.test(destination)) {
+    const s3 = options.s3 ?? {}
+    if (typeof s3 !== 'object' || s3 === null) throw invalidArgType('options.s3', 'an object', s3)
+    return new S3Store(destination, s3)
+  }
+  return new DirectoryStore(checkPath(argument, destination))
+}
+
+// ---------------------------------------------------------------------------
+// Manifests
+
+const manifestKey = (id) => `backups/${id}.json`
+
+/** Checks a manifest read from a store; throws ERR_ROCKSDB_CORRUPTION naming it otherwise. */
+function checkManifest(manifest, where) {
+  const files = manifest?.files
+  const valid =
+    manifest?.format === FORMAT &&
+    Number.isInteger(manifest.backupId) &&
+    manifest.backupId > 0 &&
+    Array.isArray(files) &&
+    files.every((f) => typeof f?.name === 'string' && DB_FILE.test(f.name) && SHA256.test(f.sha256) && Number.isSafeInteger(f.size))
+  if (!valid) throw corrupt(`${where} is not a backup manifest this package can read`, where)
+  if (manifest.version !== FORMAT_VERSION) {
+    throw corrupt(`${where} has format version ${manifest.version}; this package reads version ${FORMAT_VERSION}`, where)
+  }
+  return manifest
+}
+
+async function readManifests(store) {
+  const manifests = []
+  for (const key of await store.list('backups')) {
+    const name = path.posix.basename(key)
+    if (!/^\d+\.json$/.test(name)) continue
+    manifests.push(checkManifest(await store.readJson(key), `${store.location}/${key}`))
+  }
+  return manifests.sort((a, b) => a.backupId - b.backupId)
+}
+
+/** The public `BackupInfo` of a manifest: rocksdb-js's fields, and ours. */
+function toInfo(manifest) {
+  return {
+    backupId: manifest.backupId,
+    timestamp: manifest.timestamp,
+    size: manifest.files.reduce((sum, f) => sum + f.size, 0),
+    numberFiles: manifest.files.length,
+    appMetadata: manifest.appMetadata,
+    createdAt: new Date(manifest.createdAt),
+    sequence: manifest.sequence,
+  }
+}
+
+/**
+ * Removes the stored files no backup lists (left by a crash or an abort, or
+ * freed by a delete), and copies a crash left half made. Needs the
+ * exclusive lock.
+ */
+async function collectGarbage(store) {
+  await store.removeTemporaryFiles()
+  const used = new Set()
+  for (const manifest of await readManifests(store)) for (const file of manifest.files) used.add(file.sha256)
+  let removed = 0
+  for (const key of await store.list('files')) {
+    const name = path.posix.basename(key)
+    if (SHA256.test(name) && !used.has(name)) {
+      await store.delete(key)
+      removed++
+    }
+  }
+  return removed
+}
+
+// ---------------------------------------------------------------------------
+// Making a backup
+
+// Staging checkpoints of backups running in this process, which a backup
+// that finds leftovers must not remove.
+const activeStaging = new Set()
+
+/**
+ * Makes a checkpoint of `db` to read a consistent set of files from, in
+ * `<db>.backup-staging/`, on the database's filesystem so that it costs
+ * hardlinks. Leftovers of crashed backups are removed first.
+ */
+async function stageCheckpoint(db, options) {
+  const root = `${db.path}.backup-staging`
+  if (fs.existsSync(root)) {
+    for (const entry of fs.readdirSync(root)) {
+      const dir = path.join(root, entry)
+      if (!activeStaging.has(dir)) fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  if (options.flushBeforeBackup) await db.flush()
+  const dir = path.join(root, crypto.randomUUID())
+  activeStaging.add(dir)
+  try {
+    await db.createCheckpoint(dir)
+  } catch (error) {
+    activeStaging.delete(dir)
+    throw error
+  }
+  const release = () => {
+    activeStaging.delete(dir)
+    fs.rmSync(dir, { recursive: true, force: true })
+    if (fs.existsSync(root) && fs.readdirSync(root).length === 0) fs.rmSync(root, { recursive: true, force: true })
+  }
+  return { dir, release }
+}
+
+/** The files of a staged checkpoint to back up, in a fixed order, with their sizes. */
+function stagedFiles(dir, { backupLogFiles = true } = {}) {
+  return fs
+    .readdirSync(dir)
+    .filter((name) => DB_FILE.test(name) && (backupLogFiles || !name.endsWith('.log')))
+    .sort()
+    .map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size }))
+}
+
+function checkBackupOptions(options) {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  for (const name of ['flushBeforeBackup', 'checkDiskSpace', 'sync', 'backupLogFiles', 'gzip', 'shareTableFiles', 'shareFilesWithChecksum']) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalidArgType(`options.${name}`, 'a boolean', options[name])
+  }
+  if (options.metadata !== undefined && typeof options.metadata !== 'string') throw invalidArgType('options.metadata', 'a string', options.metadata)
+  if (options.progress !== undefined && typeof options.progress !== 'function') throw invalidArgType('options.progress', 'a function', options.progress)
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', options.signal)
+  if (options.maxBackgroundOperations !== undefined && (!Number.isInteger(options.maxBackgroundOperations) || options.maxBackgroundOperations < 1)) {
+    throw invalidArgType('options.maxBackgroundOperations', 'a positive integer', options.maxBackgroundOperations)
+  }
+  return options
+}
+
+/**
+ * Backs `db` up into the store at `destination` (see the head of this file).
+ * Resolves with the new backup's id.
+ */
+async function backupToStore(db, destination, options) {
+  const store = openStore(destination, options, 'backupDir')
+  if (store instanceof DirectoryStore) {
+    const relative = path.relative(db.path, store.dir)
+    if (!relative.startsWith('..') && !path.isAbsolute(relative)) {
+      throw invalidArgValue('backupDir', `must not be the database directory ${db.path} or inside it`)
+    }
+  }
+  const { signal, progress } = options
+  checkSignal(signal)
+  const release = await store.lock(false)
+  let staged
+  try {
+    await collectGarbage(store)
+    const manifests = await readManifests(store)
+    staged = await stageCheckpoint(db, { flushBeforeBackup: options.flushBeforeBackup ?? db.options.disableWAL === true })
+    const files = stagedFiles(staged.dir, options)
+    const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
+    // SST and blob files never change under one name, so a name and size
+    // the store has seen are likely stored already; their digest decides.
+    const known = new Set()
+    for (const manifest of manifests) for (const f of manifest.files) if (!/^(CURRENT|MANIFEST|OPTIONS|IDENTITY)/.test(f.name)) known.add(`${f.name}:${f.size}`)
+    if (options.checkDiskSpace !== false) {
+      const needed = files.filter((f) => !known.has(`${f.name}:${f.size}`)).reduce((sum, f) => sum + f.size, 0)
+      const free = await store.freeBytes()
+      if (free !== undefined && free < needed) {
+        throw codedError('ERR_NO_SPACE', `${store.location} has ${free} bytes free; this backup needs up to ${needed}`, { available: free, required: needed })
+      }
+    }
+    const entries = []
+    let bytesDone = 0
+    let bytesCopied = 0
+    const sync = options.sync !== false
+    const tell = () => progress?.({ bytesDone, bytesTotal, bytesCopied, filesDone: entries.length, filesTotal: files.length })
+    tell()
+    for (const file of files) {
+      checkSignal(signal)
+      const source = path.join(staged.dir, file.name)
+      const stored = await store.putFile(source, { sync })
+      entries.push({ name: file.name, size: stored.size, sha256: stored.sha256 })
+      bytesDone += stored.size
+      bytesCopied += stored.copied
+      tell()
+    }
+    checkSignal(signal)
+    await store.sync()
+    const backupId = (manifests.at(-1)?.backupId ?? 0) + 1
+    const sequence = readSequence(db.constructor, staged.dir)
+    const now = Date.now()
+    const manifest = {
+      format: FORMAT,
+      version: FORMAT_VERSION,
+      backupId,
+      timestamp: Math.floor(now / 1000),
+      createdAt: new Date(now).toISOString(),
+      sequence,
+      appMetadata: options.metadata ?? '',
+      bytesCopied,
+      files: entries,
+    }
+    await store.writeJson(manifestKey(backupId), manifest)
+    await store.sync()
+    return backupId
+  } catch (error) {
+    // An abort or a failure leaves the store as it was: what this backup
+    // copied belongs to no manifest.
+    await collectGarbage(store).catch(() => {})
+    throw error
+  } finally {
+    staged?.release()
+    release()
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Tar streams (POSIX ustar)
+
+function octal(value, length) {
+  return value.toString(8).padStart(length - 1, '0') + '\0'
+}
+
+/** The 512-byte ustar header of a regular file. */
+function tarHeader(name, size, mtime) {
+  const header = Buffer.alloc(512)
+  header.write(name, 0, 100, 'utf8')
+  header.write(octal(0o644, 8), 100)
+  header.write(octal(0, 8), 108)
+  header.write(octal(0, 8), 116)
+  header.write(octal(size, 12), 124)
+  header.write(octal(mtime, 12), 136)
+  header.fill(' ', 148, 156)
+  header.write('0', 156)
+  header.write('ustar\0', 257)
+  header.write('00', 263)
+  let sum = 0
+  for (const byte of header) sum += byte
+  header.write(octal(sum, 7) + ' ', 148)
+  return header
+}
+
+/** Yields the tar archive of `files` in `dir`, chunk by chunk, read through libuv's pool. */
+async function* tarChunks(dir, files, signal, onBytes) {
+  const mtime = Math.floor(Date.now() / 1000)
+  for (const { name, size } of files) {
+    checkSignal(signal)
+    yield tarHeader(name, size, mtime)
+    let read = 0
+    // `end` is inclusive, and an empty file has no last byte.
+    const chunks = size === 0 ? [] : fs.createReadStream(path.join(dir, name), { highWaterMark: 1 << 20, end: size - 1 })
+    for await (const chunk of chunks) {
+      checkSignal(signal)
+      read += chunk.length
+      onBytes(chunk.length)
+      yield chunk
+    }
+    if (read !== size) throw codedError('ERR_IO', `${name} changed size while it was archived`)
+    if (size % 512 !== 0) yield Buffer.alloc(512 - (size % 512))
+  }
+  yield Buffer.alloc(1024)
+}
+
+function isWritable(target) {
+  return target instanceof stream.Writable || (typeof target?.write === 'function' && typeof target?.on === 'function')
+}
+
+function isWebWritable(target) {
+  return typeof WritableStream !== 'undefined' && target instanceof WritableStream
+}
+
+/** Writes a tar (or, with `gzip`, tar.gz) archive of `db` to `target`: a Node Writable or a WritableStream. */
+async function backupToStream(db, target, options) {
+  const { signal, progress } = options
+  checkSignal(signal)
+  const staged = await stageCheckpoint(db, { flushBeforeBackup: options.flushBeforeBackup ?? db.options.disableWAL === true })
+  try {
+    const files = stagedFiles(staged.dir, options)
+    const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
+    let bytesDone = 0
+    const onBytes = (n) => {
+      bytesDone += n
+      progress?.({ bytesDone, bytesTotal, filesTotal: files.length })
+    }
+    const out = isWebWritable(target) ? stream.Writable.fromWeb(target) : target
+    const stages = [stream.Readable.from(tarChunks(staged.dir, files, signal, onBytes))]
+    if (options.gzip) stages.push(zlib.createGzip())
+    stages.push(out)
+    await stream.promises.pipeline(...stages)
+  } finally {
+    staged.release()
+  }
+}
+
+/**
+ * Unpacks a tar or tar.gz stream of a database into `dir` (which must not
+ * exist), writing each file through libuv's pool. Only RocksDB's own file
+ * names are accepted: an entry named otherwise, or with a path, is refused.
+ */
+async function untar(readable, dir, signal) {
+  fs.mkdirSync(dir, { recursive: true })
+  let source = stream.Readable.from(readable)
+  // Gzip is told by its magic number, so either kind restores.
+  const first = await new Promise((resolve, reject) => {
+    const onReadable = () => {
+      cleanup()
+      resolve(source.read() ?? null)
+    }
+    const onEnd = () => {
+      cleanup()
+      resolve(null)
+    }
+    const onError = (error) => {
+      cleanup()
+      reject(error)
+    }
+    const cleanup = () => {
+      source.off('readable', onReadable)
+      source.off('end', onEnd)
+      source.off('error', onError)
+    }
+    source.once('readable', onReadable)
+    source.once('end', onEnd)
+    source.once('error', onError)
+  })
+  if (first === null) throw corrupt('the archive is empty', undefined)
+  source.unshift(first)
+  if (first[0] === 0x1f && first[1] === 0x8b) source = source.pipe(zlib.createGunzip())
+
+  let pending = Buffer.alloc(0)
+  let current = null // { name, remaining, padding, out }
+  let ended = false
+  const names = []
+  const finishFile = async () => {
+    await new Promise((resolve, reject) => current.out.end((error) => (error ? reject(error) : resolve())))
+    const fd = await fs.promises.open(path.join(dir, current.name), 'r')
+    await fd.sync()
+    await fd.close()
+    names.push(current.name)
+    current = null
+  }
+  for await (const chunk of source) {
+    checkSignal(signal)
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    while (!ended) {
+      if (current) {
+        if (current.remaining > 0) {
+          if (pending.length === 0) break
+          const take = Math.min(current.remaining, pending.length)
+          const piece = pending.subarray(0, take)
+          pending = pending.subarray(take)
+          current.remaining -= take
+          if (!current.out.write(piece)) await new Promise((resolve) => current.out.once('drain', resolve))
+          continue
+        }
+        if (pending.length < current.padding) break
+        pending = pending.subarray(current.padding)
+        await finishFile()
+        continue
+      }
+      if (pending.length < 512) break
+      const header = pending.subarray(0, 512)
+      pending = pending.subarray(512)
+      if (header.every((byte) => byte === 0)) {
+        ended = true
+        break
+      }
+      let sum = 0
+      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]
+      if (parseInt(header.toString('latin1', 148, 156), 8) !== sum) throw corrupt('the archive has a damaged header (checksum mismatch)', undefined)
+      const name = header.toString('utf8', 0, 100).replace(/\0.*$/s, '')
+      const type = String.fromCharCode(header[156] || 0x30)
+      const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim() || '0', 8)
+      const base = name.replace(/^\.\//, '')
+      if (type === '5' && (base === '' || base === '.' || base === './')) continue
+      if (type !== '0' || !DB_FILE.test(base)) {
+        throw corrupt(`the archive holds ${JSON.stringify(name)}, which is no file of a RocksDB database`, undefined)
+      }
+      current = {
+        name: base,
+        remaining: size,
+        padding: (512 - (size % 512)) % 512,
+        out: fs.createWriteStream(path.join(dir, base), { flags: 'wx', highWaterMark: 1 << 20 }),
+      }
+    }
+  }
+  if (current || !ended) throw corrupt('the archive ends early: it is truncated', undefined)
+  if (!names.includes('CURRENT')) throw corrupt('the archive holds no database (no CURRENT file)', undefined)
+  fsyncDirectory(dir)
+  return names
+}
+
+// ---------------------------------------------------------------------------
+// The `backups` namespace
+
+function checkBackupId(id, argument = 'backupId') {
+  if (!Number.isInteger(id) || id < 1) throw invalidArgType(argument, 'a positive integer', id)
+  return id
+}
+
+function backupNotFound(store, id) {
+  return codedError('ERR_BACKUP_NOT_FOUND', `no backup ${id} in ${store.location}`)
+}
+
+async function manifestOf(store, id) {
+  const manifest = await store.readJson(manifestKey(id))
+  if (manifest === undefined) throw backupNotFound(store, id)
+  return checkManifest(manifest, `${store.location}/${manifestKey(id)}`)
+}
+
+function makeBackups(Database) {
+  return {
+    /** Every backup in `backupDir`, oldest first. */
+    async list(backupDir, options = {}) {
+      const store = openStore(backupDir, options, 'backupDir')
+      return (await readManifests(store)).map(toInfo)
+    },
+
+    /**
+     * Reads every file of a backup and checks its size and SHA-256 against
+     * the manifest, then RocksDB's block checksums inside its SST files.
+     * Rejects with `ERR_ROCKSDB_CORRUPTION` and `file` naming the first
+     * damaged file.
+     */
+    async verify(backupDir, backupId, options = {}) {
+      checkBackupId(backupId)
+      const store = openStore(backupDir, options, 'backupDir')
+      const manifest = await manifestOf(store, backupId)
+      let bytes = 0
+      for (const file of manifest.files) {
+        checkSignal(options.signal)
+        const key = `files/${file.sha256}`
+        let digest
+        try {
+          digest = await store.hashStored(key)
+        } catch (error) {
+          if (error.code === 'ERR_IO' && /no such file/i.test(error.message)) throw corrupt(`${file.name} of backup ${backupId} is missing from ${store.location}`, file.name)
+          throw error
+        }
+        if (digest.size !== file.size || digest.sha256 !== file.sha256) {
+          throw corrupt(`${file.name} of backup ${backupId} is damaged: its stored bytes (${key}) do not match the digest taken when it was written`, file.name)
+        }
+        bytes += file.size
+        options.progress?.({ bytesDone: bytes, bytesTotal: toInfo(manifest).size })
+      }
+      // RocksDB's own checksums, on the files as RocksDB sees them: linked
+      // into a scratch database beside the store (or downloaded).
+      const scratch = path.join(store.localFile('') ?? require('node:os').tmpdir(), `.verify-${crypto.randomUUID()}`)
+      try {
+        await materialize(store, manifest, scratch, { link: true })
+        const view = Database.open(scratch, { readOnly: true, infoLog: false })
+        try {
+          await view.verifyChecksums()
+        } catch (error) {
+          const file = /([^\s/\\]+\.(?:sst|log|blob)|MANIFEST-\d+)/.exec(error.message ?? '')
+          if (file) error.file = file[1]
+          throw error
+        } finally {
+          await view.close()
+        }
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true })
+      }
+      return { backupId, files: manifest.files.length, bytes }
+    },
+
+    /**
+     * Restores a backup (the latest unless `backupId`) into `dbDir`. A
+     * database already there is kept as checkpoint `pre-restore-<time>` and
+     * replaced crash-safely; a new path needs nothing. Every byte is checked
+     * against the manifest as it is copied.
+     */
+    async restore(backupDir, dbDir, options = {}) {
+      if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+      const target = checkPath('dbDir', dbDir)
+      const store = openStore(backupDir, options, 'backupDir')
+      if (store instanceof DirectoryStore && (target === store.dir || !path.relative(store.dir, target).startsWith('..'))) {
+        throw invalidArgValue('dbDir', `must not be the backup directory ${store.dir} or inside it`)
+      }
+      const release = await store.lock(true)
+      try {
+        let id = options.backupId
+        if (id === undefined) {
+          const manifests = await readManifests(store)
+          if (manifests.length === 0) throw codedError('ERR_BACKUP_NOT_FOUND', `no backup in ${store.location}`)
+          id = manifests.at(-1).backupId
+        }
+        const manifest = await manifestOf(store, checkBackupId(id, 'options.backupId'))
+        const preRestore = await replaceDatabase(Database, target, (staging) => materialize(store, manifest, staging, options), options.openOptions)
+        return { backupId: manifest.backupId, path: target, preRestore }
+      } finally {
+        release()
+      }
+    },
+
+    /**
+     * Restores a tar or tar.gz stream made by `db.backup(stream)` (or any
+     * tar of a database directory) into `dbDir`, as `restore()` does.
+     */
+    async restoreStream(readable, dbDir, options = {}) {
+      if (readable === null || (typeof readable !== 'object' && typeof readable !== 'function')) throw invalidArgType('readable', 'a readable stream', readable)
+      const target = checkPath('dbDir', dbDir)
+      const source = typeof ReadableStream !== 'undefined' && readable instanceof ReadableStream ? stream.Readable.fromWeb(readable) : readable
+      const preRestore = await replaceDatabase(Database, target, (staging) => untar(source, staging, options.signal), options.openOptions)
+      return { path: target, preRestore }
+    },
+
+    /** Deletes one backup and the files only it used. */
+    async delete(backupDir, backupId, options = {}) {
+      checkBackupId(backupId)
+      const store = openStore(backupDir, options, 'backupDir')
+      const release = await store.lock(false)
+      try {
+        await manifestOf(store, backupId)
+        await store.delete(manifestKey(backupId))
+        await store.sync()
+        await collectGarbage(store)
+      } finally {
+        release()
+      }
+    },
+
+    /** Deletes all but the newest `keepCount` backups; resolves with the ids deleted. */
+    async purge(backupDir, keepCount, options = {}) {
+      if (!Number.isInteger(keepCount) || keepCount < 0) throw invalidArgType('keepCount', 'a non-negative integer', keepCount)
+      const store = openStore(backupDir, options, 'backupDir')
+      const release = await store.lock(false)
+      try {
+        const manifests = await readManifests(store)
+        const doomed = manifests.slice(0, Math.max(0, manifests.length - keepCount))
+        for (const manifest of doomed) await store.delete(manifestKey(manifest.backupId))
+        await store.sync()
+        await collectGarbage(store)
+        return doomed.map((m) => m.backupId)
+      } finally {
+        release()
+      }
+    },
+  }
+}
+
+/**
+ * Writes the files of `manifest` into the new directory `dir`, checking
+ * each against its digest. With `link`, a directory store's files are
+ * hardlinked instead (they are only read).
+ */
+async function materialize(store, manifest, dir, { link = false, signal, progress } = {}) {
+  await fs.promises.mkdir(dir, { recursive: true })
+  const bytesTotal = manifest.files.reduce((sum, f) => sum + f.size, 0)
+  let bytesDone = 0
+  for (const file of manifest.files) {
+    checkSignal(signal)
+    const key = `files/${file.sha256}`
+    const target = path.join(dir, file.name)
+    const local = link ? store.localFile(key) : undefined
+    if (local) {
+      await fs.promises.link(local, target)
+    } else {
+      let digest
+      try {
+        digest = await store.getFile(key, target)
+      } catch (error) {
+        if (error.code === 'ERR_IO' && /no such file/i.test(error.message)) throw corrupt(`${file.name} of backup ${manifest.backupId} is missing from ${store.location}`, file.name)
+        throw error
+      }
+      if (digest.size !== file.size || digest.sha256 !== file.sha256) {
+        throw corrupt(`${file.name} of backup ${manifest.backupId} is damaged in ${store.location}: its bytes do not match the digest taken when it was written`, file.name)
+      }
+    }
+    bytesDone += file.size
+    progress?.({ bytesDone, bytesTotal })
+  }
+  fsyncDirectory(dir)
+}
+
+/**
+ * `db.backup(destination, options)`: to a directory or an s3:// URL (an
+ * incremental backup; resolves with its id), or to a writable stream (a tar
+ * archive; resolves when it is written).
+ */
+async function backup(db, destination, options) {
+  options = checkBackupOptions(options)
+  if (isWritable(destination) || isWebWritable(destination)) return backupToStream(db, destination, options)
+  return backupToStore(db, destination, options)
+}
+
+module.exports = { backup, makeBackups, openStore, FORMAT_VERSION }
