@@ -2,8 +2,8 @@
 // `npm run test:types` (tsc --noEmit) fails when the declarations drift from
 // what the code accepts or returns. It is compiled, never run.
 
-import { BranchStore, CheckpointStore, ERROR_CODES, RocksDatabase } from '..'
-import type { BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
+import { BranchStore, CheckpointStore, ERROR_CODES, RocksDatabase, backups } from '..'
+import type { BackupInfo, BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
 
 interface User {
   name: string
@@ -122,6 +122,17 @@ async function everything(): Promise<void> {
   await app.close()
   const reset: BranchInfo = await branches.reset('app-1')
   const gone: boolean = await branches.delete('app-1')
+  const backupId: number = await db.backup('/tmp/backups', { metadata: 'nightly', progress: (p) => console.log(p.bytesDone), signal: new AbortController().signal })
+  await db.backup('s3://bucket/prefix', { s3: { endpoint: 'http://127.0.0.1:5000' } })
+  const nothing: void = await db.backup(require('node:fs').createWriteStream('/tmp/db.tar.gz'), { gzip: true })
+  const backupList: BackupInfo[] = await backups.list('/tmp/backups')
+  const checked = await backups.verify('/tmp/backups', backupId)
+  const back = await backups.restore('/tmp/backups', '/tmp/restored', { backupId })
+  const keptState: CheckpointInfo | null = back.preRestore
+  await backups.restoreStream(require('node:fs').createReadStream('/tmp/db.tar.gz'), '/tmp/from-tar')
+  const purgedIds: number[] = await backups.purge('/tmp/backups', 3)
+  await backups.delete('/tmp/backups', 1)
+  console.log(nothing, backupList, checked.bytes, keptState, purgedIds)
   console.log(made.exclusiveBytes, made.resetAt, dormant, allBranches, maybe, branchPath, reset, gone)
 
   db.on('error', (error: RocksDBError) => console.log(error.code))

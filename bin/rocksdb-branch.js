@@ -6,7 +6,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { RocksDatabase, CheckpointStore, BranchStore } = require('../lib/index.js')
+const { RocksDatabase, CheckpointStore, BranchStore, backups } = require('../lib/index.js')
 const { heldByAnotherProcess } = require('../lib/errors.js')
 
 const USAGE = `Usage: rocksdb-branch <command> [options]
@@ -26,16 +26,25 @@ Commands:
   branch reset <db> <name>
   branch <db> <target> [--from <name-or-id>]   (an unmanaged branch at a path)
   restore <db> <name, id or path of a checkpoint>
+  backup create <db> <store> [--metadata <text>]
+  backup list <store>
+  backup verify <store> <id>
+  backup restore <store> <db> [--id <id>]
+  backup delete <store> <id>
+  backup purge <store> <keep>
 
 Options:
   --json                     print JSON for scripts instead of a table
   --checkpoints-path <dir>   where the checkpoints live (default: <db>.checkpoints)
   --branches-path <dir>      where the branches live (default: <db>.branches)
+  --s3-endpoint <url>        the S3-compatible server of an s3:// store (or
+                             AWS_ENDPOINT_URL; credentials and region from
+                             the usual AWS_* variables)
   -h, --help                 show this help
 
 list, info and verify read the checkpoints or branches without opening the
 database, so they work while another process has it open; the other
-commands need it.`
+commands need it. A backup <store> is a directory or s3://bucket/prefix.`
 
 class UsageError extends Error {}
 
@@ -55,6 +64,8 @@ function parse(argv) {
     else if (arg === '--from') flags.from = value()
     else if (arg === '--checkpoints-path') flags.checkpointsPath = value()
     else if (arg === '--branches-path') flags.branchesPath = value()
+    else if (arg === '--s3-endpoint') flags.s3Endpoint = value()
+    else if (arg === '--id') flags.id = value()
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`)
     else positional.push(arg)
   }
@@ -244,6 +255,7 @@ async function run(argv) {
     }
   }
   if (command === 'branch' && BRANCH_ACTIONS.includes(rest[0])) return branchCommand(rest, flags)
+  if (command === 'backup') return backupCommand(rest, flags)
   if (command === 'branch') {
     need(rest, 2, 'database path and branch target')
     const [db, target] = rest
@@ -311,6 +323,63 @@ async function branchCommand(rest, flags) {
       const info = await withDatabase(db, flags, (handle) => handle.branches.reset(name))
       return { json: info, text: `reset ${name} to its parent's current state\n${branchDetails(info)}` }
     }
+  }
+}
+
+function positiveInteger(text, what) {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${what} must be a whole number`)
+  return value
+}
+
+function backupTable(rows) {
+  if (rows.length === 0) return '(no backups)'
+  const columns = ['id', 'created', 'sequence', 'size', 'files', 'metadata']
+  const cells = rows.map((b) => [String(b.backupId), b.createdAt.toISOString(), String(b.sequence), bytes(b.size), String(b.numberFiles), b.appMetadata])
+  return columnsOf(columns, cells)
+}
+
+/** `backup create|list|verify|restore|delete|purge`: backups in a directory or s3:// store. */
+async function backupCommand(rest, flags) {
+  const [action, first, second] = rest
+  const options = flags.s3Endpoint ? { s3: { endpoint: flags.s3Endpoint } } : {}
+  switch (action) {
+    case 'create': {
+      need(rest, 3, 'database path and backup store')
+      const id = await withDatabase(first, flags, (handle) => handle.backup(second, { ...options, metadata: flags.metadata }))
+      const info = (await backups.list(second, options)).find((b) => b.backupId === id)
+      return { json: info, text: `backup ${id} of ${path.resolve(first)} in ${second}: ${info.numberFiles} files, ${bytes(info.size)}` }
+    }
+    case 'list': {
+      need(rest, 2, 'backup store')
+      const list = await backups.list(first, options)
+      return { json: list, text: backupTable(list) }
+    }
+    case 'verify': {
+      need(rest, 3, 'backup store and backup id')
+      const report = await backups.verify(first, positiveInteger(second, 'the backup id'), options)
+      return { json: report, text: `ok: backup ${report.backupId} (${report.files} files, ${bytes(report.bytes)}) verified` }
+    }
+    case 'restore': {
+      need(rest, 3, 'backup store and database path')
+      if (flags.id !== undefined) options.backupId = positiveInteger(flags.id, '--id')
+      const outcome = await backups.restore(first, second, options)
+      const kept = outcome.preRestore ? `\nthe replaced state is kept as checkpoint ${outcome.preRestore.name}` : ''
+      return { json: outcome, text: `restored backup ${outcome.backupId} to ${outcome.path}${kept}` }
+    }
+    case 'delete': {
+      need(rest, 3, 'backup store and backup id')
+      const id = positiveInteger(second, 'the backup id')
+      await backups.delete(first, id, options)
+      return { json: { deleted: id }, text: `deleted backup ${id}` }
+    }
+    case 'purge': {
+      need(rest, 3, 'backup store and the number of backups to keep')
+      const deleted = await backups.purge(first, positiveInteger(second, 'the number to keep'), options)
+      return { json: { deleted }, text: deleted.length === 0 ? 'nothing to purge' : `deleted backups ${deleted.join(', ')}` }
+    }
+    default:
+      throw new UsageError(`unknown backup command ${JSON.stringify(action)}`)
   }
 }
 

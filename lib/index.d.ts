@@ -149,6 +149,115 @@ export declare class BranchStore {
   reset(name: string): Promise<BranchInfo>
 }
 
+/** Where an S3-compatible store is, for `s3://bucket/prefix` destinations. Unset fields come from the usual `AWS_*` environment variables. */
+export interface S3Options {
+  /** The server, for S3-compatible services (also `AWS_ENDPOINT_URL`). */
+  endpoint?: string
+  /** Default `AWS_REGION`, else `'us-east-1'`. */
+  region?: string
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  /** Address buckets by path; the default when an endpoint is given. */
+  forcePathStyle?: boolean
+}
+
+/** How far a backup, verification or restore has got. */
+export interface BackupProgress {
+  bytesDone: number
+  bytesTotal: number
+  /** Bytes added to the store (not there already): what an incremental backup copied or uploaded. */
+  bytesCopied?: number
+  filesDone?: number
+  filesTotal?: number
+}
+
+/** Options of `db.backup()` to a directory or an `s3://` URL. */
+export interface BackupOptions {
+  /** Text kept with the backup, returned by `backups.list()` as `appMetadata`. */
+  metadata?: string
+  /** Flush the memtables first. Default: only when opened with `disableWAL` (the checkpoint a backup reads flushes anyway). */
+  flushBeforeBackup?: boolean
+  /** Refuse with `ERR_NO_SPACE`, before copying, when the destination has less room than the files not stored yet. Default `true`. */
+  checkDiskSpace?: boolean
+  /** fsync every stored file. Default `true`. */
+  sync?: boolean
+  /** Include the write-ahead log. Default `true`. */
+  backupLogFiles?: boolean
+  /** Called after each file with the bytes done so far. */
+  progress?: (progress: BackupProgress) => void
+  /** Stops the backup; it rejects with an `AbortError` and the store is left as it was. */
+  signal?: AbortSignal
+  s3?: S3Options
+  /** Accepted for rocksdb-js compatibility; files are always shared by content. */
+  shareTableFiles?: boolean
+  /** Accepted for rocksdb-js compatibility; files are always told apart by SHA-256. */
+  shareFilesWithChecksum?: boolean
+  /** Accepted for rocksdb-js compatibility. */
+  maxBackgroundOperations?: number
+}
+
+/** Options of `db.backup()` to a stream. */
+export interface BackupStreamOptions {
+  /** A tar.gz instead of a tar. */
+  gzip?: boolean
+  flushBeforeBackup?: boolean
+  backupLogFiles?: boolean
+  progress?: (progress: BackupProgress) => void
+  signal?: AbortSignal
+}
+
+/** One backup, as `backups.list()` gives it (rocksdb-js's fields, then this package's). */
+export interface BackupInfo {
+  backupId: number
+  /** Seconds since the epoch. */
+  timestamp: number
+  /** Bytes of the backup's files. */
+  size: number
+  numberFiles: number
+  appMetadata: string
+  createdAt: Date
+  /** RocksDB's latest sequence number in the backup. */
+  sequence: number
+}
+
+/** Options of the `backups` functions. */
+export interface BackupStoreOptions {
+  s3?: S3Options
+  signal?: AbortSignal
+  progress?: (progress: BackupProgress) => void
+}
+
+/** Backups in a directory or an `s3://bucket/prefix` store; none needs the database open. */
+export declare const backups: {
+  /** Every backup, oldest first. */
+  list(backupDir: string, options?: BackupStoreOptions): Promise<BackupInfo[]>
+  /**
+   * Reads every stored byte of a backup against the SHA-256 taken when it
+   * was written, then RocksDB's block checksums. Rejects with
+   * `ERR_ROCKSDB_CORRUPTION` and `file` naming the damaged file.
+   */
+  verify(backupDir: string, backupId: number, options?: BackupStoreOptions & { verifyWithChecksum?: boolean }): Promise<{ backupId: number; files: number; bytes: number }>
+  /**
+   * Restores a backup (the latest unless `backupId`) into `dbDir`: a new
+   * path, or a closed database, which is kept as checkpoint
+   * `pre-restore-<time>` and replaced crash-safely.
+   */
+  restore(
+    backupDir: string,
+    dbDir: string,
+    options?: BackupStoreOptions & { backupId?: number; openOptions?: RocksDatabaseOptions },
+  ): Promise<{ backupId: number; path: string; preRestore: CheckpointInfo | null }>
+  /** Restores a tar or tar.gz stream (from `db.backup(stream)`) into `dbDir`, as `restore()` does. */
+  restoreStream(
+    readable: NodeJS.ReadableStream | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+    dbDir: string,
+    options?: { signal?: AbortSignal; openOptions?: RocksDatabaseOptions },
+  ): Promise<{ path: string; preRestore: CheckpointInfo | null }>
+  /** Deletes a backup and the stored files no other backup uses. */
+  delete(backupDir: string, backupId: number, options?: BackupStoreOptions): Promise<void>
+  /** Deletes all but the newest `keepCount` backups; resolves with the ids deleted. */
+  purge(backupDir: string, keepCount: number, options?: BackupStoreOptions): Promise<number[]>
+}
+
 /** Options of `getRange()`, `getKeys()` and `getKeysCount()`. */
 export interface RangeOptions {
   /** Where the scan begins (inclusive unless `exclusiveStart`). */
@@ -362,6 +471,13 @@ export declare class RocksDatabase<V = any> {
   readonly checkpoints: CheckpointStore
   /** The named branches of this database, kept in `branchesPath`. */
   readonly branches: BranchStore
+  /**
+   * An incremental backup into a directory or an `s3://bucket/prefix` store;
+   * resolves with its id. See `backups`.
+   */
+  backup(backupDir: string, options?: BackupOptions): Promise<number>
+  /** A tar (or tar.gz with `gzip`) archive of the database, written to a stream. */
+  backup(stream: NodeJS.WritableStream | WritableStream<Uint8Array>, options?: BackupStreamOptions): Promise<void>
   /** A new writable database at `targetPath`, branched from the live one. */
   branch(targetPath: string): Promise<RocksDatabase<V>>
   /**

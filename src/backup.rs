@@ -95,7 +95,11 @@ pub fn copy_hashed(source: &Path, target: &Path, sync: bool) -> DbResult<FileDig
 /// copied. With `sync`, the copy is flushed to disk first. A failure
 /// removes the partial copy.
 #[napi]
-pub fn copy_file_hashed(source: String, target: String, sync: bool) -> AsyncTask<Blocking<FileDigest>> {
+pub fn copy_file_hashed(
+  source: String,
+  target: String,
+  sync: bool,
+) -> AsyncTask<Blocking<FileDigest>> {
   AsyncTask::new(Blocking::new(move || {
     copy_hashed(Path::new(&source), Path::new(&target), sync)
   }))
@@ -104,7 +108,9 @@ pub fn copy_file_hashed(source: String, target: String, sync: bool) -> AsyncTask
 /// The size and SHA-256 of the file at `path`, read on a worker thread.
 #[napi]
 pub fn hash_file(path: String) -> AsyncTask<Blocking<FileDigest>> {
-  AsyncTask::new(Blocking::new(move || read_chunks(Path::new(&path), |_| Ok(()))))
+  AsyncTask::new(Blocking::new(move || {
+    read_chunks(Path::new(&path), |_| Ok(()))
+  }))
 }
 
 #[cfg(test)]

@@ -23,7 +23,10 @@ pub struct FileLock {
 /// locks may hold too but no exclusive one. Waiting is left to the caller,
 /// so no thread blocks on it.
 #[napi]
-pub fn try_lock_file(path: String, shared: Option<bool>) -> napi::Result<Option<FileLock>, ErrorCode> {
+pub fn try_lock_file(
+  path: String,
+  shared: Option<bool>,
+) -> napi::Result<Option<FileLock>, ErrorCode> {
   let path = Path::new(&path);
   let file = if shared == Some(true) {
     try_lock_shared(path)?
@@ -92,8 +95,14 @@ mod tests {
     assert!(other.join().unwrap(), "another thread is excluded too");
     drop(first);
     let reader = try_lock_shared(&path).unwrap().expect("free lock");
-    assert!(try_lock_shared(&path).unwrap().is_some(), "shared locks share");
-    assert!(try_lock(&path).unwrap().is_none(), "a shared lock excludes an exclusive one");
+    assert!(
+      try_lock_shared(&path).unwrap().is_some(),
+      "shared locks share"
+    );
+    assert!(
+      try_lock(&path).unwrap().is_none(),
+      "a shared lock excludes an exclusive one"
+    );
     drop(reader);
     assert!(try_lock(&path).unwrap().is_some());
     std::fs::remove_dir_all(dir).unwrap();

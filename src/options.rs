@@ -2,7 +2,9 @@
 //! checked and turned into the engine's RocksDB options.
 
 use napi_derive::napi;
-use rust_rocksdb::{BlockBasedOptions, DBCompressionType, LogLevel, Options, ReadOptions, WriteOptions};
+use rust_rocksdb::{
+  BlockBasedOptions, DBCompressionType, LogLevel, Options, ReadOptions, WriteOptions,
+};
 
 use crate::budget::{Budget, BudgetConfig};
 use crate::engine::EngineOptions;
