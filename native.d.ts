@@ -343,6 +343,13 @@ export interface OpenOptions {
    * standard error.
    */
   infoLog?: boolean
+  /**
+   * Bytes of the SST files compactions write, 64 KiB to 2^40. RocksDB's
+   * default is 64 MiB. Smaller files make incremental backups and the
+   * files a branch stops sharing after a compaction smaller, at the cost
+   * of more files.
+   */
+  targetFileSize?: number
 }
 
 /** One native open option as JavaScript checks it before calling `open`. */

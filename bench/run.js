@@ -454,6 +454,37 @@ function branchesMarkdown() {
   ].join('\n')
 }
 
+// The backup measurement (bench/backups.js), in a process of its own: the
+// default SST size, then 4 MiB files for the incremental figure.
+let backupRuns = []
+
+function backupsCase() {
+  const runs = []
+  for (const extra of [[], ['--target-file-size', String(4 << 20)]]) {
+    const out = path.join(root, `backups-${runs.length}.json`)
+    const args = ['--expose-gc', path.join(__dirname, 'backups.js'), '--gb', quick ? '0.1' : '1', ...extra, '--json', out]
+    execFileSync(process.execPath, args, { stdio: 'inherit' })
+    runs.push(JSON.parse(fs.readFileSync(out, 'utf8')))
+  }
+  return runs
+}
+
+function backupsMarkdown() {
+  if (backupRuns.length === 0) return ''
+  const pct = (x) => `${(x * 100).toFixed(1)} %`
+  return [
+    '',
+    `Backups (\`bench/backups.js\`) of ${backupRuns[0].gb.toFixed(2)} GB of incompressible values to a local directory:`,
+    '',
+    '| SST files | backup (synced) | vs cp -r + sync | backup, sync: false | vs cp -r | event loop max (idle) | next backup after 1 % changed, contiguous / spread | verify |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...backupRuns.map(
+      (b) =>
+        `| ${(b.targetFileSize / 2 ** 20).toFixed(0)} MiB | ${b.backupSeconds.toFixed(2)} s | ${pct(b.speedOfCpSync)} | ${b.backupNoSyncSeconds.toFixed(2)} s | ${pct(b.speedOfCpNoSync)} | ${b.loopDelayBackupMaxMs.toFixed(1)} ms (${b.loopDelayIdleMaxMs.toFixed(1)} ms) | ${pct(b.incrementalContiguousCopied)} / ${pct(b.incrementalSpreadCopied)} | ${b.verifySecondsPerGb.toFixed(2)} s/GB |`,
+    ),
+  ].join('\n')
+}
+
 async function main() {
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`
   console.log(`rocksdb-branch benchmarks${quick ? ' (quick)' : ''}: ${KEYS.toLocaleString('en')} keys, 100-byte values\n${machine}`)
@@ -462,6 +493,7 @@ async function main() {
     await checkpointCases()
     await memoryCase()
     branches = branchesCase()
+    backupRuns = backupsCase()
   } finally {
     fs.rmSync(root, { recursive: true, force: true })
   }
@@ -471,7 +503,7 @@ async function main() {
   const out = { date: new Date().toISOString(), machine, quick, keys: KEYS, valueBytes: VALUE.length, durability: 'no fsync per write (RocksDB WAL, LMDB noSync)', results, branches }
   fs.writeFileSync(path.join(docs, quick ? 'bench-results-quick.json' : 'bench-results.json'), JSON.stringify(out, null, 2) + '\n')
   fs.writeFileSync(path.join(docs, quick ? 'bench-quick.svg' : 'bench.svg'), svg())
-  fs.writeFileSync(path.join(docs, quick ? 'bench-quick.md' : 'bench.md'), markdown(machine) + branchesMarkdown() + '\n')
+  fs.writeFileSync(path.join(docs, quick ? 'bench-quick.md' : 'bench.md'), markdown(machine) + branchesMarkdown() + backupsMarkdown() + '\n')
 }
 
 main().catch((error) => {

@@ -34,8 +34,8 @@ const stream = require('node:stream')
 const zlib = require('node:zlib')
 const { copyFileHashed, hashFile, tryLockFile } = require('./binding')
 const { invalidArgType, invalidArgValue, checkPath } = require('./errors')
-const { codedError, writeFileAtomic, fsyncDirectory } = require('./registry')
-const { replaceDatabase, readSequence } = require('./checkpoints')
+const { codedError } = require('./registry')
+const { replaceDatabase } = require('./checkpoints')
 
 const FORMAT = 'rocksdb-branch-backup'
 const FORMAT_VERSION = 1
@@ -49,6 +49,32 @@ function abortError(signal) {
   error.name = 'AbortError'
   error.code = 'ABORT_ERR'
   return error
+}
+
+async function exists(file) {
+  try {
+    await fs.promises.access(file)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** fsync of a directory through libuv's pool; a missing one has nothing to sync. */
+async function syncDirectory(dir) {
+  if (process.platform === 'win32') return
+  let handle
+  try {
+    handle = await fs.promises.open(dir, 'r')
+  } catch (error) {
+    if (error.code === 'ENOENT') return
+    throw error
+  }
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
 }
 
 function checkSignal(signal) {
@@ -83,14 +109,24 @@ class DirectoryStore {
     }
   }
 
+  /** Writes `key` so that a crash leaves the old or the new content, with no fsync on the event loop. */
   async writeJson(key, value) {
     const file = this.#path(key)
     await fs.promises.mkdir(path.dirname(file), { recursive: true })
-    writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n')
+    const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`
+    const handle = await fs.promises.open(temp, 'w')
+    try {
+      await handle.writeFile(JSON.stringify(value, null, 2) + '\n')
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await fs.promises.rename(temp, file)
+    await syncDirectory(path.dirname(file))
   }
 
   async has(key) {
-    return fs.existsSync(this.#path(key))
+    return exists(this.#path(key))
   }
 
   async list(prefix) {
@@ -117,7 +153,7 @@ class DirectoryStore {
     const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
     const digest = await copyFileHashed(source, temp, sync)
     const target = path.join(files, digest.sha256)
-    if (fs.existsSync(target)) {
+    if (await exists(target)) {
       await fs.promises.rm(temp, { force: true })
       return { ...digest, copied: 0 }
     }
@@ -136,14 +172,13 @@ class DirectoryStore {
   }
 
   async sync() {
-    for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) {
-      if (fs.existsSync(dir)) fsyncDirectory(dir)
-    }
+    for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) await syncDirectory(dir)
   }
 
   async removeTemporaryFiles() {
-    for (const key of await this.list('files')) {
-      if (path.basename(key).startsWith('.tmp-')) await this.delete(key)
+    for (const key of [...(await this.list('files')), ...(await this.list('backups'))]) {
+      const name = path.basename(key)
+      if (name.startsWith('.tmp-') || name.endsWith('.tmp')) await this.delete(key)
     }
   }
 
@@ -297,8 +332,9 @@ class S3Store {
   /**
    * Uploads the file at `source` under its digest, unless the store has it.
    * The digest is taken first (on libuv's pool), so an unchanged file is
-   * read but not uploaded; the upload sends the digest for the server to
-   * check (`ChecksumSHA256`), so the stored bytes are the hashed ones.
+   * read but not uploaded. The source is a file of a checkpoint, which
+   * nothing changes, so the bytes uploaded are the bytes hashed; verify
+   * and restore check them again on the way back.
    */
   async putFile(source) {
     const digest = await hashFile(source)
@@ -478,10 +514,10 @@ async function stageCheckpoint(db, options) {
     activeStaging.delete(dir)
     throw error
   }
-  const release = () => {
+  const release = async () => {
+    await fs.promises.rm(dir, { recursive: true, force: true })
     activeStaging.delete(dir)
-    fs.rmSync(dir, { recursive: true, force: true })
-    if (fs.existsSync(root) && fs.readdirSync(root).length === 0) fs.rmSync(root, { recursive: true, force: true })
+    if (activeStaging.size === 0) await fs.promises.rm(root, { recursive: true, force: true })
   }
   return { dir, release }
 }
@@ -529,6 +565,10 @@ async function backupToStore(db, destination, options) {
   try {
     await collectGarbage(store)
     const manifests = await readManifests(store)
+    // Every write acknowledged before the checkpoint is in it: its sequence
+    // number is this one or later. (Reading the checkpoint's own would open
+    // it on the event loop.)
+    const sequence = db.getLatestSequenceNumber()
     staged = await stageCheckpoint(db, { flushBeforeBackup: options.flushBeforeBackup ?? db.options.disableWAL === true })
     const files = stagedFiles(staged.dir, options)
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
@@ -543,25 +583,40 @@ async function backupToStore(db, destination, options) {
         throw codedError('ERR_NO_SPACE', `${store.location} has ${free} bytes free; this backup needs up to ${needed}`, { available: free, required: needed })
       }
     }
-    const entries = []
+    const entries = new Array(files.length)
     let bytesDone = 0
     let bytesCopied = 0
+    let filesDone = 0
     const sync = options.sync !== false
-    const tell = () => progress?.({ bytesDone, bytesTotal, bytesCopied, filesDone: entries.length, filesTotal: files.length })
+    const tell = () => progress?.({ bytesDone, bytesTotal, bytesCopied, filesDone, filesTotal: files.length })
     tell()
-    for (const file of files) {
-      checkSignal(signal)
-      const source = path.join(staged.dir, file.name)
-      const stored = await store.putFile(source, { sync })
-      entries.push({ name: file.name, size: stored.size, sha256: stored.sha256 })
-      bytesDone += stored.size
-      bytesCopied += stored.copied
-      tell()
+    // Files are copied `maxBackgroundOperations` at a time (2 by default:
+    // each copy keeps one of libuv's threads busy reading, hashing and
+    // writing). The first failure stops the others from starting a file,
+    // and is reported once those running have settled.
+    let next = 0
+    let failure = null
+    const copier = async () => {
+      while (failure === null && next < files.length) {
+        const index = next++
+        try {
+          checkSignal(signal)
+          const stored = await store.putFile(path.join(staged.dir, files[index].name), { sync })
+          entries[index] = { name: files[index].name, size: stored.size, sha256: stored.sha256 }
+          bytesDone += stored.size
+          bytesCopied += stored.copied
+          filesDone++
+          tell()
+        } catch (error) {
+          failure ??= error
+        }
+      }
     }
+    await Promise.all(Array.from({ length: Math.min(options.maxBackgroundOperations ?? 2, files.length) }, copier))
+    if (failure !== null) throw failure
     checkSignal(signal)
     await store.sync()
     const backupId = (manifests.at(-1)?.backupId ?? 0) + 1
-    const sequence = readSequence(db.constructor, staged.dir)
     const now = Date.now()
     const manifest = {
       format: FORMAT,
@@ -583,7 +638,7 @@ async function backupToStore(db, destination, options) {
     await collectGarbage(store).catch(() => {})
     throw error
   } finally {
-    staged?.release()
+    await staged?.release()
     release()
   }
 }
@@ -639,8 +694,10 @@ function isWritable(target) {
   return target instanceof stream.Writable || (typeof target?.write === 'function' && typeof target?.on === 'function')
 }
 
+// Told by shape: naming the WritableStream global loads Node's web streams,
+// several milliseconds of the event loop the first time.
 function isWebWritable(target) {
-  return typeof WritableStream !== 'undefined' && target instanceof WritableStream
+  return typeof target?.getWriter === 'function' && typeof target?.write !== 'function'
 }
 
 /** Writes a tar (or, with `gzip`, tar.gz) archive of `db` to `target`: a Node Writable or a WritableStream. */
@@ -662,7 +719,7 @@ async function backupToStream(db, target, options) {
     stages.push(out)
     await stream.promises.pipeline(...stages)
   } finally {
-    staged.release()
+    await staged.release()
   }
 }
 
@@ -760,7 +817,7 @@ async function untar(readable, dir, signal) {
   }
   if (current || !ended) throw corrupt('the archive ends early: it is truncated', undefined)
   if (!names.includes('CURRENT')) throw corrupt('the archive holds no database (no CURRENT file)', undefined)
-  fsyncDirectory(dir)
+  await syncDirectory(dir)
   return names
 }
 
@@ -833,7 +890,7 @@ function makeBackups(Database) {
           await view.close()
         }
       } finally {
-        fs.rmSync(scratch, { recursive: true, force: true })
+        await fs.promises.rm(scratch, { recursive: true, force: true })
       }
       return { backupId, files: manifest.files.length, bytes }
     },
@@ -874,7 +931,7 @@ function makeBackups(Database) {
     async restoreStream(readable, dbDir, options = {}) {
       if (readable === null || (typeof readable !== 'object' && typeof readable !== 'function')) throw invalidArgType('readable', 'a readable stream', readable)
       const target = checkPath('dbDir', dbDir)
-      const source = typeof ReadableStream !== 'undefined' && readable instanceof ReadableStream ? stream.Readable.fromWeb(readable) : readable
+      const source = typeof readable.getReader === 'function' && typeof readable.pipe !== 'function' ? stream.Readable.fromWeb(readable) : readable
       const preRestore = await replaceDatabase(Database, target, (staging) => untar(source, staging, options.signal), options.openOptions)
       return { path: target, preRestore }
     },
@@ -944,7 +1001,7 @@ async function materialize(store, manifest, dir, { link = false, signal, progres
     bytesDone += file.size
     progress?.({ bytesDone, bytesTotal })
   }
-  fsyncDirectory(dir)
+  await syncDirectory(dir)
 }
 
 /**

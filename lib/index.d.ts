@@ -215,7 +215,7 @@ export interface BackupInfo {
   numberFiles: number
   appMetadata: string
   createdAt: Date
-  /** RocksDB's latest sequence number in the backup. */
+  /** RocksDB's latest sequence number when the backup was taken: every write up to it is in the backup. */
   sequence: number
 }
 

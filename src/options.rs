@@ -116,6 +116,11 @@ pub struct OpenOptions {
   /// opens many small databases; RocksDB's error messages then go to
   /// standard error.
   pub info_log: Option<bool>,
+  /// Bytes of the SST files compactions write, 64 KiB to 2^40. RocksDB's
+  /// default is 64 MiB. Smaller files make incremental backups and the
+  /// files a branch stops sharing after a compaction smaller, at the cost
+  /// of more files.
+  pub target_file_size: Option<f64>,
 }
 
 /// The spec of one field of `OpenOptions`, named as napi-rs names it.
@@ -157,6 +162,7 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     pessimistic,
     lock_timeout,
     info_log,
+    target_file_size,
   } = OpenOptions::default();
   macro_rules! spec {
     ($field:ident) => {
@@ -183,6 +189,7 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     spec!(pessimistic),
     spec!(lock_timeout).bounded(0.0, MAX_LOCK_TIMEOUT),
     spec!(info_log),
+    spec!(target_file_size).bounded(MIN_TARGET_FILE_SIZE, MAX_WRITE_BUFFER_SIZE),
   ]
 }
 
@@ -302,6 +309,8 @@ const ARENA_BLOCK_SIZE: usize = 1 << 20;
 pub const MAX_THREADS: u32 = 256;
 /// The largest `writeBufferSize`, in bytes (1 TiB).
 pub const MAX_WRITE_BUFFER_SIZE: f64 = 1_099_511_627_776.0;
+/// The smallest `targetFileSize`, in bytes (64 KiB).
+pub const MIN_TARGET_FILE_SIZE: f64 = 65_536.0;
 /// The longest `lockTimeout`, in milliseconds.
 pub const MAX_LOCK_TIMEOUT: f64 = 2_147_483_647.0;
 
@@ -361,6 +370,15 @@ impl OpenOptions {
     // filesystems (ext4 mounted with `discard`, say). RocksDB's background
     // threads delete them instead.
     opts.set_avoid_unnecessary_blocking_io(true);
+    if let Some(size) = options.target_file_size {
+      if !(size >= MIN_TARGET_FILE_SIZE && size.fract() == 0.0 && size <= MAX_WRITE_BUFFER_SIZE) {
+        return Err(DbError::new(
+          ErrorCode::OutOfRange,
+          format!("options.targetFileSize must be an integer from {MIN_TARGET_FILE_SIZE} to {MAX_WRITE_BUFFER_SIZE}"),
+        ));
+      }
+      opts.set_target_file_size_base(size as u64);
+    }
     if let Some(size) = options.write_buffer_size {
       if !(size >= 1.0 && size.fract() == 0.0 && size <= MAX_WRITE_BUFFER_SIZE) {
         return Err(DbError::new(

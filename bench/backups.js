@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+'use strict'
+
+// Backups of a database of incompressible values (1 GB by default):
+//
+//  - a full backup to a local directory, against `cp -r` of the same files
+//    (and `cp -r` followed by `sync`, since a backup syncs what it writes);
+//  - the event loop's delay during that backup, over its idle baseline;
+//  - after 1 % of the keys changed (a contiguous 1 %, as time-ordered keys
+//    change) and a compaction, the bytes the next backup copies;
+//  - the same for 1 % of the keys spread over the whole key space;
+//  - verify's time per GB.
+//
+//   node --expose-gc bench/backups.js [--gb 1] [--target-file-size BYTES] [--json FILE]
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const crypto = require('node:crypto')
+const { execFileSync } = require('node:child_process')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { RocksDatabase, backups } = require('..')
+
+function option(name, fallback) {
+  const at = process.argv.indexOf(name)
+  return at === -1 ? fallback : process.argv[at + 1]
+}
+
+const GB = Number(option('--gb', 1))
+// The SST file size, for the incremental measurement: a backup copies whole
+// files, so what a compaction rewrites is what the next backup copies.
+const TARGET_FILE_SIZE = option('--target-file-size', undefined)
+const VALUE_BYTES = 1000
+const KEYS = Math.round((GB * 1e9) / VALUE_BYTES)
+const key = (i) => `key${String(i).padStart(10, '0')}`
+const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9
+
+function directoryBytes(dir) {
+  return fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0)
+}
+
+/** The event loop's delay while `work` runs: max and p99, in ms. */
+async function loopDelay(work) {
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  const result = await work()
+  histogram.disable()
+  return { result, maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6 }
+}
+
+function change(db, keys) {
+  for (const i of keys) db.putSync(key(i), crypto.randomBytes(VALUE_BYTES))
+  db.flushSync()
+  db.compactSync()
+}
+
+async function main() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rocksdb-branch-backups-'))
+  try {
+    const db = RocksDatabase.open(path.join(root, 'db'), {
+      encoding: 'binary',
+      // Memtables of the same size, so that the files of the first load are
+      // that size too: a compaction moves them down unchanged.
+      ...(TARGET_FILE_SIZE ? { targetFileSize: Number(TARGET_FILE_SIZE), writeBufferSize: Number(TARGET_FILE_SIZE) } : {}),
+    })
+    for (let i = 0; i < KEYS; i++) db.putSync(key(i), crypto.randomBytes(VALUE_BYTES))
+    db.flushSync()
+    db.compactSync()
+    // The files a backup copies: those of a checkpoint.
+    await db.createCheckpoint(path.join(root, 'files'))
+    const bytes = directoryBytes(path.join(root, 'files'))
+
+    let start = process.hrtime.bigint()
+    execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, 'cp')])
+    const cpSeconds = seconds(start)
+    start = process.hrtime.bigint()
+    execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, 'cp-sync')])
+    execFileSync('sync', ['-f', path.join(root, 'cp-sync')])
+    const cpSyncSeconds = seconds(start)
+    fs.rmSync(path.join(root, 'cp'), { recursive: true })
+    fs.rmSync(path.join(root, 'cp-sync'), { recursive: true })
+
+    // Garbage of the load collected now, not during the measurements.
+    globalThis.gc?.()
+    const idle = await loopDelay(() => new Promise((resolve) => setTimeout(resolve, 1000)))
+    const store = path.join(root, 'store')
+    start = process.hrtime.bigint()
+    const full = await loopDelay(() => db.backup(store))
+    const backupSeconds = seconds(start)
+    // Without fsync, as cp -r copies.
+    start = process.hrtime.bigint()
+    await db.backup(path.join(root, 'store-nosync'), { sync: false })
+    const backupNoSyncSeconds = seconds(start)
+    fs.rmSync(path.join(root, 'store-nosync'), { recursive: true })
+
+    // A contiguous 1 % of the keys, then 1 % spread over all of them.
+    const contiguous = Array.from({ length: Math.ceil(KEYS / 100) }, (_, i) => Math.floor(KEYS / 2) + i)
+    change(db, contiguous)
+    let reports = []
+    await db.backup(store, { progress: (p) => reports.push(p) })
+    const contiguousCopied = reports.at(-1).bytesCopied / reports.at(-1).bytesTotal
+    const spread = Array.from({ length: Math.ceil(KEYS / 100) }, (_, i) => i * 100)
+    change(db, spread)
+    reports = []
+    await db.backup(store, { progress: (p) => reports.push(p) })
+    const spreadCopied = reports.at(-1).bytesCopied / reports.at(-1).bytesTotal
+
+    start = process.hrtime.bigint()
+    await backups.verify(store, 1)
+    const verifySeconds = seconds(start)
+    await db.close()
+
+    const result = {
+      gb: bytes / 1e9,
+      targetFileSize: TARGET_FILE_SIZE ? Number(TARGET_FILE_SIZE) : 64 * 2 ** 20,
+      keys: KEYS,
+      cpSeconds,
+      cpSyncSeconds,
+      backupSeconds,
+      speedOfCp: cpSeconds / backupSeconds,
+      speedOfCpSync: cpSyncSeconds / backupSeconds,
+      backupNoSyncSeconds,
+      speedOfCpNoSync: cpSeconds / backupNoSyncSeconds,
+      loopDelayIdleMaxMs: idle.maxMs,
+      loopDelayBackupMaxMs: full.maxMs,
+      loopDelayBackupP99Ms: full.p99Ms,
+      incrementalContiguousCopied: contiguousCopied,
+      incrementalSpreadCopied: spreadCopied,
+      verifySecondsPerGb: verifySeconds / (bytes / 1e9),
+    }
+    const pct = (x) => `${(x * 100).toFixed(1)} %`
+    console.log(
+      `Backup of ${(bytes / 1e9).toFixed(2)} GB (${KEYS.toLocaleString('en')} keys of ${VALUE_BYTES} random bytes) to a local directory:\n` +
+        `  cp -r                   ${cpSeconds.toFixed(2)} s; with sync ${cpSyncSeconds.toFixed(2)} s\n` +
+        `  db.backup               ${backupSeconds.toFixed(2)} s (every file synced): ${pct(result.speedOfCpSync)} of cp -r + sync's speed\n` +
+        `  db.backup, sync: false  ${backupNoSyncSeconds.toFixed(2)} s: ${pct(result.speedOfCpNoSync)} of cp -r's speed\n` +
+        `  event loop delay        max ${full.maxMs.toFixed(2)} ms during the backup (idle: max ${idle.maxMs.toFixed(2)} ms), p99 ${full.p99Ms.toFixed(2)} ms\n` +
+        `  next backup, 1 % changed and compacted (SST files of ${(result.targetFileSize / 2 ** 20).toFixed(0)} MiB): contiguous keys ${pct(contiguousCopied)} copied; spread keys ${pct(spreadCopied)}\n` +
+        `  verify                  ${result.verifySecondsPerGb.toFixed(2)} s per GB`,
+    )
+    const json = option('--json', null)
+    if (json) fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n')
+    return result
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+}
+
+module.exports = { main }
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error)
+    process.exit(1)
+  })
+}
