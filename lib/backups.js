@@ -770,52 +770,62 @@ async function untar(readable, dir, signal) {
     names.push(current.name)
     current = null
   }
-  for await (const chunk of source) {
-    checkSignal(signal)
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-    while (!ended) {
-      if (current) {
-        if (current.remaining > 0) {
-          if (pending.length === 0) break
-          const take = Math.min(current.remaining, pending.length)
-          const piece = pending.subarray(0, take)
-          pending = pending.subarray(take)
-          current.remaining -= take
-          if (!current.out.write(piece)) await new Promise((resolve) => current.out.once('drain', resolve))
+  try {
+    for await (const chunk of source) {
+      checkSignal(signal)
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      while (!ended) {
+        if (current) {
+          if (current.remaining > 0) {
+            if (pending.length === 0) break
+            const take = Math.min(current.remaining, pending.length)
+            const piece = pending.subarray(0, take)
+            pending = pending.subarray(take)
+            current.remaining -= take
+            if (!current.out.write(piece)) await new Promise((resolve) => current.out.once('drain', resolve))
+            continue
+          }
+          if (pending.length < current.padding) break
+          pending = pending.subarray(current.padding)
+          await finishFile()
           continue
         }
-        if (pending.length < current.padding) break
-        pending = pending.subarray(current.padding)
-        await finishFile()
-        continue
-      }
-      if (pending.length < 512) break
-      const header = pending.subarray(0, 512)
-      pending = pending.subarray(512)
-      if (header.every((byte) => byte === 0)) {
-        ended = true
-        break
-      }
-      let sum = 0
-      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]
-      if (parseInt(header.toString('latin1', 148, 156), 8) !== sum) throw corrupt('the archive has a damaged header (checksum mismatch)', undefined)
-      const name = header.toString('utf8', 0, 100).replace(/\0.*$/s, '')
-      const type = String.fromCharCode(header[156] || 0x30)
-      const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim() || '0', 8)
-      const base = name.replace(/^\.\//, '')
-      if (type === '5' && (base === '' || base === '.' || base === './')) continue
-      if (type !== '0' || !DB_FILE.test(base)) {
-        throw corrupt(`the archive holds ${JSON.stringify(name)}, which is no file of a RocksDB database`, undefined)
-      }
-      current = {
-        name: base,
-        remaining: size,
-        padding: (512 - (size % 512)) % 512,
-        out: fs.createWriteStream(path.join(dir, base), { flags: 'wx', highWaterMark: 1 << 20 }),
+        if (pending.length < 512) break
+        const header = pending.subarray(0, 512)
+        pending = pending.subarray(512)
+        if (header.every((byte) => byte === 0)) {
+          ended = true
+          break
+        }
+        let sum = 0
+        for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]
+        if (parseInt(header.toString('latin1', 148, 156), 8) !== sum) throw corrupt('the archive has a damaged header (checksum mismatch)', undefined)
+        const name = header.toString('utf8', 0, 100).replace(/\0.*$/s, '')
+        const type = String.fromCharCode(header[156] || 0x30)
+        const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim() || '0', 8)
+        const base = name.replace(/^\.\//, '')
+        if (type === '5' && (base === '' || base === '.' || base === './')) continue
+        if (type !== '0' || !DB_FILE.test(base)) {
+          throw corrupt(`the archive holds ${JSON.stringify(name)}, which is no file of a RocksDB database`, undefined)
+        }
+        current = {
+          name: base,
+          remaining: size,
+          padding: (512 - (size % 512)) % 512,
+          out: fs.createWriteStream(path.join(dir, base), { flags: 'wx', highWaterMark: 1 << 20 }),
+        }
       }
     }
+    if (current || !ended) throw corrupt('the archive ends early: it is truncated', undefined)
+  } catch (error) {
+    // The file being written must be closed before its directory is removed.
+    if (current && !current.out.closed) {
+      current.out.destroy()
+      await new Promise((resolve) => current.out.once('close', resolve))
+    }
+    source.destroy()
+    throw error
   }
-  if (current || !ended) throw corrupt('the archive ends early: it is truncated', undefined)
   if (!names.includes('CURRENT')) throw corrupt('the archive holds no database (no CURRENT file)', undefined)
   await syncDirectory(dir)
   return names

@@ -396,7 +396,7 @@ async function replaceDatabase(Database, dbPath, stage, options = {}) {
   try {
     await stage(staging)
   } catch (error) {
-    fs.rmSync(staging, { recursive: true, force: true })
+    fs.rmSync(staging, { recursive: true, force: true, maxRetries: 3 })
     throw error
   }
   fsyncDirectory(path.dirname(target))
