@@ -70,28 +70,39 @@ async function main() {
     await db.createCheckpoint(path.join(root, 'files'))
     const bytes = directoryBytes(path.join(root, 'files'))
 
-    let start = process.hrtime.bigint()
-    execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, 'cp')])
-    const cpSeconds = seconds(start)
-    start = process.hrtime.bigint()
-    execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, 'cp-sync')])
-    execFileSync('sync', ['-f', path.join(root, 'cp-sync')])
-    const cpSyncSeconds = seconds(start)
-    fs.rmSync(path.join(root, 'cp'), { recursive: true })
-    fs.rmSync(path.join(root, 'cp-sync'), { recursive: true })
+    // Both read from the page cache: the files are read once first, and
+    // each copy is timed twice, after a sync, the better run counting.
+    for (const name of fs.readdirSync(path.join(root, 'files'))) fs.readFileSync(path.join(root, 'files', name))
+    const best = async (work) => {
+      let fastest = Infinity
+      for (let run = 0; run < 2; run++) {
+        // No earlier copy's dirty pages are written back during this one.
+        execFileSync('sync')
+        const start = process.hrtime.bigint()
+        await work(run)
+        fastest = Math.min(fastest, seconds(start))
+      }
+      return fastest
+    }
+    const cpSeconds = await best((run) => {
+      execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, `cp${run}`)])
+    })
+    const cpSyncSeconds = await best((run) => {
+      execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, `cp-sync${run}`)])
+      execFileSync('sync', ['-f', path.join(root, `cp-sync${run}`)])
+    })
+    for (const name of fs.readdirSync(root)) if (name.startsWith('cp')) fs.rmSync(path.join(root, name), { recursive: true })
 
     // Garbage of the load collected now, not during the measurements.
     globalThis.gc?.()
     const idle = await loopDelay(() => new Promise((resolve) => setTimeout(resolve, 1000)))
     const store = path.join(root, 'store')
-    start = process.hrtime.bigint()
+    let start = process.hrtime.bigint()
     const full = await loopDelay(() => db.backup(store))
     const backupSeconds = seconds(start)
     // Without fsync, as cp -r copies.
-    start = process.hrtime.bigint()
-    await db.backup(path.join(root, 'store-nosync'), { sync: false })
-    const backupNoSyncSeconds = seconds(start)
-    fs.rmSync(path.join(root, 'store-nosync'), { recursive: true })
+    const backupNoSyncSeconds = await best((run) => db.backup(path.join(root, `store-nosync${run}`), { sync: false }))
+    for (const name of fs.readdirSync(root)) if (name.startsWith('store-nosync')) fs.rmSync(path.join(root, name), { recursive: true })
 
     // A contiguous 1 % of the keys, then 1 % spread over all of them.
     const contiguous = Array.from({ length: Math.ceil(KEYS / 100) }, (_, i) => Math.floor(KEYS / 2) + i)
