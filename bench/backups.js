@@ -5,7 +5,8 @@
 //
 //  - a full backup to a local directory, against `cp -r` of the same files
 //    (and `cp -r` followed by `sync`, since a backup syncs what it writes);
-//  - the event loop's delay during that backup, over its idle baseline;
+//  - the event loop's delay during that backup, against its idle baseline
+//    and against its delay while another process copies the same files;
 //  - after 1 % of the keys changed (a contiguous 1 %, as time-ordered keys
 //    change) and a compaction, the bytes the next backup copies;
 //  - the same for 1 % of the keys spread over the whole key space;
@@ -17,7 +18,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const crypto = require('node:crypto')
-const { execFileSync } = require('node:child_process')
+const { execFileSync, execFile } = require('node:child_process')
+const { promisify } = require('node:util')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const { RocksDatabase, backups } = require('..')
 
@@ -96,6 +98,15 @@ async function main() {
     // Garbage of the load collected now, not during the measurements.
     globalThis.gc?.()
     const idle = await loopDelay(() => new Promise((resolve) => setTimeout(resolve, 1000)))
+    // The same disk traffic made by another process: on a small machine the
+    // kernel's writeback delays every process's event loop, ours included.
+    execFileSync('sync')
+    const beside = await loopDelay(async () => {
+      await promisify(execFile)('cp', ['-r', path.join(root, 'files'), path.join(root, 'cp-beside')])
+      await promisify(execFile)('sync', ['-f', path.join(root, 'cp-beside')])
+    })
+    fs.rmSync(path.join(root, 'cp-beside'), { recursive: true })
+    execFileSync('sync')
     const store = path.join(root, 'store')
     let start = process.hrtime.bigint()
     const full = await loopDelay(() => db.backup(store))
@@ -133,6 +144,7 @@ async function main() {
       backupNoSyncSeconds,
       speedOfCpNoSync: cpSeconds / backupNoSyncSeconds,
       loopDelayIdleMaxMs: idle.maxMs,
+      loopDelayCpBesideMaxMs: beside.maxMs,
       loopDelayBackupMaxMs: full.maxMs,
       loopDelayBackupP99Ms: full.p99Ms,
       incrementalContiguousCopied: contiguousCopied,
@@ -145,7 +157,7 @@ async function main() {
         `  cp -r                   ${cpSeconds.toFixed(2)} s; with sync ${cpSyncSeconds.toFixed(2)} s\n` +
         `  db.backup               ${backupSeconds.toFixed(2)} s (every file synced): ${pct(result.speedOfCpSync)} of cp -r + sync's speed\n` +
         `  db.backup, sync: false  ${backupNoSyncSeconds.toFixed(2)} s: ${pct(result.speedOfCpNoSync)} of cp -r's speed\n` +
-        `  event loop delay        max ${full.maxMs.toFixed(2)} ms during the backup (idle: max ${idle.maxMs.toFixed(2)} ms), p99 ${full.p99Ms.toFixed(2)} ms\n` +
+        `  event loop delay        max ${full.maxMs.toFixed(2)} ms during the backup, p99 ${full.p99Ms.toFixed(2)} ms; idle max ${idle.maxMs.toFixed(2)} ms; max ${beside.maxMs.toFixed(2)} ms while another process ran cp -r + sync of the same files\n` +
         `  next backup, 1 % changed and compacted (SST files of ${(result.targetFileSize / 2 ** 20).toFixed(0)} MiB): contiguous keys ${pct(contiguousCopied)} copied; spread keys ${pct(spreadCopied)}\n` +
         `  verify                  ${result.verifySecondsPerGb.toFixed(2)} s per GB`,
     )
