@@ -463,6 +463,9 @@ export declare function removeKey(shared: ExternalObject<SharedBuffers>, key: Ui
 /** Removes the key in the shared key buffer. */
 export declare function removeShared(shared: ExternalObject<SharedBuffers>, keyLength: number): void
 
+/** The version of RocksDB this addon is built on, such as `"11.12.0"`. */
+export declare function rocksdbVersion(): string
+
 /**
  * Bytes of the shared key buffer of each handle: most keys, and most pairs
  * of range bounds, fit; larger ones take the general path.

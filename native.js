@@ -867,6 +867,7 @@ module.exports.RANGE_VALUES = nativeBinding.RANGE_VALUES
 module.exports.rangeShared = nativeBinding.rangeShared
 module.exports.removeKey = nativeBinding.removeKey
 module.exports.removeShared = nativeBinding.removeShared
+module.exports.rocksdbVersion = nativeBinding.rocksdbVersion
 module.exports.SHARED_KEY_BYTES = nativeBinding.SHARED_KEY_BYTES
 module.exports.SHARED_VALUE_BYTES = nativeBinding.SHARED_VALUE_BYTES
 module.exports.sharedKeyBuffer = nativeBinding.sharedKeyBuffer

@@ -2,7 +2,7 @@
 // `npm run test:types` (tsc --noEmit) fails when the declarations drift from
 // what the code accepts or returns. It is compiled, never run.
 
-import { BranchStore, CheckpointStore, ERROR_CODES, RocksDatabase, backups } from '..'
+import { BranchStore, CheckpointStore, ERROR_CODES, RocksDatabase, backups, shutdown, supportedCompression, versions } from '..'
 import type { BackupInfo, BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
 
 interface User {
@@ -85,7 +85,7 @@ async function everything(): Promise<void> {
   db.compactSync()
   const prop: string | undefined = db.getDBProperty('rocksdb.stats')
   const intProp: number | undefined = db.getDBIntProperty('rocksdb.estimate-num-keys')
-  const estimate: number = db.estimateCount()
+  const estimate: number = db.estimateCount({ start: 'a', end: 'z' }).count + db.getEstimatedKeyCount()
   const stats = db.getStats()
   const sequence: number = db.getLatestSequenceNumber() + stats.sequence + stats.estimatedKeys
   await db.verifyChecksums()
@@ -144,6 +144,20 @@ async function everything(): Promise<void> {
   await db.resume()
 
   const codes: readonly string[] = ERROR_CODES
+  const compressions: readonly string[] = supportedCompression
+  const rocksdb: string = versions.rocksdb
+  const maybeBytes = db.get('k', { skipDecode: true })
+  const value = maybeBytes instanceof Promise ? await maybeBytes : maybeBytes
+  await db.transaction(async (txn, attempt: number) => {
+    const id: number = txn.id
+    txn.setTimestamp(txn.getTimestamp() + 1)
+    await db.put('k', { name: 'x', roles: [] }, { transaction: txn })
+    console.log(id, attempt, txn.getKeysCount())
+  })
+  const status: 'opened' | 'closed' = db.status
+  const notified: boolean = db.notify('event', 1)
+  console.log(compressions, rocksdb, value, status, notified)
+  shutdown()
   await db.drop()
   db.dropSync()
   await db.destroy()

@@ -278,7 +278,24 @@ export interface RangeOptions {
   values?: boolean
   /** Accepted for compatibility: every iteration reads one consistent snapshot. */
   snapshot?: boolean
+  /** rocksdb-js: the range of this one key. */
+  key?: Key
+  /** rocksdb-js: iterate the values alone. */
+  valuesOnly?: boolean
+  /** rocksdb-js: read as this transaction sees it. */
+  transaction?: Transaction<any>
 }
+
+/** Options of `get()` and `getSync()` (rocksdb-js's `GetOptions`). */
+export interface GetOptions {
+  /** Return the stored bytes, undecoded. */
+  skipDecode?: boolean
+  /** Read as this transaction sees it. */
+  transaction?: Transaction<any>
+}
+
+/** rocksdb-js's `MaybePromise`: the value itself when it was in memory, else a Promise of it. */
+export type MaybePromise<T> = T | Promise<T>
 
 /** A lazy range: nothing is read until it is iterated. */
 export interface RangeIterable<T> extends Iterable<T>, AsyncIterable<T> {
@@ -296,14 +313,24 @@ export interface RangeIterable<T> extends Iterable<T>, AsyncIterable<T> {
  * others at commit, all at once.
  */
 export interface Transaction<V = any> {
+  /** The transaction's id, a 32-bit unsigned integer unique to its database path. */
+  readonly id: number
+  /** The start time in seconds since the epoch, with a fraction; by default when it was made. */
+  getTimestamp(): number
+  /** Sets the start time (seconds); without `ts`, now. */
+  setTimestamp(ts?: number): void
+  /** Bars further writes and the commit (`ERR_TRANSACTION_ABANDONED`); reads keep working. */
+  abandonWrites(): void
+  /** How many keys a range holds as this transaction sees it. */
+  getKeysCount(options?: RangeOptions): number
   /** Promise form of `getSync()`. */
-  get(key: Key): Promise<V | undefined>
+  get(key: Key, options?: { skipDecode?: boolean }): Promise<V | undefined>
   /**
    * The value of `key` as this transaction sees it. In an optimistic
    * transaction the key is checked at commit: if another write changed it
    * since the snapshot, the commit is a conflict.
    */
-  getSync(key: Key): V | undefined
+  getSync(key: Key, options?: { skipDecode?: boolean }): V | undefined
   /** A lazy range as this transaction sees it; iterate it before the transaction ends. Not checked at commit. */
   getRange(options?: RangeOptions): RangeIterable<{ key: any; value: V }>
   /** The keys of a range as this transaction sees it. */
@@ -407,22 +434,40 @@ export declare class RocksDatabase<V = any> {
    * (the `idleTimeout` option); the next call opens it again.
    */
   readonly dormant: boolean
-  /** The decoded value of `key`, or `undefined`; read on a worker thread. */
-  get(key: Key): Promise<V | undefined>
+  /**
+   * The decoded value of `key`, or `undefined`: the value itself when
+   * RocksDB holds it in memory, else a Promise of it read on a worker
+   * thread (rocksdb-js's `MaybePromise`; `await` works either way). Errors
+   * are rejected Promises.
+   */
+  get(key: Key, options?: GetOptions): MaybePromise<V | undefined>
   /** The decoded value of `key`, or `undefined`; read on the calling thread. */
-  getSync(key: Key): V | undefined
-  /** The stored bytes of `key`, or `undefined`; read on a worker thread. */
-  getBinary(key: Key): Promise<Buffer | undefined>
+  getSync(key: Key, options?: GetOptions): V | undefined
+  /** The stored bytes of `key`, or `undefined`; answered like `get()`. */
+  getBinary(key: Key, options?: GetOptions): MaybePromise<Buffer | undefined>
   /** The stored bytes of `key`, or `undefined`; read on the calling thread. */
-  getBinarySync(key: Key): Buffer | undefined
-  /** Stores `value` under `key` on a worker thread. */
-  put(key: Key, value: V): Promise<void>
+  getBinarySync(key: Key, options?: GetOptions): Buffer | undefined
+  /** rocksdb-js's name of `getBinary()`. */
+  getBinaryFast(key: Key, options?: GetOptions): MaybePromise<Buffer | undefined>
+  /** rocksdb-js's name of `getBinarySync()`. */
+  getBinaryFastSync(key: Key, options?: GetOptions): Buffer | undefined
+  /** The values under `key` (one at most: keys are unique). */
+  getValues(key: Key, options?: RangeOptions): RangeIterable<V>
+  /** Stores `value` under `key` on a worker thread; with `transaction`, in it. */
+  put(key: Key, value: V, options?: { transaction?: Transaction<V> }): Promise<void>
   /** Stores `value` under `key` on the calling thread. */
-  putSync(key: Key, value: V): void
+  putSync(key: Key, value: V, options?: { transaction?: Transaction<V> }): void
   /** Removes `key` on a worker thread; a missing key is not an error. */
-  remove(key: Key): Promise<void>
+  remove(key: Key, options?: { transaction?: Transaction<V> }): Promise<void>
   /** Removes `key` on the calling thread; a missing key is not an error. */
-  removeSync(key: Key): void
+  removeSync(key: Key, options?: { transaction?: Transaction<V> }): void
+  /** `'opened'` or `'closed'`. */
+  readonly status: 'opened' | 'closed'
+  /**
+   * Calls the listeners of `event` with `args` after the current turn, in
+   * the order added; returns whether it had listeners.
+   */
+  notify(event: string | number | symbol, ...args: unknown[]): boolean
   /** Flushes the memtables to SST files on a worker thread. */
   flush(): Promise<void>
   /** Flushes the memtables to SST files on the calling thread. */
@@ -438,16 +483,19 @@ export declare class RocksDatabase<V = any> {
   /** How many keys a range holds. */
   getKeysCount(options?: RangeOptions): number
   /** Runs `callback` in an optimistic transaction; see the README. */
-  transaction<T>(callback: (txn: Transaction<V>) => T | Promise<T>, options?: TransactionOptions): Promise<T>
+  transaction<T>(callback: (txn: Transaction<V>, attempt: number) => T | Promise<T>, options?: TransactionOptions): Promise<T>
   /** The synchronous form of `transaction()`. */
-  transactionSync<T>(callback: (txn: Transaction<V>) => T, options?: TransactionOptions): T
+  transactionSync<T>(callback: (txn: Transaction<V>, attempt: number) => T, options?: TransactionOptions): T
   /** Removes every key of this column family. */
   clear(): Promise<void>
   clearSync(): void
   /** Drops this column family (not the default one) and closes the handle. */
   drop(): Promise<void>
   dropSync(): void
-  /** Closes the database and deletes it from disk. */
+  /**
+   * Closes every handle of this database in this process and deletes it
+   * from disk before returning; the Promise returned is already settled.
+   */
   destroy(): Promise<void>
   /** Compacts this column family, or its `start`..`end` part. */
   compact(options?: { start?: Key; end?: Key }): Promise<void>
@@ -457,7 +505,9 @@ export declare class RocksDatabase<V = any> {
   /** A numeric RocksDB property, or `undefined`. */
   getDBIntProperty(name: string): number | undefined
   /** RocksDB's estimate of the number of keys. */
-  estimateCount(): number
+  getEstimatedKeyCount(): number
+  /** rocksdb-js's count estimate: exact (confidence 1) over a range, RocksDB's estimate (0.5) over the whole database. */
+  estimateCount(options?: RangeOptions): { count: number; confidence: number }
   /** Sizes and counts of this column family. */
   getStats(): DatabaseStats
   /** RocksDB's latest sequence number; it grows with every write. */
@@ -503,3 +553,12 @@ export declare class RocksDatabase<V = any> {
 
 /** Every error `code` the package raises. */
 export declare const ERROR_CODES: readonly string[]
+
+/** Flushes and closes every database open in this process. */
+export declare function shutdown(): void
+
+/** The compressions this build supports. */
+export declare const supportedCompression: readonly string[]
+
+/** The versions of this package and of its RocksDB. */
+export declare const versions: { readonly 'rocksdb-branch': string; readonly rocksdb: string }

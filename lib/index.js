@@ -1,7 +1,7 @@
 'use strict'
 
 const path = require('node:path')
-const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing, configure, memoryUsage } = require('./binding')
+const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing, configure, memoryUsage, openOptionSpecs, rocksdbVersion } = require('./binding')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { keyEncoder, valueEncoder } = require('./encoding')
 const { invalidArgType, invalidArgValue, checkPath, databaseNotOpen } = require('./errors')
@@ -13,6 +13,10 @@ const { WriteQueue } = require('./batch')
 const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
 const { BranchRegistry } = require('./branches')
 const { backup, makeBackups } = require('./backups')
+
+// Every handle open in this process, for shutdown() and for destroy(),
+// which closes every handle of its path.
+const openHandles = new Set()
 
 // Codes of failures of the storage under a database, reported as 'error'
 // events: RocksDB stops writing after them until it resumes.
@@ -97,6 +101,7 @@ class RocksDatabase {
     if (!this.#dormant && (this.#native === null || !this.#native.isOpen)) {
       if (!this.readOnly) recoverRestore(this.path)
       this.#openNative()
+      openHandles.add(this)
       if (!this.readOnly) {
         try {
           this.checkpoints.pruneSync()
@@ -234,6 +239,7 @@ class RocksDatabase {
    * in this process needs no wait; it waits itself.
    */
   close() {
+    openHandles.delete(this)
     clearTimeout(this.#idleTimer)
     this.#idleTimer = null
     this.#dormant = false
@@ -256,7 +262,7 @@ class RocksDatabase {
    * nobody listens to is not thrown: the failed call reports it anyway.
    */
   on(event, listener) {
-    if (typeof event !== 'string' && typeof event !== 'symbol') throw invalidArgType('event', 'a string or symbol', event)
+    if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
     if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
     const list = this.#listeners.get(event)
     if (list) list.push(listener)
@@ -339,6 +345,11 @@ class RocksDatabase {
     return this.#dormant || (this.#native !== null && this.#native.isOpen)
   }
 
+  /** `'opened'` or `'closed'`, as rocksdb-js reports it. */
+  get status() {
+    return this.isOpen() ? 'opened' : 'closed'
+  }
+
   /** Whether the database was opened read-only. */
   get readOnly() {
     return this.options.readOnly === true
@@ -368,23 +379,40 @@ class RocksDatabase {
    * memory (memtable or block cache) is read at once; one that needs the
    * disk is read on libuv's pool, so the event loop never waits for I/O.
    */
-  get(key) {
-    return this.#getAsync(key, this.#values)
+  get(key, options) {
+    const { transaction, skipDecode } = getOptions(options)
+    if (transaction) return transaction.get(key, { skipDecode })
+    return this.#getAsync(key, skipDecode ? null : this.#values)
   }
 
-  /** The decoded value of `key`, or `undefined`, read on the calling thread. */
-  getSync(key) {
-    return this.#sharedPath.get(key, this.#values)
+  /**
+   * The decoded value of `key`, or `undefined`, read on the calling thread.
+   * Options: `skipDecode` (the stored bytes), `transaction` (read in it).
+   */
+  getSync(key, options) {
+    const { transaction, skipDecode } = getOptions(options)
+    if (transaction) return transaction.getSync(key, { skipDecode })
+    return skipDecode ? this.#sharedPath.getBinary(key) : this.#sharedPath.get(key, this.#values)
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
-  getBinary(key) {
-    return this.#getAsync(key, null)
+  getBinary(key, options) {
+    return this.get(key, { ...getOptions(options), skipDecode: true })
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
-  getBinarySync(key) {
-    return this.#sharedPath.getBinary(key)
+  getBinarySync(key, options) {
+    return this.getSync(key, { ...getOptions(options), skipDecode: true })
+  }
+
+  /** rocksdb-js's name of `getBinary()`. */
+  getBinaryFast(key, options) {
+    return this.getBinary(key, options)
+  }
+
+  /** rocksdb-js's name of `getBinarySync()`. */
+  getBinaryFastSync(key, options) {
+    return this.getBinarySync(key, options)
   }
 
   /** The shared buffers of the fast path; ERR_DATABASE_CLOSED before the first open. */
@@ -398,14 +426,16 @@ class RocksDatabase {
   }
 
   /**
-   * The Promise of `get()` (decoded by `values`) or of `getBinary()` (when
-   * `values` is null): answered from what RocksDB holds in memory, through
-   * the shared buffers, or else read on libuv's pool.
+   * `get()` (decoded by `values`) or `getBinary()` (when `values` is null),
+   * as rocksdb-js answers it (`MaybePromise`): the value itself when RocksDB
+   * holds it in memory (memtable or block cache), read through the shared
+   * buffers; else a Promise of it, read on libuv's pool. Errors are always
+   * a rejected Promise.
    */
   #getAsync(key, values) {
     try {
       const value = this.#sharedPath.getInMemory(key, values)
-      return value === NEEDS_DISK ? this.#getFromPool(key, values) : Promise.resolve(value)
+      return value === NEEDS_DISK ? this.#getFromPool(key, values) : value
     } catch (error) {
       return Promise.reject(error)
     }
@@ -423,7 +453,9 @@ class RocksDatabase {
    * Puts and removes made together (in one turn of JavaScript, or while an
    * earlier batch is being written) go to RocksDB as one atomic batch.
    */
-  put(key, value) {
+  put(key, value, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.put(key, value)
     try {
       return this.#writes.put(this.#keys.encode(key), this.#values.encode(value))
     } catch (error) {
@@ -432,7 +464,9 @@ class RocksDatabase {
   }
 
   /** Stores `value` under `key` on the calling thread. */
-  putSync(key, value) {
+  putSync(key, value, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.putSync(key, value)
     const path = this.#sharedPath
     // Encoded first: encoding may run user code, which may use this database.
     const bytes = this.#values.encode(value)
@@ -444,7 +478,9 @@ class RocksDatabase {
   }
 
   /** Removes `key`. Removing a missing key is not an error. Batched like `put()`. */
-  remove(key) {
+  remove(key, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.remove(key)
     try {
       return this.#writes.remove(this.#keys.encode(key))
     } catch (error) {
@@ -453,7 +489,9 @@ class RocksDatabase {
   }
 
   /** Removes `key` on the calling thread. */
-  removeSync(key) {
+  removeSync(key, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.removeSync(key)
     const path = this.#sharedPath
     try {
       path.remove(key)
@@ -559,18 +597,29 @@ class RocksDatabase {
    * Each iteration reads from one consistent snapshot.
    */
   getRange(options) {
-    const values = checkRangeOptions(options).values !== false
-    return this.#range(options, values)
+    options = rangeAliases(checkRangeOptions(options))
+    if (options.transaction) return options.transaction.getRange(options)
+    if (options.valuesOnly === true) return this.#range({ ...options, values: true }, true).map((entry) => entry.value)
+    return this.#range(options, options.values !== false)
+  }
+
+  /** rocksdb-js's `getValues(key)`: the values stored under `key` (one at most here: keys are unique). */
+  getValues(key, options) {
+    return this.getRange({ ...options, key, valuesOnly: true })
   }
 
   /** A lazy range of keys only; the options of `getRange()`. */
   getKeys(options) {
+    options = rangeAliases(checkRangeOptions(options))
+    if (options.transaction) return options.transaction.getKeys(options)
     return this.#range(options, false)
   }
 
   /** How many keys a range holds; the options of `getRange()`. */
   getKeysCount(options) {
-    const range = this.#encodeRange(checkRangeOptions(options))
+    options = rangeAliases(checkRangeOptions(options))
+    if (options.transaction) return options.transaction.getKeysCount(options)
+    const range = this.#encodeRange(options)
     return this.#db.count(packBounds(range), range.lower?.length ?? 0, rangeFlags(range), range.offset ?? 0, range.limit ?? -1)
   }
 
@@ -582,12 +631,32 @@ class RocksDatabase {
    * holding the key finish, and then rejects with `ERR_TRANSACTION_CONFLICT`.
    */
   transaction(callback, options) {
-    return runTransaction(() => this.#beginTransaction(), callback, options)
+    return runTransaction(() => this.#beginTransaction(), callback, options, this.#events)
   }
 
   /** The synchronous form of `transaction()`. */
   transactionSync(callback, options) {
-    return runTransactionSync(() => this.#beginTransaction(), callback, options)
+    return runTransactionSync(() => this.#beginTransaction(), callback, options, this.#events)
+  }
+
+  // rocksdb-js's transaction events ('begin-transaction', 'beforecommit',
+  // 'committed', 'aftercommit'), told to listeners asynchronously, as notify() does.
+  #events = { emit: (name, payload) => this.#listeners.has(name) && this.notify(name, payload) }
+
+  /**
+   * Calls the listeners of `event` with `args`, asynchronously (after the
+   * current turn of JavaScript), in the order they were added, as
+   * rocksdb-js's `notify()`. Returns whether `event` had listeners.
+   */
+  notify(event, ...args) {
+    if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
+    const list = this.#listeners.get(event)
+    if (!list || list.length === 0) return false
+    const listeners = [...list]
+    queueMicrotask(() => {
+      for (const listener of listeners) listener.apply(this, args)
+    })
+    return true
   }
 
   /** Checks and encodes the range options of a transaction's `getRange()`. */
@@ -602,7 +671,7 @@ class RocksDatabase {
     // so does any on a read-only database, to refuse it now. `readOnly` also
     // throws ERR_DATABASE_CLOSED on a closed database.
     const eager = this.options.pessimistic === true || db.readOnly
-    return new Transaction(db, eager, this.#keys, this.#values, this.#encodeTransactionRange, this.#transactions)
+    return new Transaction(db, eager, this.#keys, this.#values, this.#encodeTransactionRange, this.#transactions, nextTransactionId(this.path))
   }
 
   /** Removes every key of this column family. */
@@ -625,15 +694,23 @@ class RocksDatabase {
     this.#db.dropSync()
   }
 
-  /** Closes the database and deletes it from disk. */
-  async destroy() {
-    // Writes already made are written first: their Promises settle, and
-    // RocksDB is let go before its files are deleted.
-    const writes = this.#writes.drain()
-    const closed = this.close()
-    await writes
-    await closed
-    destroyDatabase(this.path)
+  /**
+   * Closes every handle of this database in this process and deletes it from
+   * disk, before returning (as rocksdb-js does); the Promise it returns is
+   * already settled, for code that awaits it. Async writes already made are
+   * sent first and settle normally.
+   */
+  destroy() {
+    try {
+      for (const handle of [...openHandles]) if (handle.path === this.path) handle.close()
+      this.close()
+      waitUntilReleased(this.path)
+      destroyDatabase(this.path)
+      return Promise.resolve()
+    } catch (error) {
+      // Thrown, as rocksdb-js's synchronous destroy() throws.
+      throw error
+    }
   }
 
   #compactBounds(options) {
@@ -663,8 +740,22 @@ class RocksDatabase {
   }
 
   /** RocksDB's estimate of the number of keys (`rocksdb.estimate-num-keys`). */
-  estimateCount() {
+  getEstimatedKeyCount() {
     return this.getDBIntProperty('rocksdb.estimate-num-keys') ?? 0
+  }
+
+  /**
+   * rocksdb-js's `{ count, confidence }`. Over a range (`start`, `end`,
+   * ...) the count is exact (`confidence` 1): it is counted natively without
+   * decoding, which costs as the range is large. Over the whole database
+   * it is RocksDB's estimate, which overwrites and removals not yet
+   * compacted make too high; its confidence is 0.5 then.
+   */
+  estimateCount(options) {
+    options = rangeAliases(checkRangeOptions(options))
+    const ranged = ['start', 'end', 'key'].some((name) => options[name] !== undefined)
+    if (ranged) return { count: this.getKeysCount(options), confidence: 1 }
+    return { count: this.getEstimatedKeyCount(), confidence: 0.5 }
   }
 
   /** Sizes and counts of this column family, from RocksDB's properties. */
@@ -732,6 +823,38 @@ class BranchStore extends BranchRegistry {
   }
 }
 
+// Transaction ids, counted per database path (rocksdb-js's are unique to a
+// path, whatever the column family), as 32-bit unsigned integers.
+const transactionIds = new Map()
+function nextTransactionId(dbPath) {
+  const id = ((transactionIds.get(dbPath) ?? 0) + 1) >>> 0 || 1
+  transactionIds.set(dbPath, id)
+  return id
+}
+
+/** The options of `get()`: `skipDecode`, `transaction`. */
+function getOptions(options) {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  return options
+}
+
+/** rocksdb-js's range options that name others: `key` is the range of one key. */
+function rangeAliases(options) {
+  if (options.key === undefined) return options
+  return { ...options, start: options.key, end: options.key, inclusiveEnd: true, exclusiveStart: false }
+}
+
+/**
+ * Blocks until RocksDB has released the database at `dbPath` (work already
+ * running on the pool ends first), for the synchronous `destroy()`. Waits
+ * in 1 ms sleeps of the thread, at most 30 s.
+ */
+function waitUntilReleased(dbPath) {
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (let waited = 0; isDatabaseClosing(dbPath) && waited < 30_000; waited++) Atomics.wait(pause, 0, 0, 1)
+}
+
 /** Checks the name of a RocksDB property. */
 function checkPropertyName(name) {
   if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
@@ -777,4 +900,25 @@ const ERROR_CODES = Object.freeze(
  */
 const backups = makeBackups(RocksDatabase)
 
-module.exports = { RocksDatabase, CheckpointStore, BranchStore, backups, ERROR_CODES }
+/**
+ * Flushes and closes every database open in this process, as rocksdb-js's
+ * `shutdown()`: call it on `process.on('exit')` when databases were opened
+ * with `disableWAL`, whose unflushed writes would die with the process.
+ */
+function shutdown() {
+  for (const db of [...openHandles]) {
+    try {
+      if (!db.readOnly && !db.dormant) db.flushSync()
+    } finally {
+      db.close()
+    }
+  }
+}
+
+/** The compressions this build supports (the `compression` open option). */
+const supportedCompression = Object.freeze([...openOptionSpecs().find((spec) => spec.name === 'compression').values])
+
+/** The versions of this package and of the RocksDB it is built on. */
+const versions = Object.freeze({ 'rocksdb-branch': require('../package.json').version, rocksdb: rocksdbVersion() })
+
+module.exports = { RocksDatabase, CheckpointStore, BranchStore, backups, shutdown, supportedCompression, versions, ERROR_CODES }

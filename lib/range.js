@@ -9,6 +9,7 @@ const RANGE_OPTION_TYPES = {
   exclusiveStart: 'boolean',
   inclusiveEnd: 'boolean',
   values: 'boolean',
+  valuesOnly: 'boolean',
   snapshot: 'boolean',
   limit: 'number',
   offset: 'number',

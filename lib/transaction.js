@@ -7,6 +7,12 @@ const { PackedWrites } = require('./batch')
 // entries; each next batch doubles, up to RANGE_MAX_BATCH.
 const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('./binding')
 
+function abandoned() {
+  const error = new Error('the writes of this transaction were abandoned (abandonWrites()); it can no longer write or commit')
+  error.code = 'ERR_TRANSACTION_ABANDONED'
+  return error
+}
+
 function transactionDone() {
   const error = new Error('the transaction has already been committed or aborted')
   error.code = 'ERR_TRANSACTION_DONE'
@@ -41,6 +47,10 @@ class Transaction {
   #writes = new PackedWrites()
   /** Whether anything was written: a transaction that only read has nothing to commit. */
   #wrote = false
+  /** Set by abandonWrites(): reads only from then on. */
+  #abandoned = false
+  /** rocksdb-js's transaction timestamp: seconds since the epoch, with a fraction. */
+  #timestamp = nowSeconds()
 
   /**
    * @param {object} db the native database
@@ -49,8 +59,11 @@ class Transaction {
    * @param {object} values the value encoding
    * @param {(options: object) => object} encodeRange checks range options and encodes their bounds
    * @param {Set<Transaction>} registry the open transactions of the database
+   * @param {number} id the transaction's id, unique to its database path
    */
-  constructor(db, eager, keys, values, encodeRange, registry) {
+  constructor(db, eager, keys, values, encodeRange, registry, id) {
+    /** The transaction's id: a 32-bit unsigned integer unique to its database path. */
+    this.id = id
     this.#db = db
     this.#native = eager ? db.beginTransaction() : null
     this.#keys = keys
@@ -64,6 +77,40 @@ class Transaction {
   #check() {
     if (this.#open) return
     throw this.#closed ? databaseNotOpen() : transactionDone()
+  }
+
+  /** Throws unless the transaction can still write and commit. */
+  #checkWritable() {
+    this.#check()
+    if (this.#abandoned) throw abandoned()
+  }
+
+  /** The transaction's start time in seconds since the epoch, with a fraction; by default when it was made. */
+  getTimestamp() {
+    return this.#timestamp
+  }
+
+  /** Sets the start time (seconds, with a fraction); without `ts`, now. */
+  setTimestamp(ts) {
+    if (ts === undefined) ts = nowSeconds()
+    if (typeof ts !== 'number' || !Number.isFinite(ts)) throw invalidArgType('ts', 'a number of seconds', ts)
+    this.#timestamp = ts
+  }
+
+  /**
+   * Bars further writes and the commit (they throw
+   * `ERR_TRANSACTION_ABANDONED`); reads keep working until the transaction
+   * ends. Idempotent; nothing after `abort()`.
+   */
+  abandonWrites() {
+    if (this.#open) this.#abandoned = true
+  }
+
+  /** How many keys a range holds as this transaction sees it; the options of `getRange()`. */
+  getKeysCount(options) {
+    let count = 0
+    for (const _ of this.getKeys(options)) count++
+    return count
   }
 
   /** Ends the transaction for good: it no longer holds the database. */
@@ -154,19 +201,20 @@ class Transaction {
    * it before this transaction commits, the commit is a conflict (and the
    * callback of `transaction()` runs again).
    */
-  getSync(key) {
+  getSync(key, options) {
     const bytes = this.#reader().getSync(this.#keys.encode(key))
-    return bytes == null ? undefined : this.#values.decode(bytes)
+    if (bytes == null) return undefined
+    return options?.skipDecode ? bytes : this.#values.decode(bytes)
   }
 
   /** Promise form of `getSync()`: the read is served from the transaction's own state and RocksDB's caches. */
-  async get(key) {
-    return this.getSync(key)
+  async get(key, options) {
+    return this.getSync(key, options)
   }
 
   /** Buffers a write; it is applied at commit. */
   putSync(key, value) {
-    this.#check()
+    this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
     const valueBytes = this.#values.encode(value)
     if (this.#native === null) this.#writes.put(keyBytes, valueBytes)
@@ -181,7 +229,7 @@ class Transaction {
 
   /** Buffers a removal; it is applied at commit. */
   removeSync(key) {
-    this.#check()
+    this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
     if (this.#native === null) this.#writes.remove(keyBytes)
     else this.#native.removeSync(keyBytes)
@@ -216,7 +264,7 @@ class Transaction {
    * writes, 'native', or nothing.
    */
   #finish() {
-    this.#check()
+    this.#checkWritable()
     const writes = this.#writes?.bytes()
     this.#end()
     if (!this.#wrote) {
@@ -238,7 +286,9 @@ class Transaction {
    */
   static finishCallback(transaction, sync) {
     if (transaction.#closed) throw databaseNotOpen()
-    if (!transaction.#open) return undefined
+    // The callback committed or aborted it itself; an abandoned one has
+    // nothing it may commit.
+    if (!transaction.#open || transaction.#abandoned) return undefined
     return sync ? transaction.commitSync() : transaction.commit()
   }
 
@@ -260,13 +310,29 @@ function checkTransactionArgs(callback, options) {
   return maxRetries
 }
 
-async function runTransaction(begin, callback, options) {
+/** Seconds since the epoch, with a fraction finer than a millisecond. */
+function nowSeconds() {
+  return (performance.timeOrigin + performance.now()) / 1000
+}
+
+const quiet = { emit() {} }
+
+/**
+ * Runs `callback(txn, attempt)` (attempt counts from 1) in a transaction
+ * and commits when it resolves, retrying conflicts. `events.emit(name,
+ * payload)` is told rocksdb-js's transaction events.
+ */
+async function runTransaction(begin, callback, options, events = quiet) {
   const maxRetries = checkTransactionArgs(callback, options)
   for (let attempt = 0; ; attempt++) {
     const txn = begin()
     try {
-      const result = await callback(txn)
+      events.emit('begin-transaction', txn)
+      const result = await callback(txn, attempt + 1)
+      events.emit('beforecommit', txn)
       await Transaction.finishCallback(txn, false)
+      events.emit('committed', txn)
+      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
       return result
     } catch (error) {
       txn.abort()
@@ -279,16 +345,20 @@ async function runTransaction(begin, callback, options) {
   }
 }
 
-function runTransactionSync(begin, callback, options) {
+function runTransactionSync(begin, callback, options, events = quiet) {
   const maxRetries = checkTransactionArgs(callback, options)
   for (let attempt = 0; ; attempt++) {
     const txn = begin()
     try {
-      const result = callback(txn)
+      events.emit('begin-transaction', txn)
+      const result = callback(txn, attempt + 1)
       if (result && typeof result.then === 'function') {
         throw invalidArgType('callback', 'a synchronous function (use transaction() for async work)', result)
       }
+      events.emit('beforecommit', txn)
       Transaction.finishCallback(txn, true)
+      events.emit('committed', txn)
+      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
       return result
     } catch (error) {
       txn.abort()

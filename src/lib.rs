@@ -38,6 +38,12 @@ pub use options::{
 };
 pub use transaction::NativeTransaction;
 
+/// The version of RocksDB this addon is built on, such as `"11.12.0"`.
+#[napi_derive::napi]
+pub fn rocksdb_version() -> &'static str {
+  env!("ROCKSDB_VERSION")
+}
+
 /// Every error `code` the native layer can raise.
 #[napi_derive::napi]
 pub fn error_codes() -> Vec<&'static str> {
