@@ -350,6 +350,33 @@ export interface OpenOptions {
    * of more files.
    */
   targetFileSize?: number
+  /**
+   * The compression level of `compression`, as RocksDB's
+   * `compression_opts.level` (its meaning is the algorithm's: zstd 1 to
+   * 22, say). `compression: { algorithm, level }` sets it too. Default: the
+   * algorithm's own.
+   */
+  compressionLevel?: number
+  /**
+   * Memtables a column family may hold, filled or being flushed, before
+   * writes stall, 1 to 64. RocksDB's default is 2.
+   */
+  maxWriteBufferNumber?: number
+  /**
+   * Bytes all memtables of this database may hold before RocksDB flushes
+   * the largest; 0 (the default) leaves each to `writeBufferSize`.
+   */
+  dbWriteBufferSize?: number
+  /**
+   * Bytes of one info LOG file before RocksDB starts another, 0 to 2^40;
+   * 0 never starts another. Default 4 MiB (4 old files are kept).
+   */
+  maxLogFileSize?: number
+  /**
+   * The least level of RocksDB's messages the info LOG keeps: 0 debug, 1
+   * info (default), 2 warn, 3 error, 4 fatal, 5 header only.
+   */
+  infoLogLevel?: number
 }
 
 /** One native open option as JavaScript checks it before calling `open`. */

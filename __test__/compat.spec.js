@@ -6,6 +6,7 @@
 
 const test = require('ava')
 const fs = require('node:fs')
+const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const { RocksDatabase, shutdown, supportedCompression, versions } = require('..')
 const { scratch } = require('./helpers')
@@ -201,7 +202,7 @@ test('notify(event, ...args) calls the listeners asynchronously and says whether
 test('shutdown() flushes and closes every open database (in a process of its own: it closes them all)', (t) => {
   const s = scratch(t)
   const script = `
-    const { RocksDatabase, shutdown } = require(${JSON.stringify(require('node:path').resolve(__dirname, '..'))})
+    const { RocksDatabase, shutdown } = require(${JSON.stringify(path.resolve(__dirname, '..'))})
     const a = RocksDatabase.open(${JSON.stringify(s.path('a'))}, { disableWAL: true })
     const b = RocksDatabase.open(${JSON.stringify(s.path('b'))})
     a.putSync('k', 'unflushed without a WAL')
@@ -225,4 +226,76 @@ test('supportedCompression and versions', (t) => {
     db.flushSync()
     t.is(db.getSync('k'), 'v'.repeat(1000), compression)
   }
+})
+
+test('ranges are ExtendedIterables: slice, concat, flatMap, mapError, at, asArray, async callbacks, for await', async (t) => {
+  const { ExtendedIterable } = require('@harperfast/extended-iterable')
+  const s = scratch(t)
+  const db = s.open('db')
+  for (let i = 0; i < 10; i++) db.putSync(i, i * 10)
+  const range = db.getRange()
+  t.true(range instanceof ExtendedIterable)
+  t.deepEqual([...range.slice(2, 4).map(({ key }) => key)], [2, 3])
+  t.deepEqual([...db.getKeys({ end: 2 }).concat(db.getKeys({ start: 8 }))], [0, 1, 8, 9])
+  t.deepEqual([...db.getKeys({ end: 2 }).flatMap((key) => [key, key])], [0, 0, 1, 1])
+  t.deepEqual(range.at(3), { key: 3, value: 30 })
+  t.deepEqual((await db.getKeys({ limit: 3 }).asArray).slice(), [0, 1, 2])
+  const caught = [
+    ...db
+      .getKeys({ end: 3 })
+      .map((key) => {
+        if (key === 1) throw new Error('one')
+        return key
+      })
+      .mapError((error) => error.message),
+  ]
+  t.deepEqual(caught, [0, 'one', 2])
+  // An async callback makes the range async.
+  const doubled = []
+  for await (const value of db.getRange({ end: 3, valuesOnly: true }).map(async (value) => value * 2)) doubled.push(value)
+  t.deepEqual(doubled, [0, 20, 40])
+  t.deepEqual(
+    [...db.getKeys().filter((key) => key % 3 === 0).take(2)],
+    [0, 3],
+    'this package’s take() chains too',
+  )
+})
+
+test('the open options of rocksdb-js: compression { algorithm, level }, maxWriteBufferNumber, dbWriteBufferSize, maxLogFileSize, infoLogLevel; db.compression', (t) => {
+  const s = scratch(t)
+  const db = s.open('db', {
+    compression: { algorithm: 'zstd', level: 3 },
+    maxWriteBufferNumber: 4,
+    dbWriteBufferSize: 8 << 20,
+    maxLogFileSize: 1 << 20,
+    infoLogLevel: 2,
+  })
+  t.deepEqual(db.compression, { algorithm: 'zstd', level: 3 })
+  db.putSync('k', 'v'.repeat(10_000))
+  db.flushSync()
+  t.is(db.getSync('k'), 'v'.repeat(10_000))
+  const file = fs.readdirSync(db.path).find((name) => name.startsWith('OPTIONS-'))
+  const text = fs.readFileSync(path.join(db.path, file), 'utf8')
+  t.regex(text, /max_write_buffer_number=4/)
+  t.regex(text, /db_write_buffer_size=8388608/)
+  t.regex(text, /max_log_file_size=1048576/)
+  t.regex(text, /info_log_level=WARN_LEVEL/)
+  t.regex(text, /compression=kZSTD/)
+  t.regex(text, /compression_opts=\{[^}]*level=3/)
+  t.deepEqual(s.open('plain').compression, { algorithm: 'lz4' })
+  t.is(t.throws(() => s.open('bad', { maxWriteBufferNumber: 0 })).code, 'ERR_INVALID_ARG_VALUE')
+  t.is(t.throws(() => s.open('bad', { compression: { algorithm: 'snappy' } })).code, 'ERR_INVALID_ARG_VALUE')
+})
+
+test('process-global events: RocksDatabase.on, once, off, notify', async (t) => {
+  const calls = []
+  const listener = (...args) => calls.push(args)
+  RocksDatabase.on('compat-global', listener)
+  RocksDatabase.once('compat-global', () => calls.push('once'))
+  t.true(RocksDatabase.notify('compat-global', 1, 2))
+  await null
+  t.deepEqual(calls, [[1, 2], 'once'])
+  t.true(RocksDatabase.off('compat-global', listener))
+  t.false(RocksDatabase.off('compat-global', listener))
+  t.false(RocksDatabase.notify('compat-global'))
 })

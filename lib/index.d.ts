@@ -14,7 +14,13 @@ export type Key = string | number | boolean | Uint8Array | Array<string | number
  * native layer acts on (declared in `src/options.rs`) and those of the
  * JavaScript layer below.
  */
-export interface RocksDatabaseOptions extends OpenOptions {
+export interface RocksDatabaseOptions extends Omit<OpenOptions, 'compression'> {
+  /**
+   * Block compression of new SST files: a name, or rocksdb-js's
+   * `{ algorithm, level }`.
+   * @default 'lz4'
+   */
+  compression?: OpenOptions['compression'] | { algorithm: NonNullable<OpenOptions['compression']>; level?: number }
   /**
    * How values are stored: `'msgpack'` (any structured value, through
    * msgpackr), `'binary'` or `false` (Buffers and Uint8Arrays as they are),
@@ -297,12 +303,24 @@ export interface GetOptions {
 /** rocksdb-js's `MaybePromise`: the value itself when it was in memory, else a Promise of it. */
 export type MaybePromise<T> = T | Promise<T>
 
-/** A lazy range: nothing is read until it is iterated. */
+/**
+ * A lazy range: nothing is read until it is iterated. rocksdb-js's
+ * `ExtendedIterable` (`@harperfast/extended-iterable`), whose methods return
+ * ranges again, plus `take`.
+ */
 export interface RangeIterable<T> extends Iterable<T>, AsyncIterable<T> {
-  map<U>(fn: (entry: T) => U): RangeIterable<U>
-  filter(fn: (entry: T) => unknown): RangeIterable<T>
+  map<U>(fn: (entry: T, index: number) => U): RangeIterable<U>
+  filter(fn: (entry: T, index: number) => unknown): RangeIterable<T>
+  flatMap<U>(fn: (entry: T, index: number) => U[] | Iterable<U>): RangeIterable<U>
+  slice(start: number, end?: number): RangeIterable<T>
+  concat(other: Iterable<T>): RangeIterable<T>
+  /** Replaces an entry whose callback threw with `fn(error)`, and goes on. */
+  mapError<U>(fn: (error: Error) => U): RangeIterable<T | U>
+  /** The first `count` entries. */
   take(count: number): RangeIterable<T>
-  forEach(fn: (entry: T) => void): void
+  forEach(fn: (entry: T, index: number) => void): void
+  /** The entry at `index`, or `undefined`. */
+  at(index: number): T | undefined
   /** Every entry, as a Promise of an array. */
   readonly asArray: Promise<T[]>
 }
@@ -463,6 +481,16 @@ export declare class RocksDatabase<V = any> {
   removeSync(key: Key, options?: { transaction?: Transaction<V> }): void
   /** `'opened'` or `'closed'`. */
   readonly status: 'opened' | 'closed'
+  /** The compression of new SST files, as rocksdb-js reports it. */
+  readonly compression: { algorithm: string; level?: number }
+  /** Adds a process-global listener (rocksdb-js's `RocksDatabase.on`). */
+  static on(event: string | number | symbol, listener: (...args: any[]) => void): void
+  /** Adds a process-global listener called once. */
+  static once(event: string | number | symbol, listener: (...args: any[]) => void): void
+  /** Removes a process-global listener; whether it was found. */
+  static off(event: string | number | symbol, listener: (...args: any[]) => void): boolean
+  /** Calls the process-global listeners of `event` after the current turn; whether there were any. */
+  static notify(event: string | number | symbol, ...args: unknown[]): boolean
   /**
    * Calls the listeners of `event` with `args` after the current turn, in
    * the order added; returns whether it had listeners.

@@ -87,6 +87,48 @@ class RocksDatabase {
     return memoryUsage()
   }
 
+  /** Adds a process-global listener of `event` (rocksdb-js's `RocksDatabase.on()`). */
+  static on(event, listener) {
+    checkEvent(event)
+    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
+    const list = globalListeners.get(event)
+    if (list) list.push(listener)
+    else globalListeners.set(event, [listener])
+  }
+
+  /** Adds a process-global listener called for the next `event` only. */
+  static once(event, listener) {
+    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
+    const wrapper = (...args) => {
+      RocksDatabase.off(event, wrapper)
+      listener(...args)
+    }
+    wrapper.listener = listener
+    RocksDatabase.on(event, wrapper)
+  }
+
+  /** Removes a process-global listener; returns whether it was found. */
+  static off(event, listener) {
+    const list = globalListeners.get(event)
+    const index = list ? list.findLastIndex((entry) => entry === listener || entry.listener === listener) : -1
+    if (index === -1) return false
+    list.splice(index, 1)
+    if (list.length === 0) globalListeners.delete(event)
+    return true
+  }
+
+  /** Calls the process-global listeners of `event` after the current turn; returns whether there were any. */
+  static notify(event, ...args) {
+    checkEvent(event)
+    const list = globalListeners.get(event)
+    if (!list || list.length === 0) return false
+    const listeners = [...list]
+    queueMicrotask(() => {
+      for (const listener of listeners) listener(...args)
+    })
+    return true
+  }
+
   /** Opens the database at `dbPath`, creating it and its parents when absent. */
   static open(dbPath, options) {
     return new RocksDatabase(dbPath, options).open()
@@ -343,6 +385,15 @@ class RocksDatabase {
   /** Whether the database is open. */
   isOpen() {
     return this.#dormant || (this.#native !== null && this.#native.isOpen)
+  }
+
+  /**
+   * The compression of new SST files, as rocksdb-js reports it:
+   * `{ algorithm }`, with `level` when one was set.
+   */
+  get compression() {
+    const algorithm = this.options.compression ?? 'lz4'
+    return this.options.compressionLevel === undefined ? { algorithm } : { algorithm, level: this.options.compressionLevel }
   }
 
   /** `'opened'` or `'closed'`, as rocksdb-js reports it. */
@@ -821,6 +872,13 @@ class BranchStore extends BranchRegistry {
   constructor(dir, db) {
     super(dir, db, RocksDatabase)
   }
+}
+
+// Process-global listeners (RocksDatabase.on()), by event.
+const globalListeners = new Map()
+
+function checkEvent(event) {
+  if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
 }
 
 // Transaction ids, counted per database path (rocksdb-js's are unique to a

@@ -31,7 +31,14 @@ function checkOpenOptions(options) {
   }
   // A copy, so that getters run once and later changes by the caller do not
   // reach a handle already checked.
-  const checked = checkSpecs({ ...options }, SPECS)
+  const copy = { ...options }
+  // rocksdb-js's `compression: { algorithm, level }`.
+  if (copy.compression !== null && typeof copy.compression === 'object') {
+    const { algorithm, level } = copy.compression
+    copy.compression = algorithm
+    if (level !== undefined) copy.compressionLevel = level
+  }
+  const checked = checkSpecs(copy, SPECS)
   if (checked.encoding !== undefined && checked.encoding !== false && typeof checked.encoding !== 'string') {
     throw invalidArgType('options.encoding', 'a string or false', checked.encoding)
   }

@@ -1,5 +1,7 @@
 'use strict'
 
+const { ExtendedIterable } = require('@harperfast/extended-iterable')
+
 const { RANGE_HAS_LOWER, RANGE_LOWER_INCLUSIVE, RANGE_HAS_UPPER, RANGE_UPPER_INCLUSIVE, RANGE_REVERSE, RANGE_VALUES } = require('./binding')
 const { invalidArgType, invalidArgValue, outOfRange, databaseNotOpen } = require('./errors')
 
@@ -64,72 +66,64 @@ function checkCallback(fn) {
 }
 
 /**
- * Lazy ranges. A `RangeIterable` reads nothing until it is iterated; each
- * iteration opens its own native iterator, which reads entries in batches
- * and is released when the loop ends, breaks or throws.
+ * Lazy ranges: rocksdb-js's `ExtendedIterable` (the
+ * `@harperfast/extended-iterable` package: `map`, `filter`, `flatMap`,
+ * `slice`, `concat`, `mapError`, `forEach`, `at`, `asArray`, ... with async
+ * callbacks handled and `return`/`throw` forwarded), plus `take`. A
+ * `RangeIterable` reads nothing until it is iterated; each iteration opens
+ * its own native iterator, which reads entries in batches and is released
+ * when the loop ends, breaks or throws. What its methods return is a
+ * `RangeIterable` again, so they chain.
  */
-class RangeIterable {
-  #open
-
-  /** @param {() => Iterator} open starts one iteration */
+class RangeIterable extends ExtendedIterable {
+  /** @param {(options?: object) => Iterator} open starts one iteration */
   constructor(open) {
-    this.#open = open
+    super()
+    this.iterate = open
   }
 
-  [Symbol.iterator]() {
-    return this.#open()
+  /**
+   * `iterable`, an ExtendedIterable made by a method of this one, given
+   * this class's methods. It stays the same object: the library keeps state
+   * on it (`mapError` sets its error callback there).
+   */
+  static #wrap(iterable) {
+    return Object.setPrototypeOf(iterable, RangeIterable.prototype)
   }
 
-  async *[Symbol.asyncIterator]() {
-    yield* this[Symbol.iterator]()
-  }
-
-  /** A range of `fn(entry)` for each entry. */
   map(fn) {
-    checkCallback(fn)
-    const source = this
-    return new RangeIterable(function* () {
-      for (const entry of source) yield fn(entry)
-    })
+    return RangeIterable.#wrap(super.map(checkCallback(fn)))
   }
 
-  /** A range of the entries for which `fn(entry)` is truthy. */
   filter(fn) {
-    checkCallback(fn)
-    const source = this
-    return new RangeIterable(function* () {
-      for (const entry of source) if (fn(entry)) yield entry
-    })
+    return RangeIterable.#wrap(super.filter(checkCallback(fn)))
+  }
+
+  flatMap(fn) {
+    return RangeIterable.#wrap(super.flatMap(checkCallback(fn)))
+  }
+
+  mapError(fn) {
+    return RangeIterable.#wrap(super.mapError(checkCallback(fn)))
+  }
+
+  slice(start, end) {
+    return RangeIterable.#wrap(super.slice(start, end))
+  }
+
+  concat(other) {
+    return RangeIterable.#wrap(super.concat(other))
+  }
+
+  forEach(fn) {
+    return super.forEach(checkCallback(fn))
   }
 
   /** The first `count` entries. */
   take(count) {
     if (typeof count !== 'number' || Number.isNaN(count)) throw invalidArgType('count', 'a number', count)
     if (count < 0) throw outOfRange('count', '>= 0', count)
-    const source = this
-    return new RangeIterable(function* () {
-      if (count <= 0) return
-      let taken = 0
-      for (const entry of source) {
-        yield entry
-        if (++taken >= count) return
-      }
-    })
-  }
-
-  /** Calls `fn(entry)` for each entry. */
-  forEach(fn) {
-    checkCallback(fn)
-    for (const entry of this) fn(entry)
-  }
-
-  /** Every entry, as a Promise of an array. */
-  get asArray() {
-    try {
-      return Promise.resolve(Array.from(this))
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    return this.slice(0, count)
   }
 }
 

@@ -121,6 +121,23 @@ pub struct OpenOptions {
   /// files a branch stops sharing after a compaction smaller, at the cost
   /// of more files.
   pub target_file_size: Option<f64>,
+  /// The compression level of `compression`, as RocksDB's
+  /// `compression_opts.level` (its meaning is the algorithm's: zstd 1 to
+  /// 22, say). `compression: { algorithm, level }` sets it too. Default: the
+  /// algorithm's own.
+  pub compression_level: Option<i32>,
+  /// Memtables a column family may hold, filled or being flushed, before
+  /// writes stall, 1 to 64. RocksDB's default is 2.
+  pub max_write_buffer_number: Option<u32>,
+  /// Bytes all memtables of this database may hold before RocksDB flushes
+  /// the largest; 0 (the default) leaves each to `writeBufferSize`.
+  pub db_write_buffer_size: Option<f64>,
+  /// Bytes of one info LOG file before RocksDB starts another, 0 to 2^40;
+  /// 0 never starts another. Default 4 MiB (4 old files are kept).
+  pub max_log_file_size: Option<f64>,
+  /// The least level of RocksDB's messages the info LOG keeps: 0 debug, 1
+  /// info (default), 2 warn, 3 error, 4 fatal, 5 header only.
+  pub info_log_level: Option<u32>,
 }
 
 /// The spec of one field of `OpenOptions`, named as napi-rs names it.
@@ -163,6 +180,11 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     lock_timeout,
     info_log,
     target_file_size,
+    compression_level,
+    max_write_buffer_number,
+    db_write_buffer_size,
+    max_log_file_size,
+    info_log_level,
   } = OpenOptions::default();
   macro_rules! spec {
     ($field:ident) => {
@@ -190,6 +212,11 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     spec!(lock_timeout).bounded(0.0, MAX_LOCK_TIMEOUT),
     spec!(info_log),
     spec!(target_file_size).bounded(MIN_TARGET_FILE_SIZE, MAX_WRITE_BUFFER_SIZE),
+    spec!(compression_level).bounded(-131072.0, 22.0),
+    spec!(max_write_buffer_number).bounded(1.0, 64.0),
+    spec!(db_write_buffer_size).bounded(0.0, MAX_WRITE_BUFFER_SIZE),
+    spec!(max_log_file_size).bounded(0.0, MAX_WRITE_BUFFER_SIZE),
+    spec!(info_log_level).bounded(0.0, 5.0),
   ]
 }
 
@@ -352,7 +379,31 @@ impl OpenOptions {
     // 1,000 by default, so a branch reopened often piles them up). Bounded
     // to 4 old files of at most 4 MiB.
     opts.set_keep_log_file_num(4);
-    opts.set_max_log_file_size(4 << 20);
+    opts.set_max_log_file_size(
+      options
+        .max_log_file_size
+        .map_or(4 << 20, |size| size as usize),
+    );
+    if let Some(level) = options.info_log_level {
+      opts.set_log_level(match level {
+        0 => LogLevel::Debug,
+        1 => LogLevel::Info,
+        2 => LogLevel::Warn,
+        3 => LogLevel::Error,
+        4 => LogLevel::Fatal,
+        _ => LogLevel::Header,
+      });
+    }
+    if let Some(level) = options.compression_level {
+      // Window bits and strategy at RocksDB's defaults, no dictionary.
+      opts.set_compression_options(-14, level, 0, 0);
+    }
+    if let Some(count) = options.max_write_buffer_number {
+      opts.set_max_write_buffer_number(count.clamp(1, 64) as i32);
+    }
+    if let Some(size) = options.db_write_buffer_size {
+      opts.set_db_write_buffer_size(size as usize);
+    }
     if options.info_log == Some(false) {
       // RocksDB formats messages at its header level (the options dump at
       // open) whatever the level; only errors are worth a line.
