@@ -299,3 +299,103 @@ test('process-global events: RocksDatabase.on, once, off, notify', async (t) => 
   t.false(RocksDatabase.off('compat-global', listener))
   t.false(RocksDatabase.notify('compat-global'))
 })
+
+test('a custom keyEncoder { writeKey, readKey } orders and decodes keys; maxKeySize refuses longer keys', (t) => {
+  const s = scratch(t)
+  // Keys as fixed-width decimal text, as an application's own encoder might write them.
+  const keyEncoder = {
+    writeKey(key, buffer, start) {
+      return start + buffer.write(String(key).padStart(8, '0'), start, 'latin1')
+    },
+    readKey(buffer, start, end) {
+      return Number(buffer.toString('latin1', start, end))
+    },
+  }
+  const db = s.open('db', { keyEncoder, maxKeySize: 8 })
+  for (const key of [30, 4, 200]) db.putSync(key, `v${key}`)
+  t.deepEqual([...db.getKeys()], [4, 30, 200])
+  t.is(db.getSync(30), 'v30')
+  t.deepEqual(db.getBinarySync(4), db.getBinarySync(4))
+  t.is(t.throws(() => db.putSync(123456789, 'too long')).code, 'ERR_INVALID_ARG_VALUE')
+  t.is(t.throws(() => s.open('bad', { keyEncoder: { writeKey() {} } })).code, 'ERR_INVALID_ARG_TYPE')
+  const plain = s.open('plain', { maxKeySize: 4 })
+  plain.putSync('abc', 1)
+  t.regex(t.throws(() => plain.putSync('abcdefgh', 1)).message, /maxKeySize/)
+})
+
+test('createCountEstimator(): estimate, advance page by page, finish', (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  for (let i = 0; i < 60; i++) db.putSync(`k${String(i).padStart(2, '0')}`, i)
+  const range = { start: 'k10', end: 'k50' }
+  const estimator = db.createCountEstimator(range)
+  t.deepEqual(estimator.estimate(), { count: 40, confidence: 1 })
+  let lastKey
+  let page = 0
+  for (const { key } of db.getRange({ ...range, limit: 25 })) {
+    lastKey = key
+    page++
+  }
+  estimator.advance(lastKey, page)
+  t.deepEqual(estimator.estimate(), { count: 40, confidence: 1 }, 'traversed plus what is left')
+  db.putSync('k45x', 'added after the page')
+  t.is(estimator.estimate().count, 41)
+  estimator.finish()
+  t.deepEqual(estimator.estimate(), { count: 25, confidence: 1 }, 'finished: what was traversed')
+  t.is(t.throws(() => estimator.advance('k', -1)).code, 'ERR_INVALID_ARG_TYPE')
+  const reverse = db.createCountEstimator({ start: 'k50', end: 'k10', reverse: true })
+  t.is(reverse.estimate().count, 41)
+})
+
+test('notify() reaches the listeners of handles of the same path in other worker threads', async (t) => {
+  const { Worker } = require('node:worker_threads')
+  const s = scratch(t)
+  const db = s.open('db')
+  const worker = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { RocksDatabase } = require(workerData.module)
+    const db = RocksDatabase.open(workerData.path)
+    db.on('ping', (...args) => {
+      parentPort.postMessage(['heard', ...args])
+      db.notify('pong', 'from the worker')
+    })
+    parentPort.postMessage(['ready'])
+    parentPort.on('message', () => { db.close(); process.exit(0) })
+    `,
+    { eval: true, workerData: { module: path.resolve(__dirname, '..'), path: db.path } },
+  )
+  t.teardown(() => worker.terminate())
+  const messages = []
+  const next = () => new Promise((resolve) => worker.once('message', (message) => resolve(messages.push(message))))
+  await next()
+  const pong = new Promise((resolve) => db.once('pong', resolve))
+  db.notify('ping', 1, { a: 'b' })
+  await next()
+  t.deepEqual(messages, [['ready'], ['heard', 1, { a: 'b' }]])
+  t.is(await pong, 'from the worker')
+  t.is(t.throws(() => db.notify('ping', () => {})).code, 'ERR_INVALID_ARG_VALUE', 'a function cannot cross threads')
+  worker.postMessage('stop')
+})
+
+test('notify() on one handle reaches the other handles of the path in this thread, once each', async (t) => {
+  const s = scratch(t)
+  const a = s.open('db')
+  const b = s.open('db', { name: 'other' })
+  const heard = []
+  a.on('change', (who) => heard.push(['a', who]))
+  const bHeard = new Promise((resolve) =>
+    b.on('change', (who) => {
+      heard.push(['b', who])
+      resolve()
+    }),
+  )
+  a.notify('change', 'from a')
+  await bHeard
+  // Anything delivered twice would have arrived by now.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.deepEqual(heard.sort(), [
+    ['a', 'from a'],
+    ['b', 'from a'],
+  ])
+})

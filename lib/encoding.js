@@ -184,13 +184,80 @@ const orderedBinaryEncoding = {
   decodeAt: (buffer, start, end) => orderedBinary.readKey(buffer, start, end),
 }
 
-/** Resolves the `keyEncoding` option to an encoder. */
-function keyEncoder(name) {
-  const encoding = Object.hasOwn(keyEncodings, name ?? 'ordered-binary') ? keyEncodings[name ?? 'ordered-binary'] : undefined
-  if (!encoding) {
-    throw invalidArgValue('options.keyEncoding', `must be 'ordered-binary', 'binary' or 'uint32'. Received ${JSON.stringify(name)}`)
+/**
+ * Resolves the `keyEncoding` option to an encoder; a custom `keyEncoder`
+ * (rocksdb-js's and lmdb-js's `{ writeKey, readKey }`) takes precedence.
+ * With `maxKeySize`, longer keys are refused.
+ */
+function keyEncoder(name, custom, maxKeySize) {
+  let encoding
+  if (custom !== undefined) {
+    encoding = customKeyEncoder(custom)
+  } else {
+    encoding = Object.hasOwn(keyEncodings, name ?? 'ordered-binary') ? keyEncodings[name ?? 'ordered-binary'] : undefined
+    if (!encoding) {
+      throw invalidArgValue('options.keyEncoding', `must be 'ordered-binary', 'binary' or 'uint32'. Received ${JSON.stringify(name)}`)
+    }
   }
-  return encoding
+  return maxKeySize === undefined ? encoding : boundedKeys(encoding, maxKeySize)
+}
+
+// The most bytes a custom key encoder may write for one key.
+const CUSTOM_KEY_BYTES = 1 << 16
+
+/**
+ * A key encoder of `{ writeKey(key, buffer, start) => end, readKey(buffer,
+ * start, end) => key }`. Keys are written into a scratch buffer first, so
+ * that an encoder can never write past the buffer it is given.
+ */
+function customKeyEncoder(custom) {
+  if (custom === null || typeof custom !== 'object' || typeof custom.writeKey !== 'function' || typeof custom.readKey !== 'function') {
+    throw invalidArgType('options.keyEncoder', 'an object with writeKey() and readKey() methods', custom)
+  }
+  const scratch = Buffer.allocUnsafe(CUSTOM_KEY_BYTES)
+  const encode = (key) => {
+    let end
+    try {
+      end = custom.writeKey(key, scratch, 0)
+    } catch (error) {
+      throw invalidArgValue('key', `cannot be encoded by options.keyEncoder: ${error?.message ?? error}`)
+    }
+    if (!Number.isInteger(end) || end <= 0 || end > scratch.length) {
+      throw invalidArgValue('key', `was encoded by options.keyEncoder.writeKey() to ${end} bytes: it must return the end of a non-empty key`)
+    }
+    return copyOf(scratch, 0, end)
+  }
+  return {
+    encode,
+    decode: (bytes) => custom.readKey(bytes, 0, bytes.length),
+    decodeAt: (buffer, start, end) => custom.readKey(buffer, start, end),
+    // Writes into the shared key buffer of the fast path (./fast); -1 when it does not fit.
+    write(key, target) {
+      const bytes = encode(key)
+      if (bytes.length > target.length) return -1
+      target.set(bytes)
+      return bytes.length
+    },
+  }
+}
+
+/** `encoding`, refusing keys of more than `maxKeySize` bytes. */
+function boundedKeys(encoding, maxKeySize) {
+  const tooLong = (length) => invalidArgValue('key', `is ${length} bytes; options.maxKeySize is ${maxKeySize}`)
+  return {
+    ...encoding,
+    encode(key) {
+      const bytes = encoding.encode(key)
+      if (bytes.length > maxKeySize) throw tooLong(bytes.length)
+      return bytes
+    },
+    write(key, target) {
+      const length = encoding.write(key, target)
+      if (length > maxKeySize) throw tooLong(length)
+      // -1 (too long for the shared buffer) falls back to encode(), which checks too.
+      return length
+    },
+  }
 }
 
 /**

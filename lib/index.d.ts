@@ -38,6 +38,10 @@ export interface RocksDatabaseOptions extends Omit<OpenOptions, 'compression'> {
   keyEncoding?: 'ordered-binary' | 'binary' | 'uint32'
   /** Where `db.checkpoints` keeps named checkpoints. Default: `<path>.checkpoints`. */
   checkpointsPath?: string
+  /** A custom key encoder (rocksdb-js's and lmdb-js's); wins over `keyEncoding`. */
+  keyEncoder?: { writeKey(key: any, buffer: Buffer, start: number): number; readKey(buffer: Buffer, start: number, end: number): any }
+  /** Refuse keys of more bytes than this. */
+  maxKeySize?: number
   /** Where `db.branches` keeps named branches. Default: `<path>.branches`. */
   branchesPath?: string
   /**
@@ -517,7 +521,7 @@ export declare class RocksDatabase<V = any> {
   /** Removes every key of this column family. */
   clear(): Promise<void>
   clearSync(): void
-  /** Drops this column family (not the default one) and closes the handle. */
+  /** Drops this column family and closes the handle; on the default family, removes every key. */
   drop(): Promise<void>
   dropSync(): void
   /**
@@ -534,6 +538,12 @@ export declare class RocksDatabase<V = any> {
   getDBIntProperty(name: string): number | undefined
   /** RocksDB's estimate of the number of keys. */
   getEstimatedKeyCount(): number
+  /** rocksdb-js's count estimator for a range traversed page by page (exact here: confidence 1). */
+  createCountEstimator(options?: RangeOptions): {
+    estimate(): { count: number; confidence: number }
+    advance(lastKey: Key, count: number): void
+    finish(): void
+  }
   /** rocksdb-js's count estimate: exact (confidence 1) over a range, RocksDB's estimate (0.5) over the whole database. */
   estimateCount(options?: RangeOptions): { count: number; confidence: number }
   /** Sizes and counts of this column family. */

@@ -55,6 +55,8 @@ class RocksDatabase {
   // Calls running on libuv's pool, which the idle timer waits for.
   #inFlight = 0
   #idleTimer = null
+  // The BroadcastChannel of this path's events, while there are listeners.
+  #channel = null
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
@@ -64,7 +66,7 @@ class RocksDatabase {
   constructor(dbPath, options) {
     this.path = checkPath('path', dbPath)
     this.options = checkOpenOptions(options)
-    this.#keys = keyEncoder(this.options.keyEncoding)
+    this.#keys = keyEncoder(this.options.keyEncoding, this.options.keyEncoder, this.options.maxKeySize)
     this.#values = valueEncoder(this.options.encoding, this.options.encoder)
   }
 
@@ -282,6 +284,7 @@ class RocksDatabase {
    */
   close() {
     openHandles.delete(this)
+    this.#unsubscribe()
     clearTimeout(this.#idleTimer)
     this.#idleTimer = null
     this.#dormant = false
@@ -309,7 +312,31 @@ class RocksDatabase {
     const list = this.#listeners.get(event)
     if (list) list.push(listener)
     else this.#listeners.set(event, [listener])
+    // Events named by strings and numbers also come from other threads.
+    if (typeof event !== 'symbol') this.#subscribe()
     return this
+  }
+
+  /**
+   * Listens on the database path's BroadcastChannel, which carries the
+   * `notify()` calls of handles of the same path in other threads of this
+   * process. Unreferenced: it keeps no process alive.
+   */
+  #subscribe() {
+    if (this.#channel !== null) return
+    this.#channel = new BroadcastChannel(channelName(this.path))
+    this.#channel.unref()
+    this.#channel.onmessage = ({ data }) => this.#deliver(data.event, data.args)
+  }
+
+  #unsubscribe() {
+    this.#channel?.close()
+    this.#channel = null
+  }
+
+  /** Calls the listeners of `event` with `args`. */
+  #deliver(event, args) {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener.apply(this, args)
   }
 
   /** Alias of `on()`. */
@@ -335,6 +362,7 @@ class RocksDatabase {
     const index = list.findLastIndex((entry) => entry === listener || entry.listener === listener)
     if (index !== -1) list.splice(index, 1)
     if (list.length === 0) this.#listeners.delete(event)
+    if (this.#listeners.size === 0) this.#unsubscribe()
     return this
   }
 
@@ -692,7 +720,7 @@ class RocksDatabase {
 
   // rocksdb-js's transaction events ('begin-transaction', 'beforecommit',
   // 'committed', 'aftercommit'), told to listeners asynchronously, as notify() does.
-  #events = { emit: (name, payload) => this.#listeners.has(name) && this.notify(name, payload) }
+  #events = { emit: (name, payload) => this.#listeners.has(name) && this.#notifyHere(name, [payload]) }
 
   /**
    * Calls the listeners of `event` with `args`, asynchronously (after the
@@ -700,7 +728,25 @@ class RocksDatabase {
    * rocksdb-js's `notify()`. Returns whether `event` had listeners.
    */
   notify(event, ...args) {
-    if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
+    checkEvent(event)
+    if (typeof event !== 'symbol') {
+      // The other handles of this path, in this thread or another, hear it
+      // through the path's BroadcastChannel (which does not echo to the
+      // channel that posts); the arguments cross as structured clones.
+      const channel = this.#channel ?? new BroadcastChannel(channelName(this.path))
+      try {
+        channel.postMessage({ event, args })
+      } catch (error) {
+        throw invalidArgValue('args', `must be serializable to reach other threads: ${error.message}`)
+      } finally {
+        if (channel !== this.#channel) channel.close()
+      }
+    }
+    return this.#notifyHere(event, args)
+  }
+
+  /** Calls this handle's listeners of `event` after the current turn; whether there were any. */
+  #notifyHere(event, args) {
     const list = this.#listeners.get(event)
     if (!list || list.length === 0) return false
     const listeners = [...list]
@@ -735,14 +781,50 @@ class RocksDatabase {
     this.#db.clearSync()
   }
 
-  /** Drops this column family (not the default one) and closes the handle. */
+  /**
+   * Drops this column family and closes the handle; on the default family,
+   * which RocksDB cannot drop, removes every key instead (rocksdb-js's
+   * `drop()`: "removes all entries").
+   */
   async drop() {
+    if (this.name === 'default') return this.clear()
     await this.#db.drop()
   }
 
-  /** Drops this column family on the calling thread and closes the handle. */
+  /** The synchronous form of `drop()`. */
   dropSync() {
+    if (this.name === 'default') return this.clearSync()
     this.#db.dropSync()
+  }
+
+  /**
+   * rocksdb-js's count estimator over a range traversed page by page:
+   * `estimate()` gives `{ count, confidence }`, `advance(lastKey, count)`
+   * records a page read, `finish()` says the traversal is complete. Counts
+   * here are exact (natively counted, without decoding), so `confidence` is
+   * 1 throughout.
+   */
+  createCountEstimator(options) {
+    const range = rangeAliases(checkRangeOptions(options))
+    let traversed = 0
+    let after
+    let finished = false
+    return {
+      estimate: () => {
+        if (finished) return { count: traversed, confidence: 1 }
+        // What is left starts after the last key read (reversed: below it, `start` being the upper bound then).
+        const rest = after === undefined ? range : { ...range, start: after, exclusiveStart: true }
+        return { count: traversed + this.getKeysCount(rest), confidence: 1 }
+      },
+      advance: (lastKey, count) => {
+        if (!Number.isInteger(count) || count < 0) throw invalidArgType('count', 'a non-negative integer', count)
+        traversed += count
+        after = lastKey
+      },
+      finish: () => {
+        finished = true
+      },
+    }
   }
 
   /**
@@ -876,6 +958,11 @@ class BranchStore extends BranchRegistry {
 
 // Process-global listeners (RocksDatabase.on()), by event.
 const globalListeners = new Map()
+
+/** The BroadcastChannel name of the events of the database at `dbPath`. */
+function channelName(dbPath) {
+  return `rocksdb-branch:${dbPath}`
+}
 
 function checkEvent(event) {
   if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)

@@ -17,6 +17,9 @@ const JS_OPTIONS = [
   { name: 'keyEncoding', type: 'string' },
   { name: 'checkpointsPath', type: 'string' },
   { name: 'branchesPath', type: 'string' },
+  // rocksdb-js's: a custom key encoder (checked by ./encoding) and a bound on key bytes.
+  { name: 'keyEncoder', type: 'object' },
+  { name: 'maxKeySize', type: 'number', min: 1, max: 2 ** 31 - 1 },
   // The most setTimeout() takes.
   { name: 'idleTimeout', type: 'number', min: 1, max: 2 ** 31 - 1 },
 ]
