@@ -115,6 +115,8 @@ test('transactions: id, getTimestamp()/setTimestamp(), the attempt argument, get
   })
   t.deepEqual(attempts, [1, 2])
   t.is(db.getSync('a'), 'mine')
+  // Options of rocksdb-js that concern its transaction log are accepted.
+  t.is(await db.transaction((txn) => txn.getSync('a'), { retryOnBusy: true, disableSnapshot: true, coordinatedRetry: false }), 'mine')
 })
 
 test('the { transaction } option makes db methods act in the transaction', async (t) => {
@@ -398,4 +400,41 @@ test('notify() on one handle reaches the other handles of the path in this threa
     ['a', 'from a'],
     ['b', 'from a'],
   ])
+})
+
+test('statistics: enableStats and statsLevel; getStat() of tickers, histograms and properties; getStats(all)', (t) => {
+  const { stats } = require('..')
+  const s = scratch(t)
+  const db = s.open('db', { enableStats: true, statsLevel: stats.StatsLevel.All })
+  for (let i = 0; i < 100; i++) db.putSync(`k${i}`, i)
+  db.flushSync()
+  for (let i = 0; i < 10; i++) db.getSync(`k${i}`)
+  t.is(db.getStat('rocksdb.number.keys.written'), 100)
+  const gets = db.getStat('rocksdb.db.get.micros')
+  t.true(gets.count >= 10, 'a histogram counts the reads')
+  for (const field of ['sum', 'average', 'median', 'percentile95', 'percentile99', 'max']) t.is(typeof gets[field], 'number', field)
+  t.is(db.getStat('rocksdb.estimate-num-keys'), 100, 'properties too')
+  t.is(db.getStat('no.such.stat'), undefined)
+  const curated = db.getStats()
+  const everything = db.getStats(true)
+  t.is(curated['rocksdb.number.keys.written'], 100)
+  t.is(curated['rocksdb.estimate-num-keys'], 100)
+  t.is(curated.estimatedKeys, 100, 'this package’s names stay')
+  t.true(Object.keys(everything).length > Object.keys(curated).length + 50)
+  const plain = s.open('plain')
+  t.is(plain.getStat('rocksdb.number.keys.written'), undefined, 'nothing without enableStats')
+  t.is(t.throws(() => s.open('bad', { statsLevel: 9 })).code, 'ERR_OUT_OF_RANGE')
+})
+
+test('listeners(event) counts; removeListener() and off() say whether they found the listener', (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const callback = () => {}
+  t.is(db.listeners('foo'), 0)
+  db.addListener('foo', callback)
+  t.is(db.listeners('foo'), 1)
+  t.true(db.removeListener('foo', callback))
+  t.false(db.removeListener('foo', callback))
+  t.false(db.off('foo', callback))
+  t.is(db.listeners('foo'), 0)
 })

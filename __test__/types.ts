@@ -138,8 +138,8 @@ async function everything(): Promise<void> {
   db.on('error', (error: RocksDBError) => console.log(error.code))
   db.once('error', (error) => console.log(error.message))
   const listener = (error: RocksDBError) => console.log(error)
-  db.addListener('error', listener).removeListener('error', listener).off('error', listener)
-  const listeners: Array<(...args: any[]) => void> = db.listeners('error')
+  const removed: boolean = db.addListener('error', listener).removeListener('error', listener) || db.off('error', listener)
+  const listeners: number = db.listeners('error') + Number(removed)
   const last: RocksDBError | null = db.getLastError()
   await db.resume()
 

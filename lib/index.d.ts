@@ -435,12 +435,12 @@ export declare class RocksDatabase<V = any> {
   addListener(event: 'error' | (string & {}), listener: (error: RocksDBError) => void): this
   /** Listens for the next `event` only. */
   once(event: 'error' | (string & {}), listener: (error: RocksDBError) => void): this
-  /** Removes a listener. */
-  off(event: string, listener: (...args: any[]) => void): this
+  /** Removes a listener; whether it was found. */
+  off(event: string | number | symbol, listener: (...args: any[]) => void): boolean
   /** Alias of `off()`. */
-  removeListener(event: string, listener: (...args: any[]) => void): this
-  /** The listeners of `event`. */
-  listeners(event: string): Array<(...args: any[]) => void>
+  removeListener(event: string | number | symbol, listener: (...args: any[]) => void): boolean
+  /** How many listeners `event` has. */
+  listeners(event: string | number | symbol): number
   /** The last storage failure a write met, or `null` once writing works again. */
   getLastError(): RocksDBError | null
   /**
@@ -546,8 +546,14 @@ export declare class RocksDatabase<V = any> {
   }
   /** rocksdb-js's count estimate: exact (confidence 1) over a range, RocksDB's estimate (0.5) over the whole database. */
   estimateCount(options?: RangeOptions): { count: number; confidence: number }
-  /** Sizes and counts of this column family. */
-  getStats(): DatabaseStats
+  /**
+   * Sizes and counts of this column family, under this package's names and
+   * RocksDB's property names; with `enableStats`, RocksDB's tickers and
+   * histograms too (the telling ones, or all with `all`).
+   */
+  getStats(all?: boolean): DatabaseStats & Record<string, number | StatsHistogramData | string>
+  /** One ticker, histogram or numeric property, or `undefined`. */
+  getStat(name: string): number | StatsHistogramData | undefined
   /** RocksDB's latest sequence number; it grows with every write. */
   getLatestSequenceNumber(): number
   /**
@@ -591,6 +597,30 @@ export declare class RocksDatabase<V = any> {
 
 /** Every error `code` the package raises. */
 export declare const ERROR_CODES: readonly string[]
+
+/** A RocksDB histogram, as `getStat()` reports it. */
+export interface StatsHistogramData {
+  count: number
+  sum: number
+  average: number
+  median: number
+  percentile95: number
+  percentile99: number
+  max: number
+}
+
+/** rocksdb-js's statistics constants. */
+export declare const stats: {
+  readonly StatsLevel: {
+    readonly DisableAll: 0
+    readonly ExceptTickers: 1
+    readonly ExceptHistogramOrTimers: 2
+    readonly ExceptTimers: 3
+    readonly ExceptDetailedTimers: 4
+    readonly ExceptTimeForMutex: 5
+    readonly All: 6
+  }
+}
 
 /** Flushes and closes every database open in this process. */
 export declare function shutdown(): void

@@ -355,15 +355,19 @@ class RocksDatabase {
     return this.on(event, wrapper)
   }
 
-  /** Removes `listener` from `event` (the last one added, if added twice). */
+  /**
+   * Removes `listener` from `event` (the last one added, if added twice);
+   * returns whether it was found (rocksdb-js's `removeListener()`).
+   */
   off(event, listener) {
     const list = this.#listeners.get(event)
-    if (!list) return this
+    if (!list) return false
     const index = list.findLastIndex((entry) => entry === listener || entry.listener === listener)
-    if (index !== -1) list.splice(index, 1)
+    if (index === -1) return false
+    list.splice(index, 1)
     if (list.length === 0) this.#listeners.delete(event)
     if (this.#listeners.size === 0) this.#unsubscribe()
-    return this
+    return true
   }
 
   /** Alias of `off()`. */
@@ -371,9 +375,9 @@ class RocksDatabase {
     return this.off(event, listener)
   }
 
-  /** The listeners of `event`. */
+  /** How many listeners `event` has (rocksdb-js's `listeners()`). */
   listeners(event) {
-    return (this.#listeners.get(event) ?? []).map((entry) => entry.listener ?? entry)
+    return this.#listeners.get(event)?.length ?? 0
   }
 
   #emit(event, ...args) {
@@ -891,10 +895,16 @@ class RocksDatabase {
     return { count: this.getEstimatedKeyCount(), confidence: 0.5 }
   }
 
-  /** Sizes and counts of this column family, from RocksDB's properties. */
-  getStats() {
+  /**
+   * Sizes and counts of this column family, under this package's names
+   * (`estimatedKeys`, `liveDataBytes`, `sstFilesBytes`, `memtableBytes`,
+   * `sequence`, `text`) and under RocksDB's property names, as rocksdb-js
+   * reports them; with `enableStats`, RocksDB's statistics too: the most
+   * telling tickers and histograms, or all of them with `all`.
+   */
+  getStats(all = false) {
     const int = (name) => this.getDBIntProperty(name) ?? 0
-    return {
+    const stats = {
       estimatedKeys: int('rocksdb.estimate-num-keys'),
       liveDataBytes: int('rocksdb.estimate-live-data-size'),
       sstFilesBytes: int('rocksdb.total-sst-files-size'),
@@ -902,6 +912,52 @@ class RocksDatabase {
       sequence: this.getLatestSequenceNumber(),
       text: this.getDBProperty('rocksdb.stats'),
     }
+    for (const name of FAMILY_PROPERTIES) stats[name] = int(name)
+    for (const [name, value] of this.#statistics()) {
+      if (all || CURATED_STATISTICS.has(name)) stats[name] = value
+    }
+    return stats
+  }
+
+  /**
+   * One statistic: a RocksDB ticker (a number) or histogram (`{ count, sum,
+   * average, median, percentile95, percentile99, max }`) when opened with
+   * `enableStats`, or a numeric property such as
+   * `rocksdb.estimate-num-keys`; `undefined` when there is none.
+   */
+  getStat(name) {
+    checkPropertyName(name)
+    const statistic = this.#statistics().get(name)
+    if (statistic !== undefined) return statistic
+    return this.getDBIntProperty(name)
+  }
+
+  /** RocksDB's statistics, parsed from its text dump; empty without `enableStats`. */
+  #statistics() {
+    const text = this.#db.statistics()
+    const statistics = new Map()
+    if (!text) return statistics
+    for (const line of text.split('\n')) {
+      const [name, ...rest] = line.trim().split(' ')
+      if (!name) continue
+      const fields = {}
+      const body = rest.join(' ')
+      for (const match of body.matchAll(/(\w+) : ([\d.]+)/g)) fields[match[1]] = Number(match[2])
+      if (fields.P50 !== undefined) {
+        statistics.set(name, {
+          count: fields.COUNT ?? 0,
+          sum: fields.SUM ?? 0,
+          average: fields.COUNT ? (fields.SUM ?? 0) / fields.COUNT : 0,
+          median: fields.P50,
+          percentile95: fields.P95,
+          percentile99: fields.P99,
+          max: fields.P100,
+        })
+      } else if (fields.COUNT !== undefined) {
+        statistics.set(name, fields.COUNT)
+      }
+    }
+    return statistics
   }
 
   /**
@@ -955,6 +1011,53 @@ class BranchStore extends BranchRegistry {
     super(dir, db, RocksDatabase)
   }
 }
+
+// The column family properties getStats() reports under RocksDB's names.
+const FAMILY_PROPERTIES = [
+  'rocksdb.estimate-num-keys',
+  'rocksdb.estimate-live-data-size',
+  'rocksdb.total-sst-files-size',
+  'rocksdb.live-sst-files-size',
+  'rocksdb.cur-size-all-mem-tables',
+  'rocksdb.num-running-flushes',
+  'rocksdb.num-running-compactions',
+  'rocksdb.estimate-pending-compaction-bytes',
+  'rocksdb.block-cache-usage',
+]
+
+// The statistics getStats() reports without `all`: reads, writes, the cache,
+// compaction and their latencies.
+const CURATED_STATISTICS = new Set([
+  'rocksdb.block.cache.hit',
+  'rocksdb.block.cache.miss',
+  'rocksdb.bytes.read',
+  'rocksdb.bytes.written',
+  'rocksdb.number.keys.read',
+  'rocksdb.number.keys.written',
+  'rocksdb.memtable.hit',
+  'rocksdb.memtable.miss',
+  'rocksdb.compact.read.bytes',
+  'rocksdb.compact.write.bytes',
+  'rocksdb.flush.write.bytes',
+  'rocksdb.wal.bytes',
+  'rocksdb.stall.micros',
+  'rocksdb.db.get.micros',
+  'rocksdb.db.write.micros',
+  'rocksdb.db.seek.micros',
+])
+
+/** rocksdb-js's statistics constants: `stats.StatsLevel` for the `statsLevel` option. */
+const stats = Object.freeze({
+  StatsLevel: Object.freeze({
+    DisableAll: 0,
+    ExceptTickers: 1,
+    ExceptHistogramOrTimers: 2,
+    ExceptTimers: 3,
+    ExceptDetailedTimers: 4,
+    ExceptTimeForMutex: 5,
+    All: 6,
+  }),
+})
 
 // Process-global listeners (RocksDatabase.on()), by event.
 const globalListeners = new Map()
@@ -1066,4 +1169,4 @@ const supportedCompression = Object.freeze([...openOptionSpecs().find((spec) => 
 /** The versions of this package and of the RocksDB it is built on. */
 const versions = Object.freeze({ 'rocksdb-branch': require('../package.json').version, rocksdb: rocksdbVersion() })
 
-module.exports = { RocksDatabase, CheckpointStore, BranchStore, backups, shutdown, supportedCompression, versions, ERROR_CODES }
+module.exports = { RocksDatabase, CheckpointStore, BranchStore, backups, shutdown, supportedCompression, versions, stats, ERROR_CODES }

@@ -269,6 +269,13 @@ impl NativeDatabase {
     Ok(self.engine()?.property(self.cf(), &name)?)
   }
 
+  /// RocksDB's statistics as text, a line per ticker or histogram; `null`
+  /// when the database was opened without `enableStats`.
+  #[napi]
+  pub fn statistics(&self) -> napi::Result<Option<String>, ErrorCode> {
+    Ok(self.engine()?.statistics())
+  }
+
   /// A numeric RocksDB property, such as `rocksdb.estimate-num-keys`.
   #[napi]
   pub fn get_int_property(&self, name: String) -> napi::Result<Option<f64>, ErrorCode> {

@@ -45,6 +45,9 @@ pub struct Engine {
   last_error: Mutex<Option<DbError>>,
   /// Open `NativeDatabase` handles on this engine (tasks in flight aside).
   handles: AtomicUsize,
+  /// The options the engine was opened with, when they collect statistics:
+  /// RocksDB's statistics object is reached through them.
+  statistics: Option<Options>,
   _released: Released,
 }
 
@@ -333,8 +336,15 @@ impl Engine {
       needs_resume: AtomicBool::new(false),
       last_error: Mutex::new(None),
       handles: AtomicUsize::new(0),
+      statistics: opts.get_statistics().map(|_| opts.clone()),
       _released: Released { key },
     })
+  }
+
+  /// RocksDB's statistics as its text dump (a line per ticker or histogram),
+  /// or `None` when the engine was opened without `enableStats`.
+  pub(crate) fn statistics(&self) -> Option<String> {
+    self.statistics.as_ref().and_then(Options::get_statistics)
   }
 
   /// Runs a write: first resumes RocksDB after a storage error an earlier

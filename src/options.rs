@@ -2,6 +2,7 @@
 //! checked and turned into the engine's RocksDB options.
 
 use napi_derive::napi;
+use rust_rocksdb::statistics::StatsLevel;
 use rust_rocksdb::{
   BlockBasedOptions, DBCompressionType, LogLevel, Options, ReadOptions, WriteOptions,
 };
@@ -138,6 +139,13 @@ pub struct OpenOptions {
   /// The least level of RocksDB's messages the info LOG keeps: 0 debug, 1
   /// info (default), 2 warn, 3 error, 4 fatal, 5 header only.
   pub info_log_level: Option<u32>,
+  /// Collect RocksDB's statistics (tickers and histograms) for `getStat()`
+  /// and `getStats()`; they cost some 5 to 10 % of throughput. Default `false`.
+  pub enable_stats: Option<bool>,
+  /// Which statistics to collect, 0 to 6 (`stats.StatsLevel`): 0 none,
+  /// 1 and 2 no histograms or timers, 3 no timers, 4 (default) no detailed
+  /// timers, 5 no mutex timers, 6 all.
+  pub stats_level: Option<u32>,
 }
 
 /// The spec of one field of `OpenOptions`, named as napi-rs names it.
@@ -185,6 +193,8 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     db_write_buffer_size,
     max_log_file_size,
     info_log_level,
+    enable_stats,
+    stats_level,
   } = OpenOptions::default();
   macro_rules! spec {
     ($field:ident) => {
@@ -217,6 +227,8 @@ pub fn open_option_specs() -> Vec<OpenOptionSpec> {
     spec!(db_write_buffer_size).bounded(0.0, MAX_WRITE_BUFFER_SIZE),
     spec!(max_log_file_size).bounded(0.0, MAX_WRITE_BUFFER_SIZE),
     spec!(info_log_level).bounded(0.0, 5.0),
+    spec!(enable_stats),
+    spec!(stats_level).bounded(0.0, 6.0),
   ]
 }
 
@@ -397,6 +409,17 @@ impl OpenOptions {
     if let Some(level) = options.compression_level {
       // Window bits and strategy at RocksDB's defaults, no dictionary.
       opts.set_compression_options(-14, level, 0, 0);
+    }
+    if options.enable_stats == Some(true) {
+      opts.enable_statistics();
+      opts.set_statistics_level(match options.stats_level.unwrap_or(4) {
+        0 => StatsLevel::DisableAll,
+        1 | 2 => StatsLevel::ExceptHistogramOrTimers,
+        3 => StatsLevel::ExceptTimers,
+        4 => StatsLevel::ExceptDetailedTimers,
+        5 => StatsLevel::ExceptTimeForMutex,
+        _ => StatsLevel::All,
+      });
     }
     if let Some(count) = options.max_write_buffer_number {
       opts.set_max_write_buffer_number(count.clamp(1, 64) as i32);
