@@ -16,7 +16,8 @@
  *
  * A backup first makes a checkpoint (hardlinks, so a consistent set of files
  * at once), copies into `files/` what the store does not hold yet, taking
- * each file's SHA-256 from the bytes it copies, and writes its manifest
+ * each file's SHA-256 as it copies (from the checkpoint's file, which
+ * nothing changes), and writes its manifest
  * last: a crash or an abort leaves no manifest, and the files it copied are
  * removed by the next writer as belonging to no backup. Every listed backup
  * can therefore be restored. Verification and restore check every byte
