@@ -47,7 +47,7 @@ test('GetOptions.skipDecode returns the stored bytes; getBinaryFast and getBinar
   t.is(db.getBinaryFastSync('missing'), undefined)
 })
 
-test('range options key and valuesOnly; getValues(key)', (t) => {
+test('range options key, valuesOnly, onlyCount and RocksDB read options; getValues(key)', (t) => {
   const s = scratch(t)
   const db = s.open('db')
   for (const k of ['a', 'b', 'c']) db.putSync(k, `value ${k}`)
@@ -58,6 +58,10 @@ test('range options key and valuesOnly; getValues(key)', (t) => {
   t.deepEqual([...db.getRange({ valuesOnly: true })], ['value a', 'value b', 'value c'])
   t.deepEqual([...db.getValues('c')], ['value c'])
   t.is(db.getKeysCount({ key: 'a' }), 1)
+  t.is(db.getRange({ onlyCount: true }), 3)
+  t.is(db.getRange({ start: 'b', onlyCount: true }), 2)
+  // RocksDB read options rocksdb-js takes are accepted.
+  t.is([...db.getRange({ fillCache: false, readaheadSize: 0, asyncIO: true })].length, 3)
   t.is(t.throws(() => db.getRange({ valuesOnly: 1 })).code, 'ERR_INVALID_ARG_TYPE')
 })
 

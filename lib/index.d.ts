@@ -508,6 +508,8 @@ export declare class RocksDatabase<V = any> {
   readonly name: string
   /** The column families of the database on disk. */
   readonly columns: string[]
+  /** rocksdb-js's `onlyCount`: the number of entries of the range instead of the entries. */
+  getRange(options: RangeOptions & { onlyCount: true }): number
   /** A lazy range of `{ key, value }` in key order. */
   getRange(options?: RangeOptions): RangeIterable<{ key: any; value: V }>
   /** A lazy range of keys. */

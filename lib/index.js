@@ -681,6 +681,8 @@ class RocksDatabase {
    */
   getRange(options) {
     options = rangeAliases(checkRangeOptions(options))
+    // rocksdb-js's `onlyCount`: the number of entries, not the entries.
+    if (options.onlyCount === true) return this.getKeysCount(options)
     if (options.transaction) return options.transaction.getRange(options)
     if (options.valuesOnly === true) return this.#range({ ...options, values: true }, true).map((entry) => entry.value)
     return this.#range(options, options.values !== false)

@@ -12,6 +12,7 @@ const RANGE_OPTION_TYPES = {
   inclusiveEnd: 'boolean',
   values: 'boolean',
   valuesOnly: 'boolean',
+  onlyCount: 'boolean',
   snapshot: 'boolean',
   limit: 'number',
   offset: 'number',
