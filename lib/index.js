@@ -840,16 +840,12 @@ class RocksDatabase {
    * sent first and settle normally.
    */
   destroy() {
-    try {
-      for (const handle of [...openHandles]) if (handle.path === this.path) handle.close()
-      this.close()
-      waitUntilReleased(this.path)
-      destroyDatabase(this.path)
-      return Promise.resolve()
-    } catch (error) {
-      // Thrown, as rocksdb-js's synchronous destroy() throws.
-      throw error
-    }
+    // A failure is thrown, as rocksdb-js's synchronous destroy() throws it.
+    for (const handle of [...openHandles]) if (handle.path === this.path) handle.close()
+    this.close()
+    waitUntilReleased(this.path)
+    destroyDatabase(this.path)
+    return Promise.resolve()
   }
 
   #compactBounds(options) {
