@@ -633,8 +633,8 @@ class RocksDatabase {
       : { lower: first, lowerInclusive: !exclusiveStart, upper: last, upperInclusive: inclusiveEnd, reverse, limit, offset, values }
   }
 
+  /** A range of `options`, already checked by getRange() or getKeys(). */
   #range(options, values) {
-    options = checkRangeOptions(options)
     // Refused now before the first open; each iteration takes the native
     // database again, as a dormant one is opened anew.
     void this.#db
