@@ -144,8 +144,8 @@ class DirectoryStore {
   }
 
   /**
-   * Stores the file at `source` under its digest, copying and hashing it in
-   * one pass. Resolves with `{ size, sha256, copied }`; `copied` is the
+   * Stores the file at `source` under its digest, copying it and taking its
+   * digest side by side (src/backup.rs). Resolves with `{ size, sha256, copied }`; `copied` is the
    * bytes added to the store.
    */
   async putFile(source, { sync }) {
@@ -592,8 +592,8 @@ async function backupToStore(db, destination, options) {
     const tell = () => progress?.({ bytesDone, bytesTotal, bytesCopied, filesDone, filesTotal: files.length })
     tell()
     // Files are copied `maxBackgroundOperations` at a time (2 by default:
-    // each copy keeps one of libuv's threads busy reading, hashing and
-    // writing). The first failure stops the others from starting a file,
+    // each copy holds one of libuv's threads while two threads of its own
+    // copy and hash, one per core of a small machine). The first failure stops the others from starting a file,
     // and is reported once those running have settled.
     let next = 0
     let failure = null
