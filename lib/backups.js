@@ -30,13 +30,14 @@
 
 const crypto = require('node:crypto')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const stream = require('node:stream')
 const zlib = require('node:zlib')
 const { copyFileHashed, hashFile, tryLockFile } = require('./binding')
 const { invalidArgType, invalidArgValue, checkPath } = require('./errors')
 const { codedError } = require('./registry')
-const { replaceDatabase } = require('./checkpoints')
+const { replaceDatabase, verifyDatabase } = require('./checkpoints')
 
 const FORMAT = 'rocksdb-branch-backup'
 const FORMAT_VERSION = 1
@@ -370,7 +371,7 @@ class S3Store {
   }
 
   async hashStored(key) {
-    const temp = path.join(require('node:os').tmpdir(), `rocksdb-branch-verify-${crypto.randomUUID()}`)
+    const temp = path.join(os.tmpdir(), `rocksdb-branch-verify-${crypto.randomUUID()}`)
     try {
       await this.#download(key, temp)
       return await hashFile(temp)
@@ -868,38 +869,20 @@ function makeBackups(Database) {
       checkBackupId(backupId)
       const store = openStore(backupDir, options, 'backupDir')
       const manifest = await manifestOf(store, backupId)
+      const bytesTotal = toInfo(manifest).size
       let bytes = 0
       for (const file of manifest.files) {
         checkSignal(options.signal)
-        const key = `files/${file.sha256}`
-        let digest
-        try {
-          digest = await store.hashStored(key)
-        } catch (error) {
-          if (error.code === 'ERR_IO' && /no such file/i.test(error.message)) throw corrupt(`${file.name} of backup ${backupId} is missing from ${store.location}`, file.name)
-          throw error
-        }
-        if (digest.size !== file.size || digest.sha256 !== file.sha256) {
-          throw corrupt(`${file.name} of backup ${backupId} is damaged: its stored bytes (${key}) do not match the digest taken when it was written`, file.name)
-        }
+        await checkedRead(store, manifest, file, (key) => store.hashStored(key))
         bytes += file.size
-        options.progress?.({ bytesDone: bytes, bytesTotal: toInfo(manifest).size })
+        options.progress?.({ bytesDone: bytes, bytesTotal })
       }
       // RocksDB's own checksums, on the files as RocksDB sees them: linked
       // into a scratch database beside the store (or downloaded).
-      const scratch = path.join(store.localFile('') ?? require('node:os').tmpdir(), `.verify-${crypto.randomUUID()}`)
+      const scratch = path.join(store.localFile('') ?? os.tmpdir(), `.verify-${crypto.randomUUID()}`)
       try {
         await materialize(store, manifest, scratch, { link: true })
-        const view = Database.open(scratch, { readOnly: true, infoLog: false })
-        try {
-          await view.verifyChecksums()
-        } catch (error) {
-          const file = /([^\s/\\]+\.(?:sst|log|blob)|MANIFEST-\d+)/.exec(error.message ?? '')
-          if (file) error.file = file[1]
-          throw error
-        } finally {
-          await view.close()
-        }
+        await verifyDatabase(Database, scratch)
       } finally {
         await fs.promises.rm(scratch, { recursive: true, force: true })
       }
@@ -982,6 +965,31 @@ function makeBackups(Database) {
 }
 
 /**
+ * Reads the stored copy of `file`, one of `manifest`'s, with `read(key)`
+ * (which resolves with the digest of what it read) and checks it against
+ * the manifest: a missing or changed file is `ERR_ROCKSDB_CORRUPTION`
+ * naming it.
+ */
+async function checkedRead(store, manifest, file, read) {
+  const key = `files/${file.sha256}`
+  let digest
+  try {
+    digest = await read(key)
+  } catch (error) {
+    if (error.code === 'ERR_IO' && /no such file/i.test(error.message)) {
+      throw corrupt(`${file.name} of backup ${manifest.backupId} is missing from ${store.location}`, file.name)
+    }
+    throw error
+  }
+  if (digest.size !== file.size || digest.sha256 !== file.sha256) {
+    throw corrupt(
+      `${file.name} of backup ${manifest.backupId} is damaged in ${store.location}: its stored bytes (${key}) do not match the digest taken when it was written`,
+      file.name,
+    )
+  }
+}
+
+/**
  * Writes the files of `manifest` into the new directory `dir`, checking
  * each against its digest. With `link`, a directory store's files are
  * hardlinked instead (they are only read).
@@ -998,16 +1006,7 @@ async function materialize(store, manifest, dir, { link = false, signal, progres
     if (local) {
       await fs.promises.link(local, target)
     } else {
-      let digest
-      try {
-        digest = await store.getFile(key, target)
-      } catch (error) {
-        if (error.code === 'ERR_IO' && /no such file/i.test(error.message)) throw corrupt(`${file.name} of backup ${manifest.backupId} is missing from ${store.location}`, file.name)
-        throw error
-      }
-      if (digest.size !== file.size || digest.sha256 !== file.sha256) {
-        throw corrupt(`${file.name} of backup ${manifest.backupId} is damaged in ${store.location}: its bytes do not match the digest taken when it was written`, file.name)
-      }
+      await checkedRead(store, manifest, file, (stored) => store.getFile(stored, target))
     }
     bytesDone += file.size
     progress?.({ bytesDone, bytesTotal })

@@ -22,7 +22,7 @@ const path = require('node:path')
 const { isDatabaseOpen } = require('./binding')
 const { invalidArgType, invalidArgValue, heldByAnotherProcess } = require('./errors')
 const { RegistryFile, CREATING, DELETING, codedError, checkName, copyMetadata, fsyncDirectory, measure } = require('./registry')
-const { viewOptions, readSequence } = require('./checkpoints')
+const { viewOptions, readSequence, copyDatabase } = require('./checkpoints')
 
 // The state of a record whose directory is being replaced by its parent's state.
 const RESETTING = 'resetting'
@@ -183,12 +183,7 @@ class BranchRegistry {
     if (!checkpoint) {
       throw codedError('ERR_CHECKPOINT_NOT_FOUND', `the parent checkpoint ${JSON.stringify(parent.name)} (${parent.id}) no longer exists`)
     }
-    const source = this.#Database.open(checkpoint.path, { readOnly: true })
-    try {
-      await source.createCheckpoint(target)
-    } finally {
-      await source.close()
-    }
+    await copyDatabase(this.#Database, checkpoint.path, target)
   }
 
   /**

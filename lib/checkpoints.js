@@ -285,12 +285,7 @@ class CheckpointRegistry {
   async branch(nameOrId, targetPath) {
     const target = checkPath('targetPath', targetPath)
     const record = this.#require(nameOrId)
-    const source = this.#Database.open(path.join(this.dir, record.id), { readOnly: true })
-    try {
-      await source.createCheckpoint(target)
-    } finally {
-      await source.close()
-    }
+    await copyDatabase(this.#Database, path.join(this.dir, record.id), target)
     return this.#Database.open(target, { ...viewOptions(this.#db), readOnly: false })
   }
 
@@ -302,19 +297,49 @@ class CheckpointRegistry {
   async verify(nameOrId) {
     const record = this.#require(nameOrId)
     const dir = path.join(this.dir, record.id)
-    let view
     try {
-      view = this.#Database.open(dir, { readOnly: true })
-      await view.verifyChecksums()
+      await verifyDatabase(this.#Database, dir)
     } catch (error) {
-      const file = /([^\s/\\]+\.(?:sst|log|blob)|MANIFEST-\d+)/.exec(error.message ?? '')
-      if (file) error.file = path.join(dir, file[1])
+      if (error.file) error.file = path.join(dir, error.file)
       throw error
-    } finally {
-      await view?.close()
     }
     const { sizeBytes, fileCount } = measure(dir)
     return { name: record.name, id: record.id, files: fileCount, bytes: sizeBytes }
+  }
+}
+
+/**
+ * Makes a checkpoint of the closed database at `source` at `target`: a
+ * writable copy sharing its SST files through hardlinks. `Database` opens it.
+ */
+async function copyDatabase(Database, source, target) {
+  const view = Database.open(source, { readOnly: true, infoLog: false })
+  try {
+    await view.createCheckpoint(target)
+  } finally {
+    await view.close()
+  }
+}
+
+// The name of a database file in a RocksDB error message.
+const DAMAGED_FILE = /([^\s/\\]+\.(?:sst|log|blob)|MANIFEST-\d+)/
+
+/**
+ * Opens the database at `dir` read-only and checks RocksDB's block checksums
+ * of every SST file. A failure (at open, for a damaged MANIFEST) carries
+ * `file`, the name of the damaged file, when RocksDB's message names one.
+ */
+async function verifyDatabase(Database, dir) {
+  let view
+  try {
+    view = Database.open(dir, { readOnly: true, infoLog: false })
+    await view.verifyChecksums()
+  } catch (error) {
+    const file = DAMAGED_FILE.exec(error.message ?? '')
+    if (file) error.file = file[1]
+    throw error
+  } finally {
+    await view?.close()
   }
 }
 
@@ -425,17 +450,10 @@ async function restore(Database, dbPath, checkpointPath, options = {}) {
   const preRestore = await replaceDatabase(
     Database,
     target,
-    async (staging) => {
-      const view = Database.open(source, { readOnly: true, infoLog: false })
-      try {
-        await view.createCheckpoint(staging)
-      } finally {
-        await view.close()
-      }
-    },
+    (staging) => copyDatabase(Database, source, staging),
     options,
   )
   return { restoredFrom: source, preRestore }
 }
 
-module.exports = { CheckpointRegistry, REGISTRY_VERSION, restore, replaceDatabase, recoverRestore, viewOptions, readSequence }
+module.exports = { CheckpointRegistry, REGISTRY_VERSION, restore, replaceDatabase, recoverRestore, copyDatabase, verifyDatabase, viewOptions, readSequence }
