@@ -27,40 +27,26 @@ pub fn try_lock_file(
   path: String,
   shared: Option<bool>,
 ) -> napi::Result<Option<FileLock>, ErrorCode> {
-  let path = Path::new(&path);
-  let file = if shared == Some(true) {
-    try_lock_shared(path)?
-  } else {
-    try_lock(path)?
-  };
+  let file = try_lock(Path::new(&path), shared == Some(true))?;
   Ok(file.map(|file| FileLock { file: Some(file) }))
 }
 
-/// The open file at `path` with a shared lock, or `None` when someone holds
-/// its exclusive lock.
-fn try_lock_shared(path: &Path) -> DbResult<Option<File>> {
-  let file = open_lock_file(path)?;
-  match file.try_lock_shared() {
-    Ok(()) => Ok(Some(file)),
-    Err(TryLockError::WouldBlock) => Ok(None),
-    Err(TryLockError::Error(err)) => Err(DbError::io(&err, "cannot lock", path)),
-  }
-}
-
-fn open_lock_file(path: &Path) -> DbResult<File> {
-  OpenOptions::new()
+/// The open file at `path` (created when missing), locked exclusively or,
+/// with `shared`, shared; `None` when someone holds a lock that excludes it.
+fn try_lock(path: &Path, shared: bool) -> DbResult<Option<File>> {
+  let file = OpenOptions::new()
     .read(true)
     .write(true)
     .create(true)
     .truncate(false)
     .open(path)
-    .map_err(|err| DbError::io(&err, "cannot open lock file", path))
-}
-
-/// The open, locked file at `path`, or `None` when someone else holds its lock.
-fn try_lock(path: &Path) -> DbResult<Option<File>> {
-  let file = open_lock_file(path)?;
-  match file.try_lock() {
+    .map_err(|err| DbError::io(&err, "cannot open lock file", path))?;
+  let locked = if shared {
+    file.try_lock_shared()
+  } else {
+    file.try_lock()
+  };
+  match locked {
     Ok(()) => Ok(Some(file)),
     Err(TryLockError::WouldBlock) => Ok(None),
     Err(TryLockError::Error(err)) => Err(DbError::io(&err, "cannot lock", path)),
@@ -86,25 +72,25 @@ mod tests {
     let dir = std::env::temp_dir().join(format!("rb-lock-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("lock");
-    let first = try_lock(&path).unwrap().expect("free lock");
-    assert!(try_lock(&path).unwrap().is_none());
+    let first = try_lock(&path, false).unwrap().expect("free lock");
+    assert!(try_lock(&path, false).unwrap().is_none());
     let other = {
       let path = path.clone();
-      std::thread::spawn(move || try_lock(&path).unwrap().is_none())
+      std::thread::spawn(move || try_lock(&path, false).unwrap().is_none())
     };
     assert!(other.join().unwrap(), "another thread is excluded too");
     drop(first);
-    let reader = try_lock_shared(&path).unwrap().expect("free lock");
+    let reader = try_lock(&path, true).unwrap().expect("free lock");
     assert!(
-      try_lock_shared(&path).unwrap().is_some(),
+      try_lock(&path, true).unwrap().is_some(),
       "shared locks share"
     );
     assert!(
-      try_lock(&path).unwrap().is_none(),
+      try_lock(&path, false).unwrap().is_none(),
       "a shared lock excludes an exclusive one"
     );
     drop(reader);
-    assert!(try_lock(&path).unwrap().is_some());
+    assert!(try_lock(&path, false).unwrap().is_some());
     std::fs::remove_dir_all(dir).unwrap();
   }
 }
