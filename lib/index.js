@@ -12,6 +12,7 @@ const { Transaction, runTransaction, runTransactionSync } = require('./transacti
 const { WriteQueue } = require('./batch')
 const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
 const { BranchRegistry } = require('./branches')
+const { Listeners, checkEvent } = require('./events')
 const { backup, makeBackups } = require('./backups')
 
 // Every handle open in this process, for shutdown() and for destroy(),
@@ -46,7 +47,7 @@ class RocksDatabase {
   // close() marks it closed, so they stop even between native reads.
   #handle = { open: false }
   // Listeners by event name (see on()).
-  #listeners = new Map()
+  #listeners = new Listeners()
   // Closing when idle (the `idleTimeout` option). A dormant handle is open
   // to its user, its RocksDB closed; the next call opens RocksDB again.
   #dormant = false
@@ -91,44 +92,23 @@ class RocksDatabase {
 
   /** Adds a process-global listener of `event` (rocksdb-js's `RocksDatabase.on()`). */
   static on(event, listener) {
-    checkEvent(event)
-    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
-    const list = globalListeners.get(event)
-    if (list) list.push(listener)
-    else globalListeners.set(event, [listener])
+    globalListeners.add(event, listener)
   }
 
   /** Adds a process-global listener called for the next `event` only. */
   static once(event, listener) {
-    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
-    const wrapper = (...args) => {
-      RocksDatabase.off(event, wrapper)
-      listener(...args)
-    }
-    wrapper.listener = listener
-    RocksDatabase.on(event, wrapper)
+    globalListeners.add(event, Listeners.once(event, listener, undefined, RocksDatabase.off))
   }
 
   /** Removes a process-global listener; returns whether it was found. */
   static off(event, listener) {
-    const list = globalListeners.get(event)
-    const index = list ? list.findLastIndex((entry) => entry === listener || entry.listener === listener) : -1
-    if (index === -1) return false
-    list.splice(index, 1)
-    if (list.length === 0) globalListeners.delete(event)
-    return true
+    return globalListeners.remove(event, listener)
   }
 
   /** Calls the process-global listeners of `event` after the current turn; returns whether there were any. */
   static notify(event, ...args) {
     checkEvent(event)
-    const list = globalListeners.get(event)
-    if (!list || list.length === 0) return false
-    const listeners = [...list]
-    queueMicrotask(() => {
-      for (const listener of listeners) listener(...args)
-    })
-    return true
+    return globalListeners.notify(event, args, undefined)
   }
 
   /** Opens the database at `dbPath`, creating it and its parents when absent. */
@@ -307,11 +287,7 @@ class RocksDatabase {
    * nobody listens to is not thrown: the failed call reports it anyway.
    */
   on(event, listener) {
-    if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
-    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
-    const list = this.#listeners.get(event)
-    if (list) list.push(listener)
-    else this.#listeners.set(event, [listener])
+    this.#listeners.add(event, listener)
     // Events named by strings and numbers also come from other threads.
     if (typeof event !== 'symbol') this.#subscribe()
     return this
@@ -326,17 +302,12 @@ class RocksDatabase {
     if (this.#channel !== null) return
     this.#channel = new BroadcastChannel(channelName(this.path))
     this.#channel.unref()
-    this.#channel.onmessage = ({ data }) => this.#deliver(data.event, data.args)
+    this.#channel.onmessage = ({ data }) => this.#listeners.emit(data.event, data.args, this)
   }
 
   #unsubscribe() {
     this.#channel?.close()
     this.#channel = null
-  }
-
-  /** Calls the listeners of `event` with `args`. */
-  #deliver(event, args) {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener.apply(this, args)
   }
 
   /** Alias of `on()`. */
@@ -346,13 +317,7 @@ class RocksDatabase {
 
   /** Adds `listener` for the next `event` only. */
   once(event, listener) {
-    if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
-    const wrapper = (...args) => {
-      this.off(event, wrapper)
-      listener.apply(this, args)
-    }
-    wrapper.listener = listener
-    return this.on(event, wrapper)
+    return this.on(event, Listeners.once(event, listener, this, (name, wrapper) => this.off(name, wrapper)))
   }
 
   /**
@@ -360,12 +325,7 @@ class RocksDatabase {
    * returns whether it was found (rocksdb-js's `removeListener()`).
    */
   off(event, listener) {
-    const list = this.#listeners.get(event)
-    if (!list) return false
-    const index = list.findLastIndex((entry) => entry === listener || entry.listener === listener)
-    if (index === -1) return false
-    list.splice(index, 1)
-    if (list.length === 0) this.#listeners.delete(event)
+    if (!this.#listeners.remove(event, listener)) return false
     if (this.#listeners.size === 0) this.#unsubscribe()
     return true
   }
@@ -377,16 +337,12 @@ class RocksDatabase {
 
   /** How many listeners `event` has (rocksdb-js's `listeners()`). */
   listeners(event) {
-    return this.#listeners.get(event)?.length ?? 0
-  }
-
-  #emit(event, ...args) {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener.apply(this, args)
+    return this.#listeners.count(event)
   }
 
   /** Reports a storage failure met by a write as an 'error' event; returns the error. */
   #failed(error) {
-    if (STORAGE_FAILURES.has(error?.code)) this.#emit('error', error)
+    if (STORAGE_FAILURES.has(error?.code)) this.#listeners.emit('error', [error], this)
     return error
   }
 
@@ -459,8 +415,9 @@ class RocksDatabase {
 
   /**
    * The decoded value of `key`, or `undefined`. A value RocksDB holds in
-   * memory (memtable or block cache) is read at once; one that needs the
-   * disk is read on libuv's pool, so the event loop never waits for I/O.
+   * memory (memtable or block cache) is returned as it is; one that needs
+   * the disk comes as a Promise, read on libuv's pool, so the event loop
+   * never waits for I/O. Options: `skipDecode`, `transaction`.
    */
   get(key, options) {
     const { transaction, skipDecode } = getOptions(options)
@@ -480,12 +437,16 @@ class RocksDatabase {
 
   /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
   getBinary(key, options) {
-    return this.get(key, { ...getOptions(options), skipDecode: true })
+    const { transaction } = getOptions(options)
+    if (transaction) return transaction.get(key, SKIP_DECODE)
+    return this.#getAsync(key, null)
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
   getBinarySync(key, options) {
-    return this.getSync(key, { ...getOptions(options), skipDecode: true })
+    const { transaction } = getOptions(options)
+    if (transaction) return transaction.getSync(key, SKIP_DECODE)
+    return this.#sharedPath.getBinary(key)
   }
 
   /** rocksdb-js's name of `getBinary()`. */
@@ -726,7 +687,7 @@ class RocksDatabase {
 
   // rocksdb-js's transaction events ('begin-transaction', 'beforecommit',
   // 'committed', 'aftercommit'), told to listeners asynchronously, as notify() does.
-  #events = { emit: (name, payload) => this.#listeners.has(name) && this.#notifyHere(name, [payload]) }
+  #events = { emit: (name, payload) => this.#listeners.notify(name, [payload], this) }
 
   /**
    * Calls the listeners of `event` with `args`, asynchronously (after the
@@ -748,18 +709,7 @@ class RocksDatabase {
         if (channel !== this.#channel) channel.close()
       }
     }
-    return this.#notifyHere(event, args)
-  }
-
-  /** Calls this handle's listeners of `event` after the current turn; whether there were any. */
-  #notifyHere(event, args) {
-    const list = this.#listeners.get(event)
-    if (!list || list.length === 0) return false
-    const listeners = [...list]
-    queueMicrotask(() => {
-      for (const listener of listeners) listener.apply(this, args)
-    })
-    return true
+    return this.#listeners.notify(event, args, this)
   }
 
   /** Checks and encodes the range options of a transaction's `getRange()`. */
@@ -1058,16 +1008,13 @@ const stats = Object.freeze({
 })
 
 // Process-global listeners (RocksDatabase.on()), by event.
-const globalListeners = new Map()
+const globalListeners = new Listeners()
 
 /** The BroadcastChannel name of the events of the database at `dbPath`. */
 function channelName(dbPath) {
   return `rocksdb-branch:${dbPath}`
 }
 
-function checkEvent(event) {
-  if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
-}
 
 // Transaction ids, counted per database path (rocksdb-js's are unique to a
 // path, whatever the column family), as 32-bit unsigned integers.
@@ -1078,9 +1025,13 @@ function nextTransactionId(dbPath) {
   return id
 }
 
+const NO_OPTIONS = Object.freeze({})
+const SKIP_DECODE = Object.freeze({ skipDecode: true })
+
 /** The options of `get()`: `skipDecode`, `transaction`. */
 function getOptions(options) {
-  if (options === undefined || options === null) return {}
+  // No object made per read on the hot path.
+  if (options === undefined || options === null) return NO_OPTIONS
   if (typeof options !== 'object') throw invalidArgType('options', 'an object', options)
   return options
 }

@@ -1,0 +1,87 @@
+'use strict'
+
+/**
+ * Listeners by event name, called in the order they were added: those of
+ * one database handle (`db.on()`) and those of the process
+ * (`RocksDatabase.on()`).
+ */
+
+const { invalidArgType } = require('./errors')
+
+/** Checks an event name: a string, a number (rocksdb-js allows them) or a symbol. */
+function checkEvent(event) {
+  if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
+}
+
+function checkListener(listener) {
+  if (typeof listener !== 'function') throw invalidArgType('listener', 'a function', listener)
+}
+
+class Listeners {
+  #byEvent = new Map()
+
+  /** Adds `listener` for `event`. */
+  add(event, listener) {
+    checkEvent(event)
+    checkListener(listener)
+    const list = this.#byEvent.get(event)
+    if (list) list.push(listener)
+    else this.#byEvent.set(event, [listener])
+  }
+
+  /**
+   * A listener that calls `listener` on `self` once, after `remove(event,
+   * wrapper)` took it away; `remove()` finds it by `listener` too.
+   */
+  static once(event, listener, self, remove) {
+    checkListener(listener)
+    const wrapper = (...args) => {
+      remove(event, wrapper)
+      listener.apply(self, args)
+    }
+    wrapper.listener = listener
+    return wrapper
+  }
+
+  /** Removes `listener` from `event` (the last one added, if added twice); whether it was there. */
+  remove(event, listener) {
+    const list = this.#byEvent.get(event)
+    const index = list ? list.findLastIndex((entry) => entry === listener || entry.listener === listener) : -1
+    if (index === -1) return false
+    list.splice(index, 1)
+    if (list.length === 0) this.#byEvent.delete(event)
+    return true
+  }
+
+  /** How many listeners `event` has. */
+  count(event) {
+    return this.#byEvent.get(event)?.length ?? 0
+  }
+
+  /** How many events have listeners. */
+  get size() {
+    return this.#byEvent.size
+  }
+
+  /** Calls the listeners of `event` with `args` on `self`, now. */
+  emit(event, args, self) {
+    for (const listener of [...(this.#byEvent.get(event) ?? [])]) listener.apply(self, args)
+  }
+
+  /**
+   * Calls the listeners `event` has now with `args` on `self` after the
+   * current turn of JavaScript (rocksdb-js's events are asynchronous);
+   * returns whether there were any.
+   */
+  notify(event, args, self) {
+    const list = this.#byEvent.get(event)
+    if (!list || list.length === 0) return false
+    const listeners = [...list]
+    queueMicrotask(() => {
+      for (const listener of listeners) listener.apply(self, args)
+    })
+    return true
+  }
+}
+
+module.exports = { Listeners, checkEvent }
