@@ -21,12 +21,9 @@ const crypto = require('node:crypto')
 const { execFileSync, execFile } = require('node:child_process')
 const { promisify } = require('node:util')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { option, script } = require('./script')
 const { RocksDatabase, backups } = require('..')
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name)
-  return at === -1 ? fallback : process.argv[at + 1]
-}
 
 const GB = Number(option('--gb', 1))
 // The SST file size, for the incremental measurement: a backup copies whole
@@ -169,10 +166,4 @@ async function main() {
   }
 }
 
-module.exports = { main }
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error)
-    process.exit(1)
-  })
-}
+script(module, main)

@@ -18,12 +18,9 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { option, script } = require('./script')
 const { RocksDatabase } = require('..')
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name)
-  return at === -1 ? fallback : process.argv[at + 1]
-}
 
 const BRANCHES = Number(option('--branches', 1000))
 const KEYS = Number(option('--keys', 100_000))
@@ -110,10 +107,4 @@ async function main() {
   }
 }
 
-module.exports = { main }
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error)
-    process.exit(1)
-  })
-}
+script(module, main)
