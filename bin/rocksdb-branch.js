@@ -126,7 +126,6 @@ function bytes(n) {
 }
 
 function table(rows) {
-  if (rows.length === 0) return '(no checkpoints)'
   const columns = ['name', 'id', 'created', 'expires', 'sequence', 'size', 'files', 'links']
   const cells = rows.map((c) => [
     c.name,
@@ -138,7 +137,7 @@ function table(rows) {
     String(c.fileCount),
     c.linkMode,
   ])
-  return columnsOf(columns, cells)
+  return columnsOf(columns, cells, '(no checkpoints)')
 }
 
 function parentOf(branch) {
@@ -146,7 +145,6 @@ function parentOf(branch) {
 }
 
 function branchTable(rows) {
-  if (rows.length === 0) return '(no branches)'
   const columns = ['name', 'parent', 'created', 'reset', 'sequence', 'size', 'exclusive', 'path']
   const cells = rows.map((b) => [
     b.name,
@@ -158,7 +156,7 @@ function branchTable(rows) {
     bytes(b.exclusiveBytes),
     b.path,
   ])
-  return columnsOf(columns, cells)
+  return columnsOf(columns, cells, '(no branches)')
 }
 
 function branchDetails(info) {
@@ -173,11 +171,18 @@ function branchDetails(info) {
     ['size', `${bytes(info.sizeBytes)} in ${info.fileCount} files`],
     ['exclusive', `${bytes(info.exclusiveBytes)} freed by deleting it`],
   ]
-  if (info.metadata && Object.keys(info.metadata).length > 0) lines.push(['metadata', JSON.stringify(info.metadata)])
+  return labelled(lines, info.metadata)
+}
+
+/** `[label, value]` lines as aligned text, with the metadata last when there is any. */
+function labelled(lines, metadata) {
+  if (metadata && Object.keys(metadata).length > 0) lines.push(['metadata', JSON.stringify(metadata)])
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n')
 }
 
-function columnsOf(columns, cells) {
+/** A table of `cells` under `columns`, or `empty` when there are no rows. */
+function columnsOf(columns, cells, empty) {
+  if (cells.length === 0) return empty
   const widths = columns.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)))
   const line = (r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
   return [line(columns), ...cells.map(line)].join('\n')
@@ -195,8 +200,7 @@ function details(info) {
     ['links', info.linkMode],
   ]
   if (info.exclusiveBytes !== undefined) lines.push(['exclusive', `${bytes(info.exclusiveBytes)} freed by deleting it`])
-  if (info.metadata && Object.keys(info.metadata).length > 0) lines.push(['metadata', JSON.stringify(info.metadata)])
-  return lines.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n')
+  return labelled(lines, info.metadata)
 }
 
 async function run(argv) {
@@ -333,10 +337,9 @@ function positiveInteger(text, what) {
 }
 
 function backupTable(rows) {
-  if (rows.length === 0) return '(no backups)'
   const columns = ['id', 'created', 'sequence', 'size', 'files', 'metadata']
   const cells = rows.map((b) => [String(b.backupId), b.createdAt.toISOString(), String(b.sequence), bytes(b.size), String(b.numberFiles), b.appMetadata])
-  return columnsOf(columns, cells)
+  return columnsOf(columns, cells, '(no backups)')
 }
 
 /** `backup create|list|verify|restore|delete|purge`: backups in a directory or s3:// store. */
