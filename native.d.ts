@@ -192,10 +192,11 @@ export declare function configure(config: ProcessConfig): void
 /**
  * Copies the file at `source` to `target`, which must not exist, on a
  * worker thread, and resolves with the size and SHA-256 of the bytes
- * copied. With `sync`, the copy is flushed to disk first. A failure
- * removes the partial copy.
+ * copied. With `sync`, the copy is on disk first; with `startWriteback`
+ * instead, the kernel has begun writing it, and the caller syncs it later.
+ * A failure removes the partial copy.
  */
-export declare function copyFileHashed(source: string, target: string, sync: boolean): Promise<unknown>
+export declare function copyFileHashed(source: string, target: string, sync: boolean, startWriteback?: boolean | undefined | null): Promise<unknown>
 
 /**
  * Removes a closed database from disk. Refuses while a handle in this process
@@ -349,10 +350,11 @@ export interface OpenOptions {
    */
   infoLog?: boolean
   /**
-   * Bytes of the SST files compactions write, 64 KiB to 2^40. RocksDB's
-   * default is 64 MiB. Smaller files make incremental backups and the
-   * files a branch stops sharing after a compaction smaller, at the cost
-   * of more files.
+   * Bytes of the SST files compactions write, 64 KiB to 2^40. Default: 8
+   * MiB (RocksDB's own is 64 MiB). Backups and branches share whole
+   * files, so what a compaction rewrites is what the next incremental
+   * backup copies and what a branch stops sharing: smaller files make both
+   * smaller, at the cost of more files.
    */
   targetFileSize?: number
   /**

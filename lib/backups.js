@@ -92,6 +92,9 @@ function corrupt(message, file) {
 
 /** A backup store in a local directory. */
 class DirectoryStore {
+  // Files stored since the last sync() whose bytes may not be on disk yet.
+  #unsynced = []
+
   constructor(dir) {
     this.dir = dir
     this.location = dir
@@ -146,20 +149,23 @@ class DirectoryStore {
 
   /**
    * Stores the file at `source` under its digest, copying it and taking its
-   * digest side by side (src/backup.rs). Resolves with `{ size, sha256, copied }`; `copied` is the
-   * bytes added to the store.
+   * digest in one pass (src/backup.rs). Resolves with `{ size, sha256,
+   * copied }`; `copied` is the bytes added to the store. With `sync`, the
+   * kernel starts writing the copy at once and `sync()` waits for it, so the
+   * disk writes one file while the next is copied.
    */
   async putFile(source, { sync }) {
     const files = this.#path('files')
     await fs.promises.mkdir(files, { recursive: true })
     const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
-    const digest = await copyFileHashed(source, temp, sync)
+    const digest = await copyFileHashed(source, temp, false, sync)
     const target = path.join(files, digest.sha256)
     if (await exists(target)) {
       await fs.promises.rm(temp, { force: true })
       return { ...digest, copied: 0 }
     }
     await fs.promises.rename(temp, target)
+    if (sync) this.#unsynced.push(target)
     return { ...digest, copied: digest.size }
   }
 
@@ -173,7 +179,16 @@ class DirectoryStore {
     return copyFileHashed(this.#path(key), target, true)
   }
 
+  /** Waits until the files `putFile` stored, and the directories naming them, are on disk. */
   async sync() {
+    for (const file of this.#unsynced.splice(0)) {
+      const handle = await fs.promises.open(file, 'r')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    }
     for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) await syncDirectory(dir)
   }
 
@@ -204,7 +219,7 @@ class DirectoryStore {
    */
   async freeBytes() {
     let dir = this.dir
-    while (!fs.existsSync(dir)) dir = path.dirname(dir)
+    while (!(await exists(dir))) dir = path.dirname(dir)
     const stats = await fs.promises.statfs(dir)
     const free = stats.bavail * stats.bsize
     return free > 0 ? free : undefined
@@ -501,11 +516,15 @@ const activeStaging = new Set()
  */
 async function stageCheckpoint(db, options) {
   const root = `${db.path}.backup-staging`
-  if (fs.existsSync(root)) {
-    for (const entry of fs.readdirSync(root)) {
-      const dir = path.join(root, entry)
-      if (!activeStaging.has(dir)) fs.rmSync(dir, { recursive: true, force: true })
-    }
+  let leftovers = []
+  try {
+    leftovers = await fs.promises.readdir(root)
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error
+  }
+  for (const entry of leftovers) {
+    const dir = path.join(root, entry)
+    if (!activeStaging.has(dir)) await fs.promises.rm(dir, { recursive: true, force: true })
   }
   if (options.flushBeforeBackup) await db.flush()
   const dir = path.join(root, crypto.randomUUID())
@@ -524,13 +543,13 @@ async function stageCheckpoint(db, options) {
   return { dir, release }
 }
 
-/** The files of a staged checkpoint to back up, in a fixed order, with their sizes. */
-function stagedFiles(dir, { backupLogFiles = true } = {}) {
-  return fs
-    .readdirSync(dir)
-    .filter((name) => DB_FILE.test(name) && (backupLogFiles || !name.endsWith('.log')))
-    .sort()
-    .map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size }))
+/**
+ * The files of a staged checkpoint to back up, in a fixed order, with their
+ * sizes. Read through libuv's pool: a large database has hundreds of files.
+ */
+async function stagedFiles(dir, { backupLogFiles = true } = {}) {
+  const names = (await fs.promises.readdir(dir)).filter((name) => DB_FILE.test(name) && (backupLogFiles || !name.endsWith('.log'))).sort()
+  return Promise.all(names.map(async (name) => ({ name, size: (await fs.promises.stat(path.join(dir, name))).size })))
 }
 
 function checkBackupOptions(options) {
@@ -572,7 +591,7 @@ async function backupToStore(db, destination, options) {
     // it on the event loop.)
     const sequence = db.getLatestSequenceNumber()
     staged = await stageCheckpoint(db, { flushBeforeBackup: options.flushBeforeBackup ?? db.options.disableWAL === true })
-    const files = stagedFiles(staged.dir, options)
+    const files = await stagedFiles(staged.dir, options)
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     // SST and blob files never change under one name, so a name and size
     // the store has seen are likely stored already; their digest decides.
@@ -592,10 +611,10 @@ async function backupToStore(db, destination, options) {
     const sync = options.sync !== false
     const tell = () => progress?.({ bytesDone, bytesTotal, bytesCopied, filesDone, filesTotal: files.length })
     tell()
-    // Files are copied `maxBackgroundOperations` at a time (2 by default:
-    // each copy holds one of libuv's threads while two threads of its own
-    // copy and hash, one per core of a small machine). The first failure stops the others from starting a file,
-    // and is reported once those running have settled.
+    // Files are copied `maxBackgroundOperations` at a time, by default one:
+    // a copy keeps one core busy (src/backup.rs), and on a small machine the
+    // event loop needs the other. The first failure stops the others from
+    // starting a file, and is reported once those running have settled.
     let next = 0
     let failure = null
     const copier = async () => {
@@ -614,7 +633,7 @@ async function backupToStore(db, destination, options) {
         }
       }
     }
-    await Promise.all(Array.from({ length: Math.min(options.maxBackgroundOperations ?? 2, files.length) }, copier))
+    await Promise.all(Array.from({ length: Math.min(options.maxBackgroundOperations ?? 1, files.length) }, copier))
     if (failure !== null) throw failure
     checkSignal(signal)
     await store.sync()
@@ -708,7 +727,7 @@ async function backupToStream(db, target, options) {
   checkSignal(signal)
   const staged = await stageCheckpoint(db, { flushBeforeBackup: options.flushBeforeBackup ?? db.options.disableWAL === true })
   try {
-    const files = stagedFiles(staged.dir, options)
+    const files = await stagedFiles(staged.dir, options)
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     let bytesDone = 0
     const onBytes = (n) => {
@@ -731,7 +750,7 @@ async function backupToStream(db, target, options) {
  * names are accepted: an entry named otherwise, or with a path, is refused.
  */
 async function untar(readable, dir, signal) {
-  fs.mkdirSync(dir, { recursive: true })
+  await fs.promises.mkdir(dir, { recursive: true })
   let source = stream.Readable.from(readable)
   // Gzip is told by its magic number, so either kind restores.
   const first = await new Promise((resolve, reject) => {

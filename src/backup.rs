@@ -2,17 +2,18 @@
 //! its SHA-256, and taking the SHA-256 of a file. Backups (lib/backups.js)
 //! store each file under its digest and check every byte against it.
 //!
-//! A copy runs two threads of its own: one has the kernel copy the bytes
-//! (`copy_file_range`, as `cp` does, with no pass through user space), the
-//! other reads the source into SHA-256. The source is a file of a
-//! checkpoint, which nothing changes, and a size that differs between the
-//! two is refused. Both threads run at a lower CPU priority than the rest
-//! of the process, so that on a machine with few cores the event loop is
-//! not starved while a backup copies; they end with the copy, so no thread
-//! of libuv's pool keeps that priority.
+//! A copy runs on one thread of its own, which reads the source a MiB at a
+//! time into SHA-256 and writes the same bytes out: one pass over the data,
+//! on one core, so that a copy leaves the other cores of a small machine to
+//! the event loop. (Having the kernel copy with `copy_file_range`, as `cp`
+//! does, while a second thread read the file into the digest, took two
+//! cores for no faster a copy, and delayed the event loop twice as much:
+//! `bench/backups.js`.) The thread runs at a lower CPU priority than the
+//! rest of the process and ends with the copy, so no thread of libuv's pool
+//! keeps that priority.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use napi::bindgen_prelude::AsyncTask;
@@ -88,48 +89,46 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, DbResult<T>>) -> DbResult
   })
 }
 
+/// When a copy's bytes go to disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+  /// When the kernel writes them back.
+  Lazy,
+  /// The kernel is asked to start writing them back, and the copy returns
+  /// without waiting: a later fsync of the file is short. A backup copies
+  /// file after file this way and syncs them all before its manifest, so
+  /// that the disk writes one file while the next is copied.
+  StartWriteback,
+  /// On disk when the copy returns.
+  Synced,
+}
+
 /// Copies `source` to `target` (which must not exist), taking the SHA-256 of
-/// the source alongside; with `sync`, `target` is on disk when it returns.
-/// A failed copy removes what it wrote.
-pub fn copy_hashed(source: &Path, target: &Path, sync: bool) -> DbResult<FileDigest> {
+/// the bytes as they pass. A failed copy removes what it wrote.
+pub fn copy_hashed(source: &Path, target: &Path, durability: Durability) -> DbResult<FileDigest> {
   let out = OpenOptions::new()
     .write(true)
     .create_new(true)
     .open(target)
     .map_err(|err| DbError::io(&err, "cannot create", target))?;
   let copied = std::thread::scope(|scope| {
-    let copier = scope.spawn(|| -> DbResult<u64> {
+    joined(scope.spawn(|| {
       lower_priority();
-      let mut input = File::open(source).map_err(|err| DbError::io(&err, "cannot open", source))?;
       let mut output = &out;
-      // std's copy between two files is copy_file_range on Linux.
-      let copied = std::io::copy(&mut input, &mut output)
-        .map_err(|err| DbError::io(&err, "cannot copy to", target))?;
-      if sync {
-        out
+      let digest = read_chunks(source, |chunk| {
+        output
+          .write_all(chunk)
+          .map_err(|err| DbError::io(&err, "cannot write", target))
+      })?;
+      match durability {
+        Durability::Lazy => {}
+        Durability::StartWriteback => start_writeback(&out),
+        Durability::Synced => out
           .sync_all()
-          .map_err(|err| DbError::io(&err, "cannot sync", target))?;
+          .map_err(|err| DbError::io(&err, "cannot sync", target))?,
       }
-      Ok(copied)
-    });
-    let hasher = scope.spawn(|| {
-      lower_priority();
-      read_chunks(source, |_| Ok(()))
-    });
-    let copied = joined(copier);
-    let digest = joined(hasher);
-    let (copied, digest) = (copied?, digest?);
-    if copied as f64 != digest.size {
-      return Err(DbError::new(
-        ErrorCode::Io,
-        format!(
-          "{} changed while it was copied: {copied} bytes copied, {} read",
-          source.display(),
-          digest.size
-        ),
-      ));
-    }
-    Ok(digest)
+      Ok(digest)
+    }))
   });
   if copied.is_err() {
     drop(out);
@@ -138,18 +137,42 @@ pub fn copy_hashed(source: &Path, target: &Path, sync: bool) -> DbResult<FileDig
   copied
 }
 
+/// Asks the kernel to start writing `file`'s dirty pages to disk, without
+/// waiting for them. A hint: where it is not supported, the later fsync
+/// does all the work.
+fn start_writeback(file: &File) {
+  #[cfg(target_os = "linux")]
+  {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the duration of the call; offset
+    // and length 0 name the whole file.
+    unsafe {
+      libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+  }
+  #[cfg(not(target_os = "linux"))]
+  let _ = file;
+}
+
 /// Copies the file at `source` to `target`, which must not exist, on a
 /// worker thread, and resolves with the size and SHA-256 of the bytes
-/// copied. With `sync`, the copy is flushed to disk first. A failure
-/// removes the partial copy.
+/// copied. With `sync`, the copy is on disk first; with `startWriteback`
+/// instead, the kernel has begun writing it, and the caller syncs it later.
+/// A failure removes the partial copy.
 #[napi]
 pub fn copy_file_hashed(
   source: String,
   target: String,
   sync: bool,
+  start_writeback: Option<bool>,
 ) -> AsyncTask<Blocking<FileDigest>> {
+  let durability = match (sync, start_writeback) {
+    (true, _) => Durability::Synced,
+    (false, Some(true)) => Durability::StartWriteback,
+    (false, _) => Durability::Lazy,
+  };
   AsyncTask::new(Blocking::new(move || {
-    copy_hashed(Path::new(&source), Path::new(&target), sync)
+    copy_hashed(Path::new(&source), Path::new(&target), durability)
   }))
 }
 
@@ -174,12 +197,24 @@ mod tests {
     let bytes: Vec<u8> = (0..(CHUNK + 12345)).map(|i| (i * 7 % 251) as u8).collect();
     fs::write(&source, &bytes).unwrap();
     let target = dir.join("target");
-    let copied = copy_hashed(&source, &target, true).unwrap();
+    let copied = copy_hashed(&source, &target, Durability::Synced).unwrap();
     assert_eq!(fs::read(&target).unwrap(), bytes);
     assert_eq!(copied.size, bytes.len() as f64);
     assert_eq!(copied.sha256, hex(&Sha256::digest(&bytes)));
     let read = read_chunks(&target, |_| Ok(())).unwrap();
     assert_eq!(read.sha256, copied.sha256);
+    // The other durabilities copy the same bytes.
+    for (name, durability) in [
+      ("lazy", Durability::Lazy),
+      ("writeback", Durability::StartWriteback),
+    ] {
+      let copy = dir.join(name);
+      assert_eq!(
+        copy_hashed(&source, &copy, durability).unwrap().sha256,
+        copied.sha256
+      );
+      assert_eq!(fs::read(&copy).unwrap(), bytes);
+    }
     // The empty file's digest is the well-known one.
     fs::write(&source, b"").unwrap();
     assert_eq!(
@@ -187,7 +222,7 @@ mod tests {
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
     // An existing target is refused and left alone.
-    assert!(copy_hashed(&source, &target, false).is_err());
+    assert!(copy_hashed(&source, &target, Durability::StartWriteback).is_err());
     assert_eq!(fs::read(&target).unwrap(), bytes);
     fs::remove_dir_all(dir).unwrap();
   }
