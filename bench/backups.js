@@ -8,7 +8,11 @@
 //  - the event loop's delay during that backup, against its idle baseline
 //    and against its delay while another process copies the same files;
 //  - after 1 % of the keys changed (a contiguous 1 %, as time-ordered keys
-//    change) and a compaction, the bytes the next backup copies;
+//    or one tenant's keys change) and a compaction, the bytes the next
+//    backup copies; on this database, loaded in random key order, whose
+//    files compactions wrote (`targetFileSize` each), and on one loaded in
+//    key order, whose files are whole memtables that compactions moved down
+//    unchanged;
 //  - the same for 1 % of the keys spread over the whole key space;
 //  - verify's time per GB.
 //
@@ -28,7 +32,9 @@ const { RocksDatabase, backups } = require('..')
 const GB = Number(option('--gb', 1))
 // The SST file size, for the incremental measurement: a backup copies whole
 // files, so what a compaction rewrites is what the next backup copies.
+// Default: the package's.
 const TARGET_FILE_SIZE = option('--target-file-size', undefined)
+const DEFAULT_TARGET_FILE_SIZE = 8 * 2 ** 20
 const VALUE_BYTES = 1000
 const KEYS = Math.round((GB * 1e9) / VALUE_BYTES)
 const key = (i) => `key${String(i).padStart(10, '0')}`
@@ -47,6 +53,40 @@ async function loopDelay(work) {
   return { result, maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6 }
 }
 
+/** 0 .. count - 1 in a random order (Fisher-Yates). */
+function shuffled(count) {
+  const order = new Uint32Array(count)
+  for (let i = 0; i < count; i++) order[i] = i
+  for (let i = count - 1; i > 0; i--) {
+    const j = crypto.randomInt(i + 1)
+    ;[order[i], order[j]] = [order[j], order[i]]
+  }
+  return order
+}
+
+/** A database of `order.length` keys written in that order, flushed and compacted. */
+function load(dir, order) {
+  const db = RocksDatabase.open(dir, {
+    encoding: 'binary',
+    ...(TARGET_FILE_SIZE ? { targetFileSize: Number(TARGET_FILE_SIZE) } : {}),
+  })
+  for (const i of order) db.putSync(key(i), crypto.randomBytes(VALUE_BYTES))
+  db.flushSync()
+  db.compactSync()
+  return db
+}
+
+/**
+ * The share of the bytes the next backup of `db` into `store` copies after
+ * `keys` changed and a compaction.
+ */
+async function copiedAfterChange(db, store, keys) {
+  change(db, keys)
+  const reports = []
+  await db.backup(store, { progress: (p) => reports.push(p) })
+  return reports.at(-1).bytesCopied / reports.at(-1).bytesTotal
+}
+
 function change(db, keys) {
   for (const i of keys) db.putSync(key(i), crypto.randomBytes(VALUE_BYTES))
   db.flushSync()
@@ -56,15 +96,7 @@ function change(db, keys) {
 async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rocksdb-branch-backups-'))
   try {
-    const db = RocksDatabase.open(path.join(root, 'db'), {
-      encoding: 'binary',
-      // Memtables of the same size, so that the files of the first load are
-      // that size too: a compaction moves them down unchanged.
-      ...(TARGET_FILE_SIZE ? { targetFileSize: Number(TARGET_FILE_SIZE), writeBufferSize: Number(TARGET_FILE_SIZE) } : {}),
-    })
-    for (let i = 0; i < KEYS; i++) db.putSync(key(i), crypto.randomBytes(VALUE_BYTES))
-    db.flushSync()
-    db.compactSync()
+    const db = load(path.join(root, 'db'), shuffled(KEYS))
     // The files a backup copies: those of a checkpoint.
     await db.createCheckpoint(path.join(root, 'files'))
     const bytes = directoryBytes(path.join(root, 'files'))
@@ -114,15 +146,14 @@ async function main() {
 
     // A contiguous 1 % of the keys, then 1 % spread over all of them.
     const contiguous = Array.from({ length: Math.ceil(KEYS / 100) }, (_, i) => Math.floor(KEYS / 2) + i)
-    change(db, contiguous)
-    let reports = []
-    await db.backup(store, { progress: (p) => reports.push(p) })
-    const contiguousCopied = reports.at(-1).bytesCopied / reports.at(-1).bytesTotal
     const spread = Array.from({ length: Math.ceil(KEYS / 100) }, (_, i) => i * 100)
-    change(db, spread)
-    reports = []
-    await db.backup(store, { progress: (p) => reports.push(p) })
-    const spreadCopied = reports.at(-1).bytesCopied / reports.at(-1).bytesTotal
+    const contiguousCopied = await copiedAfterChange(db, store, contiguous)
+    const spreadCopied = await copiedAfterChange(db, store, spread)
+    // The same contiguous change on a database loaded in key order.
+    const ordered = load(path.join(root, 'ordered'), Array.from({ length: KEYS }, (_, i) => i))
+    await ordered.backup(path.join(root, 'ordered-store'))
+    const orderedContiguousCopied = await copiedAfterChange(ordered, path.join(root, 'ordered-store'), contiguous)
+    await ordered.close()
 
     start = process.hrtime.bigint()
     await backups.verify(store, 1)
@@ -131,7 +162,7 @@ async function main() {
 
     const result = {
       gb: bytes / 1e9,
-      targetFileSize: TARGET_FILE_SIZE ? Number(TARGET_FILE_SIZE) : 64 * 2 ** 20,
+      targetFileSize: TARGET_FILE_SIZE ? Number(TARGET_FILE_SIZE) : DEFAULT_TARGET_FILE_SIZE,
       keys: KEYS,
       cpSeconds,
       cpSyncSeconds,
@@ -141,11 +172,13 @@ async function main() {
       backupNoSyncSeconds,
       speedOfCpNoSync: cpSeconds / backupNoSyncSeconds,
       loopDelayIdleMaxMs: idle.maxMs,
+      loopDelayIdleP99Ms: idle.p99Ms,
       loopDelayCpBesideMaxMs: beside.maxMs,
       loopDelayBackupMaxMs: full.maxMs,
       loopDelayBackupP99Ms: full.p99Ms,
       incrementalContiguousCopied: contiguousCopied,
       incrementalSpreadCopied: spreadCopied,
+      incrementalOrderedLoadContiguousCopied: orderedContiguousCopied,
       verifySecondsPerGb: verifySeconds / (bytes / 1e9),
     }
     const pct = (x) => `${(x * 100).toFixed(1)} %`
@@ -154,8 +187,9 @@ async function main() {
         `  cp -r                   ${cpSeconds.toFixed(2)} s; with sync ${cpSyncSeconds.toFixed(2)} s\n` +
         `  db.backup               ${backupSeconds.toFixed(2)} s (every file synced): ${pct(result.speedOfCpSync)} of cp -r + sync's speed\n` +
         `  db.backup, sync: false  ${backupNoSyncSeconds.toFixed(2)} s: ${pct(result.speedOfCpNoSync)} of cp -r's speed\n` +
-        `  event loop delay        max ${full.maxMs.toFixed(2)} ms during the backup, p99 ${full.p99Ms.toFixed(2)} ms; idle max ${idle.maxMs.toFixed(2)} ms; max ${beside.maxMs.toFixed(2)} ms while another process ran cp -r + sync of the same files\n` +
+        `  event loop delay        max ${full.maxMs.toFixed(2)} ms during the backup, p99 ${full.p99Ms.toFixed(2)} ms; idle max ${idle.maxMs.toFixed(2)} ms, p99 ${idle.p99Ms.toFixed(2)} ms; max ${beside.maxMs.toFixed(2)} ms while another process ran cp -r + sync of the same files\n` +
         `  next backup, 1 % changed and compacted (SST files of ${(result.targetFileSize / 2 ** 20).toFixed(0)} MiB): contiguous keys ${pct(contiguousCopied)} copied; spread keys ${pct(spreadCopied)}\n` +
+        `  the same, contiguous keys, on a database loaded in key order (files of one memtable each): ${pct(orderedContiguousCopied)} copied\n` +
         `  verify                  ${result.verifySecondsPerGb.toFixed(2)} s per GB`,
     )
     const json = option('--json', null)
