@@ -450,6 +450,11 @@ impl OpenOptions {
     // filesystems (ext4 mounted with `discard`, say). RocksDB's background
     // threads delete them instead.
     opts.set_avoid_unnecessary_blocking_io(true);
+    // The database's id lives in its MANIFEST (RocksDB's default); the
+    // IDENTITY file beside it is a deprecated copy that RocksDB plans to stop
+    // writing. A checkpoint has none, so the first open of every branch
+    // wrote one and synced it and its directory: 1.5 ms of a 9 ms open.
+    opts.set_write_identity_file(false);
     let target_file_size = match options.target_file_size {
       Some(size)
         if !(size >= MIN_TARGET_FILE_SIZE
