@@ -36,6 +36,13 @@ export declare class NativeDatabase {
    */
   static open(path: string, options?: OpenOptions | undefined | null): NativeDatabase
   /**
+   * `open` on a worker thread: resolves with the handle, or rejects with
+   * the coded error `open` throws. Opening reads and writes files (and, on
+   * a disk, syncs five of them), so an app server opening many branches
+   * keeps its event loop free.
+   */
+  static openAsync(path: string, options?: OpenOptions | undefined | null): Promise<NativeDatabase>
+  /**
    * Closes the handle. Idempotent. Work already in flight completes first;
    * RocksDB releases its files when the last handle and task let go.
    */

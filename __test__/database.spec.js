@@ -27,6 +27,56 @@ test('new RocksDatabase() then open() is the same as RocksDatabase.open()', (t) 
   t.is(db.getSync('k'), 'v')
 })
 
+test('openAsync opens on a worker thread: the event loop runs meanwhile, and the handle is as open() gives', async (t) => {
+  const s = scratch(t)
+  const first = s.open('db')
+  first.putSync('kept', 1)
+  await first.close()
+  let turned = false
+  setImmediate(() => {
+    turned = true
+  })
+  // A sync open wrapped in a Promise would resume before setImmediate.
+  const db = await RocksDatabase.openAsync(s.path('db'))
+  t.teardown(() => db.close())
+  t.true(turned)
+  t.true(db.isOpen())
+  t.is(db.getSync('kept'), 1)
+  // Opening an open handle is nothing; concurrent calls share one open.
+  t.is(await db.openAsync(), db)
+  const other = new RocksDatabase(s.path('other'))
+  t.teardown(() => other.close())
+  const [a, b] = await Promise.all([other.openAsync(), other.openAsync()])
+  t.is(a, other)
+  t.is(b, other)
+  other.putSync('k', 'v')
+  t.is(other.getSync('k'), 'v')
+})
+
+test('openAsync rejects with the coded error open() throws; close() during it rejects with ERR_DATABASE_CLOSED', async (t) => {
+  const s = scratch(t)
+  const sync = t.throws(() => RocksDatabase.open(s.path('missing'), { createIfMissing: false }))
+  const missing = await t.throwsAsync(RocksDatabase.openAsync(s.path('missing'), { createIfMissing: false }))
+  t.true(missing.code.startsWith('ERR_ROCKSDB_'), missing.code)
+  t.is(missing.code, sync.code)
+  t.is(missing.message, sync.message)
+  const bad = await t.throwsAsync(RocksDatabase.openAsync(s.path('bad'), { writeBufferSize: 'big' }))
+  t.true(bad instanceof TypeError)
+  t.regex(bad.message, /writeBufferSize/)
+
+  const db = new RocksDatabase(s.path('db'))
+  const opening = db.openAsync()
+  t.is(t.throws(() => db.open()).code, 'ERR_DATABASE_OPEN')
+  await db.close()
+  t.is((await t.throwsAsync(opening)).code, 'ERR_DATABASE_CLOSED')
+  t.false(db.isOpen())
+  // Nothing of it stays open: the path opens again, here and by open().
+  const again = await RocksDatabase.openAsync(s.path('db'))
+  again.putSync('k', 1)
+  await again.close()
+  t.is(s.open('db').getSync('k'), 1)
+})
+
 test('a missing key reads as undefined, sync and async', async (t) => {
   const s = scratch(t)
   const db = s.open('db')

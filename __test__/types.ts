@@ -33,6 +33,8 @@ async function everything(): Promise<void> {
   const custom: RocksDatabaseOptions = { encoder: { encode: (v: unknown) => Buffer.from(JSON.stringify(v)), decode: (b: Buffer) => JSON.parse(b.toString()) } }
   const db: RocksDatabase<User> = RocksDatabase.open<User>('/tmp/db', options)
   const other = new RocksDatabase('/tmp/other', custom).open()
+  const opening: Promise<RocksDatabase<User>> = RocksDatabase.openAsync<User>('/tmp/db', options)
+  const reopening: Promise<RocksDatabase> = other.openAsync()
   const key: Key = ['user', 42]
   const path: string = db.path
   const name: string = db.name

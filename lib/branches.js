@@ -165,7 +165,7 @@ class BranchRegistry {
     if (!fs.existsSync(path.join(dir, 'CURRENT'))) return
     let probe
     try {
-      probe = this.#Database.open(dir, { createIfMissing: false, infoLog: false })
+      probe = await this.#Database.openAsync(dir, { createIfMissing: false, infoLog: false })
     } catch (error) {
       throw heldByAnotherProcess(error, `branch ${JSON.stringify(name)} is open in another process`)
     }
@@ -281,7 +281,7 @@ class BranchRegistry {
     if (record.state === RESETTING) await this.#registry.locked(async () => this.#settle())
     // No info LOG by default: branches are many small databases, and the
     // LOG file costs each open a file (see docs/branches.md).
-    return this.#Database.open(this.#pathOf(record.name), { ...viewOptions(this.#db), infoLog: false, ...options, readOnly: false })
+    return this.#Database.openAsync(this.#pathOf(record.name), { ...viewOptions(this.#db), infoLog: false, ...options, readOnly: false })
   }
 
   /**

@@ -275,7 +275,7 @@ class CheckpointRegistry {
   /** Opens a checkpoint read-only, with the encodings of the database. */
   async open(nameOrId) {
     const record = this.#require(nameOrId)
-    return this.#Database.open(path.join(this.dir, record.id), { ...viewOptions(this.#db), readOnly: true })
+    return this.#Database.openAsync(path.join(this.dir, record.id), { ...viewOptions(this.#db), readOnly: true })
   }
 
   /**
@@ -286,7 +286,7 @@ class CheckpointRegistry {
     const target = checkPath('targetPath', targetPath)
     const record = this.#require(nameOrId)
     await copyDatabase(this.#Database, path.join(this.dir, record.id), target)
-    return this.#Database.open(target, { ...viewOptions(this.#db), readOnly: false })
+    return this.#Database.openAsync(target, { ...viewOptions(this.#db), readOnly: false })
   }
 
   /**
@@ -313,7 +313,7 @@ class CheckpointRegistry {
  * writable copy sharing its SST files through hardlinks. `Database` opens it.
  */
 async function copyDatabase(Database, source, target) {
-  const view = Database.open(source, { readOnly: true, infoLog: false })
+  const view = await Database.openAsync(source, { readOnly: true, infoLog: false })
   try {
     await view.createCheckpoint(target)
   } finally {
@@ -332,7 +332,7 @@ const DAMAGED_FILE = /([^\s/\\]+\.(?:sst|log|blob)|MANIFEST-\d+)/
 async function verifyDatabase(Database, dir) {
   let view
   try {
-    view = Database.open(dir, { readOnly: true, infoLog: false })
+    view = await Database.openAsync(dir, { readOnly: true, infoLog: false })
     await view.verifyChecksums()
   } catch (error) {
     const file = DAMAGED_FILE.exec(error.message ?? '')
@@ -403,7 +403,7 @@ async function replaceDatabase(Database, dbPath, stage, options = {}) {
   if (fs.existsSync(path.join(target, 'CURRENT'))) {
     let db
     try {
-      db = Database.open(target, { ...options, readOnly: false })
+      db = await Database.openAsync(target, { ...options, readOnly: false })
     } catch (error) {
       throw heldByAnotherProcess(error, `${target} is held open by another process`)
     }

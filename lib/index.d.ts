@@ -404,6 +404,12 @@ export declare class RocksDatabase<V = any> {
   /** Opens the database at `path`, creating it and its parents when absent. */
   static open<V = any>(path: string, options?: RocksDatabaseOptions): RocksDatabase<V>
   /**
+   * `open()` with RocksDB's part (reading its files, writing and syncing new
+   * ones) on a worker thread, so the event loop stays free: resolves with
+   * the open handle, rejects with the error `open()` would throw.
+   */
+  static openAsync<V = any>(path: string, options?: RocksDatabaseOptions): Promise<RocksDatabase<V>>
+  /**
    * Sets the memory every database opened from now on shares: one block
    * cache (default 64 MiB) and, with `writeBufferManagerSize`, one budget
    * for all memtables. Options not given keep their value.
@@ -419,6 +425,13 @@ export declare class RocksDatabase<V = any> {
   readonly readOnly: boolean
   /** Opens this handle. Opening an open handle does nothing. */
   open(): this
+  /**
+   * Opens this handle with RocksDB's part on a worker thread; resolves with
+   * it. Concurrent calls share one open; a `close()` meanwhile makes it
+   * reject with `ERR_DATABASE_CLOSED`, and `open()` meanwhile throws
+   * `ERR_DATABASE_OPEN`.
+   */
+  openAsync(): Promise<this>
   /**
    * Closes the database. Idempotent. Async writes already made and work
    * already on the pool settle normally; open transactions are aborted (their

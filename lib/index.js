@@ -51,6 +51,8 @@ class RocksDatabase {
   // Closing when idle (the `idleTimeout` option). A dormant handle is open
   // to its user, its RocksDB closed; the next call opens RocksDB again.
   #dormant = false
+  // The openAsync() in flight: { promise, cancelled }.
+  #opening = null
   // Whether the handle was used since the idle timer last looked.
   #used = false
   // Calls running on libuv's pool, which the idle timer waits for.
@@ -117,35 +119,84 @@ class RocksDatabase {
   }
 
   /**
+   * `open()` with RocksDB's part on a worker thread, so the event loop stays
+   * free: resolves with the open handle.
+   */
+  static async openAsync(dbPath, options) {
+    return new RocksDatabase(dbPath, options).openAsync()
+  }
+
+  /**
    * Opens this handle. Opening an open handle does nothing. A restore that a
    * crash interrupted is finished or undone first, and expired checkpoints
    * are pruned.
    */
   open() {
+    if (this.#opening !== null) {
+      throw Object.assign(new Error(`${this.path} is being opened by openAsync(); await it`), { code: 'ERR_DATABASE_OPEN' })
+    }
     if (!this.#dormant && (this.#native === null || !this.#native.isOpen)) {
       if (!this.readOnly) recoverRestore(this.path)
       this.#openNative()
-      openHandles.add(this)
-      if (!this.readOnly) {
-        try {
-          this.checkpoints.pruneSync()
-        } catch {
-          // A damaged registry must not keep the database from opening;
-          // db.checkpoints reports it with ERR_CHECKPOINT_REGISTRY_CORRUPT.
-        }
-        try {
-          this.branches.settleSync()
-        } catch {
-          // As above: db.branches reports ERR_BRANCH_REGISTRY_CORRUPT.
-        }
-      }
+      this.#opened()
     }
     return this
   }
 
+  /**
+   * `open()` with RocksDB's part (reading its files, writing and syncing
+   * new ones) on a worker thread; resolves with this handle. A `close()`
+   * meanwhile makes it reject with `ERR_DATABASE_CLOSED`.
+   */
+  openAsync() {
+    if (this.#opening !== null) return this.#opening.promise
+    if (this.#dormant || (this.#native !== null && this.#native.isOpen)) return Promise.resolve(this)
+    const opening = { cancelled: false }
+    opening.promise = (async () => {
+      try {
+        // Its checks are a few stat calls unless a crash left a restore.
+        if (!this.readOnly) recoverRestore(this.path)
+        const native = await NativeDatabase.openAsync(this.path, this.options)
+        if (opening.cancelled) {
+          native.close()
+          throw databaseNotOpen()
+        }
+        this.#adopt(native)
+        this.#opened()
+        return this
+      } finally {
+        this.#opening = null
+      }
+    })()
+    this.#opening = opening
+    return opening.promise
+  }
+
+  /** What every open does once RocksDB is open. */
+  #opened() {
+    openHandles.add(this)
+    if (!this.readOnly) {
+      try {
+        this.checkpoints.pruneSync()
+      } catch {
+        // A damaged registry must not keep the database from opening;
+        // db.checkpoints reports it with ERR_CHECKPOINT_REGISTRY_CORRUPT.
+      }
+      try {
+        this.branches.settleSync()
+      } catch {
+        // As above: db.branches reports ERR_BRANCH_REGISTRY_CORRUPT.
+      }
+    }
+  }
+
   #openNative() {
     // napi-rs reads the native options (src/options.rs) and ignores the rest.
-    this.#native = NativeDatabase.open(this.path, this.options)
+    this.#adopt(NativeDatabase.open(this.path, this.options))
+  }
+
+  #adopt(native) {
+    this.#native = native
     this.#handle = { open: true }
     // Memory of the native layer, seen here through Buffers: nothing done
     // to these views (detaching them, say) can free what it writes to.
@@ -263,6 +314,7 @@ class RocksDatabase {
    * in this process needs no wait; it waits itself.
    */
   close() {
+    if (this.#opening !== null) this.#opening.cancelled = true
     openHandles.delete(this)
     this.#unsubscribe()
     clearTimeout(this.#idleTimer)

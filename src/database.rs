@@ -38,6 +38,53 @@ pub struct NativeDatabase {
   path: PathBuf,
 }
 
+/// An engine opened for a new handle, and the column family it names.
+pub struct Opened {
+  engine: Arc<Engine>,
+  options: Arc<EngineOptions>,
+  family: Option<String>,
+  path: PathBuf,
+}
+
+impl Opened {
+  /// Opens the engine at `path` (or shares the one open in this process) and
+  /// finds or creates the column family `name`.
+  fn open(
+    path: PathBuf,
+    engine_options: Arc<EngineOptions>,
+    name: Option<String>,
+  ) -> DbResult<Opened> {
+    let (engine, options) = Engine::open_shared(&path, engine_options)?;
+    let family = match name.as_deref() {
+      None | Some(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME) => None,
+      Some("") => {
+        return Err(DbError::new(
+          ErrorCode::InvalidArgument,
+          "options.name must not be empty",
+        ))
+      }
+      Some(name) => {
+        if !engine.has_family(name) {
+          if engine.is_read_only() {
+            return Err(DbError::new(
+              ErrorCode::RocksInvalidArgument,
+              format!("column family '{name}' does not exist"),
+            ));
+          }
+          engine.create_family(name, &options.opts)?;
+        }
+        Some(name.to_string())
+      }
+    };
+    Ok(Opened {
+      engine,
+      options,
+      family,
+      path,
+    })
+  }
+}
+
 impl Drop for NativeDatabase {
   // A handle collected without `close()` no longer counts as open.
   fn drop(&mut self) {
@@ -51,39 +98,43 @@ impl NativeDatabase {
   /// engine already open on it in this process.
   #[napi(factory)]
   pub fn open(path: String, options: Option<OpenOptions>) -> napi::Result<Self, ErrorCode> {
-    let path = PathBuf::from(path);
     let options = options.unwrap_or_default();
-    let (engine, engine_options) = Engine::open_shared(&path, Arc::new(options.engine_options()?))?;
-    let family = match options.name.as_deref() {
-      None | Some(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME) => None,
-      Some("") => {
-        return Err(
-          DbError::new(ErrorCode::InvalidArgument, "options.name must not be empty").into(),
-        )
-      }
-      Some(name) => {
-        if !engine.has_family(name) {
-          if engine.is_read_only() {
-            return Err(
-              DbError::new(
-                ErrorCode::RocksInvalidArgument,
-                format!("column family '{name}' does not exist"),
-              )
-              .into(),
-            );
-          }
-          engine.create_family(name, &engine_options.opts)?;
-        }
-        Some(name.to_string())
-      }
-    };
-    engine.handle_opened();
-    Ok(NativeDatabase {
-      engine: Rc::new(RefCell::new(Some(engine))),
-      options: engine_options,
-      family,
-      path,
-    })
+    let engine_options = Arc::new(options.engine_options()?);
+    Ok(NativeDatabase::from_opened(Opened::open(
+      PathBuf::from(path),
+      engine_options,
+      options.name,
+    )?))
+  }
+
+  /// `open` on a worker thread: resolves with the handle, or rejects with
+  /// the coded error `open` throws. Opening reads and writes files (and, on
+  /// a disk, syncs five of them), so an app server opening many branches
+  /// keeps its event loop free.
+  #[napi(ts_return_type = "Promise<NativeDatabase>")]
+  pub fn open_async(
+    path: String,
+    options: Option<OpenOptions>,
+  ) -> napi::Result<AsyncTask<Blocking<Opened, NativeDatabase>>, ErrorCode> {
+    let options = options.unwrap_or_default();
+    let engine_options = Arc::new(options.engine_options()?);
+    let name = options.name;
+    Ok(AsyncTask::new(Blocking::finished_by(
+      move || Opened::open(PathBuf::from(path), engine_options, name),
+      |opened| Ok(NativeDatabase::from_opened(opened)),
+    )))
+  }
+
+  /// The handle of an engine opened on any thread; made on the main thread,
+  /// where the handle lives.
+  fn from_opened(opened: Opened) -> Self {
+    opened.engine.handle_opened();
+    NativeDatabase {
+      engine: Rc::new(RefCell::new(Some(opened.engine))),
+      options: opened.options,
+      family: opened.family,
+      path: opened.path,
+    }
   }
 
   // The one way to reach the engine: a closed handle is an error, never a crash.
