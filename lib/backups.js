@@ -62,6 +62,16 @@ async function exists(file) {
   }
 }
 
+/** fsync of a file through libuv's pool. */
+async function syncFile(file) {
+  const handle = await fs.promises.open(file, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
 /** fsync of a directory through libuv's pool; a missing one has nothing to sync. */
 async function syncDirectory(dir) {
   if (process.platform === 'win32') return
@@ -174,21 +184,17 @@ class DirectoryStore {
     return hashFile(this.#path(key))
   }
 
-  /** Copies a stored file to `target`, resolving with the digest of the bytes copied. */
+  /**
+   * Copies a stored file to `target`, resolving with the digest of the bytes
+   * copied; the kernel starts writing it, and the caller syncs it.
+   */
   async getFile(key, target) {
-    return copyFileHashed(this.#path(key), target, true)
+    return copyFileHashed(this.#path(key), target, false, true)
   }
 
   /** Waits until the files `putFile` stored, and the directories naming them, are on disk. */
   async sync() {
-    for (const file of this.#unsynced.splice(0)) {
-      const handle = await fs.promises.open(file, 'r')
-      try {
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-    }
+    for (const file of this.#unsynced.splice(0)) await syncFile(file)
     for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) await syncDirectory(dir)
   }
 
@@ -397,12 +403,6 @@ class S3Store {
 
   async getFile(key, target) {
     await this.#download(key, target)
-    const fd = await fs.promises.open(target, 'r+')
-    try {
-      await fd.sync()
-    } finally {
-      await fd.close()
-    }
     return hashFile(target)
   }
 
@@ -1010,13 +1010,15 @@ async function checkedRead(store, manifest, file, read) {
 
 /**
  * Writes the files of `manifest` into the new directory `dir`, checking
- * each against its digest. With `link`, a directory store's files are
- * hardlinked instead (they are only read).
+ * each against its digest, and syncs them once all are written (the disk
+ * writes one while the next is copied). With `link`, a directory store's
+ * files are hardlinked instead (they are only read).
  */
 async function materialize(store, manifest, dir, { link = false, signal, progress } = {}) {
   await fs.promises.mkdir(dir, { recursive: true })
   const bytesTotal = manifest.files.reduce((sum, f) => sum + f.size, 0)
   let bytesDone = 0
+  const written = []
   for (const file of manifest.files) {
     checkSignal(signal)
     const key = `files/${file.sha256}`
@@ -1026,10 +1028,12 @@ async function materialize(store, manifest, dir, { link = false, signal, progres
       await fs.promises.link(local, target)
     } else {
       await checkedRead(store, manifest, file, (stored) => store.getFile(stored, target))
+      written.push(target)
     }
     bytesDone += file.size
     progress?.({ bytesDone, bytesTotal })
   }
+  for (const file of written) await syncFile(file)
   await syncDirectory(dir)
 }
 
