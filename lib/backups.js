@@ -162,9 +162,16 @@ class DirectoryStore {
    * digest in one pass (src/backup.rs). Resolves with `{ size, sha256,
    * copied }`; `copied` is the bytes added to the store. With `sync`, the
    * kernel starts writing the copy at once and `sync()` waits for it, so the
-   * disk writes one file while the next is copied.
+   * disk writes one file while the next is copied. With `likelyStored` (an
+   * earlier backup had a file of that name and size), the digest is taken
+   * first and the file copied only when the store lacks it.
    */
-  async putFile(source, { sync }) {
+  async putFile(source, { sync, likelyStored = false }) {
+    if (likelyStored) {
+      // Read and hashed only: an unchanged file is not written again.
+      const digest = await hashFile(source)
+      if (await exists(this.#path(`files/${digest.sha256}`))) return { ...digest, copied: 0 }
+    }
     const files = this.#path('files')
     await fs.promises.mkdir(files, { recursive: true })
     const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
@@ -594,7 +601,8 @@ async function backupToStore(db, destination, options) {
     const files = await stagedFiles(staged.dir, options)
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     // SST and blob files never change under one name, so a name and size
-    // the store has seen are likely stored already; their digest decides.
+    // the store has seen are likely stored already; their digest decides,
+    // taken before anything is written.
     const known = new Set()
     for (const manifest of manifests) for (const f of manifest.files) if (!/^(CURRENT|MANIFEST|OPTIONS|IDENTITY)/.test(f.name)) known.add(`${f.name}:${f.size}`)
     if (options.checkDiskSpace !== false) {
@@ -622,7 +630,8 @@ async function backupToStore(db, destination, options) {
         const index = next++
         try {
           checkSignal(signal)
-          const stored = await store.putFile(path.join(staged.dir, files[index].name), { sync })
+          const { name, size } = files[index]
+          const stored = await store.putFile(path.join(staged.dir, name), { sync, likelyStored: known.has(`${name}:${size}`) })
           entries[index] = { name: files[index].name, size: stored.size, sha256: stored.sha256 }
           bytesDone += stored.size
           bytesCopied += stored.copied
