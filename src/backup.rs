@@ -5,12 +5,11 @@
 //! A copy runs on one thread of its own, which reads the source a MiB at a
 //! time into SHA-256 and writes the same bytes out: one pass over the data,
 //! on one core, so that a copy leaves the other cores of a small machine to
-//! the event loop. (Having the kernel copy with `copy_file_range`, as `cp`
-//! does, while a second thread read the file into the digest, took two
-//! cores for no faster a copy, and delayed the event loop twice as much:
-//! `bench/backups.js`.) The thread runs at a lower CPU priority than the
-//! rest of the process and ends with the copy, so no thread of libuv's pool
-//! keeps that priority.
+//! the event loop. (The kernel's `copy_file_range`, which `cp` uses, beside
+//! a second thread reading the file into the digest, read every byte twice
+//! and kept two cores busy for each file.) The thread runs at a lower CPU
+//! priority than the rest of the process and ends with the copy, so no
+//! thread of libuv's pool keeps that priority.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};

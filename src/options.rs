@@ -352,7 +352,8 @@ pub const MAX_WRITE_BUFFER_SIZE: f64 = 1_099_511_627_776.0;
 /// The default `targetFileSize`, in bytes (8 MiB). With RocksDB's 64 MiB, a
 /// change confined to 1 % of a 1 GB database made the next incremental
 /// backup copy 6.4 % of it (one rewritten file, `bench/backups.js`); with 8
-/// MiB files, under 3 %. LevelDB (classic-level) writes 2 MiB files.
+/// MiB files written by compactions, 2.5 %. LevelDB (classic-level) writes 2
+/// MiB files.
 pub const DEFAULT_TARGET_FILE_SIZE: u64 = 8 * 1024 * 1024;
 /// The smallest `targetFileSize`, in bytes (64 KiB).
 pub const MIN_TARGET_FILE_SIZE: f64 = 65_536.0;
@@ -453,7 +454,8 @@ impl OpenOptions {
     // The database's id lives in its MANIFEST (RocksDB's default); the
     // IDENTITY file beside it is a deprecated copy that RocksDB plans to stop
     // writing. A checkpoint has none, so the first open of every branch
-    // wrote one and synced it and its directory: 1.5 ms of a 9 ms open.
+    // wrote one and synced it and its directory: 1.5 to 2 ms of an 8.5 ms
+    // open on a disk (docs/branches.md).
     opts.set_write_identity_file(false);
     let target_file_size = match options.target_file_size {
       Some(size)
