@@ -4,8 +4,9 @@
 // Backups of a database of incompressible values (1 GB by default):
 //
 //  - a full backup to a local directory, against `cp -r` of the same files
-//    (and `cp -r` followed by `sync`, since a backup syncs what it writes);
-//  - the event loop's delay during that backup, against its idle baseline
+//    (and `cp -r` followed by `sync`, since a backup syncs what it writes),
+//    one file at a time (the default) and two at a time;
+//  - the event loop's delay during those backups, against its idle baseline
 //    and against its delay while another process copies the same files;
 //  - after 1 % of the keys changed (a contiguous 1 %, as time-ordered keys
 //    or one tenant's keys change) and a compaction, the bytes the next
@@ -39,6 +40,11 @@ const VALUE_BYTES = 1000
 const KEYS = Math.round((GB * 1e9) / VALUE_BYTES)
 const key = (i) => `key${String(i).padStart(10, '0')}`
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
 
 function directoryBytes(dir) {
   return fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0)
@@ -102,11 +108,12 @@ async function main() {
     const bytes = directoryBytes(path.join(root, 'files'))
 
     // Both read from the page cache: the files are read once first, and
-    // each copy is timed twice, after a sync, the better run counting.
+    // each copy is timed three times, after a sync, the best run counting.
     for (const name of fs.readdirSync(path.join(root, 'files'))) fs.readFileSync(path.join(root, 'files', name))
+    const RUNS = 3
     const best = async (work) => {
       let fastest = Infinity
-      for (let run = 0; run < 2; run++) {
+      for (let run = 0; run < RUNS; run++) {
         // No earlier copy's dirty pages are written back during this one.
         execFileSync('sync')
         const start = process.hrtime.bigint()
@@ -115,6 +122,9 @@ async function main() {
       }
       return fastest
     }
+    const removeCopies = (prefix) => {
+      for (const name of fs.readdirSync(root)) if (name.startsWith(prefix)) fs.rmSync(path.join(root, name), { recursive: true })
+    }
     const cpSeconds = await best((run) => {
       execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, `cp${run}`)])
     })
@@ -122,11 +132,10 @@ async function main() {
       execFileSync('cp', ['-r', path.join(root, 'files'), path.join(root, `cp-sync${run}`)])
       execFileSync('sync', ['-f', path.join(root, `cp-sync${run}`)])
     })
-    for (const name of fs.readdirSync(root)) if (name.startsWith('cp')) fs.rmSync(path.join(root, name), { recursive: true })
+    removeCopies('cp')
 
     // Garbage of the load collected now, not during the measurements.
     globalThis.gc?.()
-    const idle = await loopDelay(() => new Promise((resolve) => setTimeout(resolve, 1000)))
     // The same disk traffic made by another process: on a small machine the
     // kernel's writeback delays every process's event loop, ours included.
     execFileSync('sync')
@@ -134,15 +143,39 @@ async function main() {
       await promisify(execFile)('cp', ['-r', path.join(root, 'files'), path.join(root, 'cp-beside')])
       await promisify(execFile)('sync', ['-f', path.join(root, 'cp-beside')])
     })
-    fs.rmSync(path.join(root, 'cp-beside'), { recursive: true })
-    execFileSync('sync')
+    removeCopies('cp-beside')
+    // A backup with `options`, synced and not, each against cp's copies;
+    // each synced run's event loop delays against those of an idle event
+    // loop over the same time just after it (a longer window sees a larger
+    // maximum). Medians of the runs' delays.
+    let stores = 0
+    const measureBackups = async (options) => {
+      const during = []
+      const idle = []
+      const synced = await best(async () => {
+        const start = process.hrtime.bigint()
+        during.push(await loopDelay(() => db.backup(path.join(root, `store-${stores++}`), options)))
+        const took = seconds(start)
+        execFileSync('sync')
+        idle.push(await loopDelay(() => new Promise((resolve) => setTimeout(resolve, took * 1000))))
+      })
+      const unsynced = await best(() => db.backup(path.join(root, `store-${stores++}`), { ...options, sync: false }))
+      return {
+        syncedSeconds: synced,
+        speedOfCpSync: cpSyncSeconds / synced,
+        unsyncedSeconds: unsynced,
+        speedOfCp: cpSeconds / unsynced,
+        loopDelayMaxMs: median(during.map((d) => d.maxMs)),
+        loopDelayP99Ms: median(during.map((d) => d.p99Ms)),
+        loopDelayIdleMaxMs: median(idle.map((d) => d.maxMs)),
+        loopDelayIdleP99Ms: median(idle.map((d) => d.p99Ms)),
+      }
+    }
+    const oneAtATime = await measureBackups({})
+    const twoAtATime = await measureBackups({ maxBackgroundOperations: 2 })
     const store = path.join(root, 'store')
-    let start = process.hrtime.bigint()
-    const full = await loopDelay(() => db.backup(store))
-    const backupSeconds = seconds(start)
-    // Without fsync, as cp -r copies.
-    const backupNoSyncSeconds = await best((run) => db.backup(path.join(root, `store-nosync${run}`), { sync: false }))
-    for (const name of fs.readdirSync(root)) if (name.startsWith('store-nosync')) fs.rmSync(path.join(root, name), { recursive: true })
+    fs.renameSync(path.join(root, 'store-0'), store)
+    removeCopies('store-')
 
     // A contiguous 1 % of the keys, then 1 % spread over all of them.
     const contiguous = Array.from({ length: Math.ceil(KEYS / 100) }, (_, i) => Math.floor(KEYS / 2) + i)
@@ -155,7 +188,7 @@ async function main() {
     const orderedContiguousCopied = await copiedAfterChange(ordered, path.join(root, 'ordered-store'), contiguous)
     await ordered.close()
 
-    start = process.hrtime.bigint()
+    const start = process.hrtime.bigint()
     await backups.verify(store, 1)
     const verifySeconds = seconds(start)
     await db.close()
@@ -166,16 +199,10 @@ async function main() {
       keys: KEYS,
       cpSeconds,
       cpSyncSeconds,
-      backupSeconds,
-      speedOfCp: cpSeconds / backupSeconds,
-      speedOfCpSync: cpSyncSeconds / backupSeconds,
-      backupNoSyncSeconds,
-      speedOfCpNoSync: cpSeconds / backupNoSyncSeconds,
-      loopDelayIdleMaxMs: idle.maxMs,
-      loopDelayIdleP99Ms: idle.p99Ms,
+      // One file at a time (the default), and two.
+      backup: oneAtATime,
+      backupTwoAtATime: twoAtATime,
       loopDelayCpBesideMaxMs: beside.maxMs,
-      loopDelayBackupMaxMs: full.maxMs,
-      loopDelayBackupP99Ms: full.p99Ms,
       incrementalContiguousCopied: contiguousCopied,
       incrementalSpreadCopied: spreadCopied,
       incrementalOrderedLoadContiguousCopied: orderedContiguousCopied,
@@ -185,9 +212,19 @@ async function main() {
     console.log(
       `Backup of ${(bytes / 1e9).toFixed(2)} GB (${KEYS.toLocaleString('en')} keys of ${VALUE_BYTES} random bytes) to a local directory:\n` +
         `  cp -r                   ${cpSeconds.toFixed(2)} s; with sync ${cpSyncSeconds.toFixed(2)} s\n` +
-        `  db.backup               ${backupSeconds.toFixed(2)} s (every file synced): ${pct(result.speedOfCpSync)} of cp -r + sync's speed\n` +
-        `  db.backup, sync: false  ${backupNoSyncSeconds.toFixed(2)} s: ${pct(result.speedOfCpNoSync)} of cp -r's speed\n` +
-        `  event loop delay        max ${full.maxMs.toFixed(2)} ms during the backup, p99 ${full.p99Ms.toFixed(2)} ms; idle max ${idle.maxMs.toFixed(2)} ms, p99 ${idle.p99Ms.toFixed(2)} ms; max ${beside.maxMs.toFixed(2)} ms while another process ran cp -r + sync of the same files\n` +
+        [
+          ['db.backup', oneAtATime],
+          ['maxBackgroundOperations: 2', twoAtATime],
+        ]
+          .map(
+            ([name, m]) =>
+              `  ${name}\n` +
+              `    every file synced     ${m.syncedSeconds.toFixed(2)} s: ${pct(m.speedOfCpSync)} of cp -r + sync's speed\n` +
+              `    sync: false           ${m.unsyncedSeconds.toFixed(2)} s: ${pct(m.speedOfCp)} of cp -r's speed\n` +
+              `    event loop delay      max ${m.loopDelayMaxMs.toFixed(2)} ms, p99 ${m.loopDelayP99Ms.toFixed(2)} ms; idle as long: max ${m.loopDelayIdleMaxMs.toFixed(2)} ms, p99 ${m.loopDelayIdleP99Ms.toFixed(2)} ms\n`,
+          )
+          .join('') +
+        `  event loop delay while another process ran cp -r + sync of the same files: max ${beside.maxMs.toFixed(2)} ms\n` +
         `  next backup, 1 % changed and compacted (SST files of ${(result.targetFileSize / 2 ** 20).toFixed(0)} MiB): contiguous keys ${pct(contiguousCopied)} copied; spread keys ${pct(spreadCopied)}\n` +
         `  the same, contiguous keys, on a database loaded in key order (files of one memtable each): ${pct(orderedContiguousCopied)} copied\n` +
         `  verify                  ${result.verifySecondsPerGb.toFixed(2)} s per GB`,

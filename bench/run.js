@@ -454,34 +454,35 @@ function branchesMarkdown() {
   ].join('\n')
 }
 
-// The backup measurement (bench/backups.js), in a process of its own: the
-// default SST size, then 4 MiB files for the incremental figure.
-let backupRuns = []
+// The backup measurement (bench/backups.js), in a process of its own.
+let backupRun = null
 
 function backupsCase() {
-  const runs = []
-  for (const extra of [[], ['--target-file-size', String(4 << 20)]]) {
-    const out = path.join(root, `backups-${runs.length}.json`)
-    const args = ['--expose-gc', path.join(__dirname, 'backups.js'), '--gb', quick ? '0.1' : '1', ...extra, '--json', out]
-    execFileSync(process.execPath, args, { stdio: 'inherit' })
-    runs.push(JSON.parse(fs.readFileSync(out, 'utf8')))
-  }
-  return runs
+  const out = path.join(root, 'backups.json')
+  const args = ['--expose-gc', path.join(__dirname, 'backups.js'), '--gb', quick ? '0.1' : '1', '--json', out]
+  execFileSync(process.execPath, args, { stdio: 'inherit' })
+  return JSON.parse(fs.readFileSync(out, 'utf8'))
 }
 
 function backupsMarkdown() {
-  if (backupRuns.length === 0) return ''
+  const b = backupRun
+  if (!b) return ''
   const pct = (x) => `${(x * 100).toFixed(1)} %`
+  const row = (name, m) =>
+    `| ${name} | ${m.syncedSeconds.toFixed(2)} s (${pct(m.speedOfCpSync)}) | ${m.unsyncedSeconds.toFixed(2)} s (${pct(m.speedOfCp)}) | ${m.loopDelayP99Ms.toFixed(1)} / ${m.loopDelayMaxMs.toFixed(1)} ms | ${m.loopDelayIdleP99Ms.toFixed(1)} / ${m.loopDelayIdleMaxMs.toFixed(1)} ms |`
   return [
     '',
-    `Backups (\`bench/backups.js\`) of ${backupRuns[0].gb.toFixed(2)} GB of incompressible values to a local directory:`,
     '',
-    '| SST files | backup (synced) | vs cp -r + sync | backup, sync: false | vs cp -r | event loop max (idle; beside cp -r) | next backup after 1 % changed, contiguous / spread | verify |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...backupRuns.map(
-      (b) =>
-        `| ${(b.targetFileSize / 2 ** 20).toFixed(0)} MiB | ${b.backupSeconds.toFixed(2)} s | ${pct(b.speedOfCpSync)} | ${b.backupNoSyncSeconds.toFixed(2)} s | ${pct(b.speedOfCpNoSync)} | ${b.loopDelayBackupMaxMs.toFixed(1)} ms (${b.loopDelayIdleMaxMs.toFixed(1)}; ${b.loopDelayCpBesideMaxMs.toFixed(1)} ms) | ${pct(b.incrementalContiguousCopied)} / ${pct(b.incrementalSpreadCopied)} | ${b.verifySecondsPerGb.toFixed(2)} s/GB |`,
-    ),
+    `Backups (\`bench/backups.js\`) of ${b.gb.toFixed(2)} GB of incompressible values to a local directory; \`cp -r\` took ${b.cpSeconds.toFixed(2)} s, with \`sync\` ${b.cpSyncSeconds.toFixed(2)} s:`,
+    '',
+    '| files at a time | synced (of cp -r + sync\'s speed) | sync: false (of cp -r\'s speed) | event loop delay p99 / max | idle as long, p99 / max |',
+    '|---|---:|---:|---:|---:|',
+    row('1 (default)', b.backup),
+    row('2', b.backupTwoAtATime),
+    '',
+    `Event loop delay beside another process's cp -r + sync: max ${b.loopDelayCpBesideMaxMs.toFixed(1)} ms. ` +
+      `Next backup after 1 % of the keys changed and compacted (${(b.targetFileSize / 2 ** 20).toFixed(0)} MiB SST files): contiguous keys ${pct(b.incrementalContiguousCopied)}, ` +
+      `spread keys ${pct(b.incrementalSpreadCopied)}, contiguous keys of a database loaded in key order ${pct(b.incrementalOrderedLoadContiguousCopied)}. Verify: ${b.verifySecondsPerGb.toFixed(2)} s per GB.`,
   ].join('\n')
 }
 
@@ -493,7 +494,7 @@ async function main() {
     await checkpointCases()
     await memoryCase()
     branches = branchesCase()
-    backupRuns = backupsCase()
+    backupRun = backupsCase()
   } finally {
     fs.rmSync(root, { recursive: true, force: true })
   }
