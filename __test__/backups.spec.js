@@ -421,25 +421,37 @@ function startMoto(t) {
   return `http://127.0.0.1:${port}`
 }
 
-test('S3: backup, incremental upload, list, verify, restore on another path, delete, purge against a local S3 server', async (t) => {
+/**
+ * A local S3 server with an empty bucket `bucket`: `{ s3, client }`, or
+ * `null` (the test passed as skipped) where moto_server is not installed.
+ */
+async function s3Bucket(t, bucket) {
   const endpoint = startMoto(t)
   if (!endpoint) {
     // .ci/run installs it: under CI its absence is a failure, not a skip.
-    if (process.env.CI) return t.fail('moto_server is not installed (pip install "moto[server]")')
-    return t.log('skipped: moto_server is not installed (pip install "moto[server]")') || t.pass()
+    if (process.env.CI) t.fail('moto_server is not installed (pip install "moto[server]")')
+    else t.log('skipped: moto_server is not installed (pip install "moto[server]")') || t.pass()
+    return null
   }
-  const { S3Client, CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } = require('@aws-sdk/client-s3')
+  const { S3Client, CreateBucketCommand } = require('@aws-sdk/client-s3')
   const s3 = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
   const client = new S3Client({ ...s3, forcePathStyle: true })
   for (let attempt = 0; ; attempt++) {
     try {
-      await client.send(new CreateBucketCommand({ Bucket: 'rocksdb-branch' }))
-      break
+      await client.send(new CreateBucketCommand({ Bucket: bucket }))
+      return { s3, client }
     } catch (error) {
       if (attempt > 100) throw error
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
+}
+
+test('S3: backup, incremental upload, list, verify, restore on another path, delete, purge against a local S3 server', async (t) => {
+  const server = await s3Bucket(t, 'rocksdb-branch')
+  if (!server) return
+  const { s3, client } = server
+  const { ListObjectsV2Command, PutObjectCommand } = require('@aws-sdk/client-s3')
   const objects = async () => {
     const page = await client.send(new ListObjectsV2Command({ Bucket: 'rocksdb-branch', Prefix: 'team/app/files/' }))
     return (page.Contents ?? []).map((o) => o.Key)
@@ -485,6 +497,60 @@ test('S3: backup, incremental upload, list, verify, restore on another path, del
   await backups.delete(url, 2, { s3 })
   t.deepEqual(await backups.list(url, { s3 }), [])
   t.deepEqual(await objects(), [], 'nothing is left once no backup uses it')
+})
+
+test('S3: the store lock: conditional writes keep writers apart, restores share it, and a lease that ran out frees it', async (t) => {
+  const server = await s3Bucket(t, 'locks')
+  if (!server) return
+  const { s3, client } = server
+  const { PutObjectCommand, GetObjectCommand } = require('@aws-sdk/client-s3')
+  const { openStore } = require('../lib/backups')
+  const url = 's3://locks/p'
+  const { s, db } = withData(t, 2000)
+  const setLock = (mode, expiresAt) =>
+    client.send(new PutObjectCommand({ Bucket: 'locks', Key: 'p/.backup.lock', Body: JSON.stringify({ mode, holders: [{ id: 'another process', expiresAt }] }) }))
+  const readLock = async () => JSON.parse(await (await client.send(new GetObjectCommand({ Bucket: 'locks', Key: 'p/.backup.lock' }))).Body.transformToString())
+  const soon = () => new Date(Date.now() + 60_000).toISOString()
+
+  // Another process's writer holds it: every call is refused and changes nothing.
+  await setLock('exclusive', soon())
+  t.is((await t.throwsAsync(db.backup(url, { s3 }))).code, 'ERR_BACKUP_LOCKED')
+  t.deepEqual(await backups.list(url, { s3 }), [])
+  // Its lease ran out (it died): the lock is free.
+  await setLock('exclusive', new Date(Date.now() - 1).toISOString())
+  t.is(await db.backup(url, { s3 }), 1)
+  t.deepEqual((await readLock()).holders, [], 'released')
+
+  // A restore of another process holds it shared: restores go on, writers wait.
+  await setLock('shared', soon())
+  t.is((await backups.restore(url, s.path('restored'), { s3 })).backupId, 1)
+  for (const call of [() => db.backup(url, { s3 }), () => backups.delete(url, 1, { s3 }), () => backups.purge(url, 0, { s3 })]) {
+    t.is((await t.throwsAsync(call())).code, 'ERR_BACKUP_LOCKED')
+  }
+  t.deepEqual((await readLock()).holders.map((h) => h.id), ['another process'], 'the restore left only the other holder')
+  await setLock('shared', new Date(Date.now() - 1).toISOString())
+
+  // Two writers at once: one gets it, the other is refused.
+  const both = await Promise.allSettled([openStore(url, { s3 }).lock(false), openStore(url, { s3 }).lock(false)])
+  t.is(both.filter((r) => r.status === 'fulfilled').length, 1)
+  t.is(both.find((r) => r.status === 'rejected').reason.code, 'ERR_BACKUP_LOCKED')
+  await both.find((r) => r.status === 'fulfilled').value.release()
+
+  // A holder renews its lease while it works: after three leases it still
+  // holds the lock and others are refused.
+  const lease = 200
+  const held = await openStore(url, { s3: { ...s3, lockLease: lease } }).lock(false)
+  await new Promise((resolve) => setTimeout(resolve, lease * 3))
+  held.assertHeld()
+  t.is((await t.throwsAsync(openStore(url, { s3 }).lock(true))).code, 'ERR_BACKUP_LOCKED')
+  // Taken over behind its back (as after a pause longer than its lease), it
+  // knows at its next renewal, and a backup would fail before its manifest.
+  await setLock('exclusive', soon())
+  await new Promise((resolve) => setTimeout(resolve, lease))
+  t.is(t.throws(() => held.assertHeld()).code, 'ERR_BACKUP_LOCKED')
+  await held.release()
+  t.deepEqual((await readLock()).holders.map((h) => h.id), ['another process'], 'a lost lock is not released over its new holder')
+  t.is((await t.throwsAsync(backups.list(url, { s3: { ...s3, lockLease: 0 } }))).code, 'ERR_INVALID_ARG_TYPE')
 })
 
 test('S3: bad URLs and an unreachable server are coded errors', async (t) => {

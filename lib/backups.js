@@ -100,6 +100,16 @@ function corrupt(message, file) {
 // ---------------------------------------------------------------------------
 // Stores
 
+function storeLocked(location) {
+  return codedError('ERR_BACKUP_LOCKED', `${location} is locked by another backup, restore, delete or purge; retry when it is done`)
+}
+
+/** The holders of an S3 lock object whose lease has not run out. */
+function liveHolders(state) {
+  const now = Date.now()
+  return Array.isArray(state?.holders) ? state.holders.filter((h) => typeof h?.id === 'string' && Date.parse(h.expiresAt) > now) : []
+}
+
 /** A backup store in a local directory. */
 class DirectoryStore {
   // Files stored since the last sync() whose bytes may not be on disk yet.
@@ -214,16 +224,15 @@ class DirectoryStore {
 
   /**
    * Takes the store's lock: exclusive for writers, shared for restores.
-   * Rejects with `ERR_BACKUP_LOCKED` at once when it is taken.
+   * Rejects with `ERR_BACKUP_LOCKED` at once when it is taken. Resolves with
+   * `{ release(), assertHeld() }`; a lock on a file is held until released.
    */
   async lock(shared) {
     await fs.promises.mkdir(this.dir, { recursive: true })
     const file = path.join(this.dir, LOCK_FILE)
     const lock = tryLockFile(file, shared)
-    if (lock === null) {
-      throw codedError('ERR_BACKUP_LOCKED', `${this.dir} is locked by another backup, restore, delete or purge; retry when it is done`)
-    }
-    return () => lock.release()
+    if (lock === null) throw storeLocked(this.dir)
+    return { release: async () => lock.release(), assertHeld() {} }
   }
 
   /**
@@ -421,8 +430,103 @@ class S3Store {
    * Object storage has no lock that survives a crashed holder; writers of
    * one S3 store must be kept apart by the caller.
    */
-  async lock() {
-    return () => {}
+  /**
+   * Takes the store's lock, as a directory store's lock file does across
+   * processes and machines: one object, `.backup.lock` under the prefix,
+   * changed only by conditional writes (`If-None-Match: *` to make it,
+   * `If-Match` on its ETag to change it), that lists its holders (one
+   * writer, or any number of restores), each with a lease it renews while
+   * it works (`s3.lockLease`, default 60 s). The lock of a holder that died
+   * is free once its lease has run out. Rejects with `ERR_BACKUP_LOCKED`
+   * when it is taken. A service that ignores conditional writes gets no
+   * protection from it.
+   */
+  async lock(shared) {
+    const lease = this.options.lockLease ?? 60_000
+    const id = crypto.randomUUID()
+    const mode = shared ? 'shared' : 'exclusive'
+    const holder = () => ({ id, expiresAt: new Date(Date.now() + lease).toISOString(), host: os.hostname(), pid: process.pid })
+    await this.#changeLock((state) => {
+      const holders = liveHolders(state)
+      if (holders.length > 0 && (!shared || state.mode !== 'shared')) throw storeLocked(this.location)
+      return { mode, holders: [...holders, holder()] }
+    })
+    let heldUntil = Date.now() + lease
+    let lost = null
+    let renewing = Promise.resolve()
+    const renew = () => {
+      renewing = this.#changeLock((state) => {
+        const holders = liveHolders(state)
+        if (!holders.some((h) => h.id === id)) throw codedError('ERR_BACKUP_LOCKED', `the lock of ${this.location} was lost: its lease ran out`)
+        return { mode: state.mode, holders: holders.map((h) => (h.id === id ? holder() : h)) }
+      }).then(
+        () => {
+          heldUntil = Date.now() + lease
+        },
+        (error) => {
+          if (error.code === 'ERR_BACKUP_LOCKED') lost = error
+          // Otherwise the service failed: the next renewal tries again.
+        },
+      )
+    }
+    const timer = setInterval(renew, Math.max(1, Math.floor(lease / 3))).unref()
+    return {
+      release: async () => {
+        clearInterval(timer)
+        await renewing
+        // Not deleted: a delete could remove a lock another process made
+        // meanwhile. An object with no live holder is a free lock.
+        await this.#changeLock((state) => ({ mode: state?.mode ?? mode, holders: liveHolders(state).filter((h) => h.id !== id) })).catch(() => {})
+      },
+      assertHeld: () => {
+        if (lost) throw lost
+        if (Date.now() >= heldUntil) throw codedError('ERR_BACKUP_LOCKED', `the lock of ${this.location} was lost: its lease ran out before it could be renewed`)
+      },
+    }
+  }
+
+  /**
+   * Reads the lock object, passes its state to `change` (which returns the
+   * new state or throws), and writes the result only if nobody changed the
+   * object meanwhile; tries again when somebody did.
+   */
+  async #changeLock(change) {
+    const key = this.#key(LOCK_FILE)
+    for (let attempt = 0; ; attempt++) {
+      let state
+      let etag
+      try {
+        const response = await this.#send('GetObjectCommand', { Key: key })
+        etag = response.ETag
+        const text = await response.Body.transformToString('utf8')
+        try {
+          state = JSON.parse(text)
+        } catch {
+          // A lock object this package did not write: nobody holds it.
+        }
+      } catch (error) {
+        if (!this.#missing(error)) throw this.#failed(error, `cannot read the lock of`)
+      }
+      const next = change(state)
+      try {
+        await this.#send('PutObjectCommand', {
+          Key: key,
+          Body: JSON.stringify(next) + '\n',
+          ContentType: 'application/json',
+          ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
+        })
+        return next
+      } catch (error) {
+        const status = error?.$metadata?.httpStatusCode
+        // 412: the object changed (or appeared) since it was read; 409: a
+        // concurrent conditional write is in progress.
+        if ((status === 412 || status === 409) && attempt < 20) {
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)))
+          continue
+        }
+        throw this.#failed(error, `cannot write the lock of`)
+      }
+    }
   }
 
   async freeBytes() {
@@ -440,6 +544,9 @@ function openStore(destination, options = {}, argument = 'dir') {
   if (/^s3:\/\//i.test(destination)) {
     const s3 = options.s3 ?? {}
     if (typeof s3 !== 'object' || s3 === null) throw invalidArgType('options.s3', 'an object', s3)
+    if (s3.lockLease !== undefined && (!Number.isSafeInteger(s3.lockLease) || s3.lockLease < 1)) {
+      throw invalidArgType('options.s3.lockLease', 'a positive integer', s3.lockLease)
+    }
     return new S3Store(destination, s3)
   }
   return new DirectoryStore(checkPath(argument, destination))
@@ -588,7 +695,7 @@ async function backupToStore(db, destination, options) {
   }
   const { signal, progress } = options
   checkSignal(signal)
-  const release = await store.lock(false)
+  const lock = await store.lock(false)
   let staged
   try {
     await collectGarbage(store)
@@ -659,6 +766,8 @@ async function backupToStore(db, destination, options) {
       bytesCopied,
       files: entries,
     }
+    // A lease that ran out (an S3 store) may have let another writer in.
+    lock.assertHeld()
     await store.writeJson(manifestKey(backupId), manifest)
     await store.sync()
     return backupId
@@ -669,7 +778,7 @@ async function backupToStore(db, destination, options) {
     throw error
   } finally {
     await staged?.release()
-    release()
+    await lock.release()
   }
 }
 
@@ -930,7 +1039,7 @@ function makeBackups(Database) {
       if (store instanceof DirectoryStore && (target === store.dir || !path.relative(store.dir, target).startsWith('..'))) {
         throw invalidArgValue('dbDir', `must not be the backup directory ${store.dir} or inside it`)
       }
-      const release = await store.lock(true)
+      const lock = await store.lock(true)
       try {
         let id = options.backupId
         if (id === undefined) {
@@ -942,7 +1051,7 @@ function makeBackups(Database) {
         const preRestore = await replaceDatabase(Database, target, (staging) => materialize(store, manifest, staging, options), options.openOptions)
         return { backupId: manifest.backupId, path: target, preRestore }
       } finally {
-        release()
+        await lock.release()
       }
     },
 
@@ -962,14 +1071,14 @@ function makeBackups(Database) {
     async delete(backupDir, backupId, options = {}) {
       checkBackupId(backupId)
       const store = openStore(backupDir, options, 'backupDir')
-      const release = await store.lock(false)
+      const lock = await store.lock(false)
       try {
         await manifestOf(store, backupId)
         await store.delete(manifestKey(backupId))
         await store.sync()
         await collectGarbage(store)
       } finally {
-        release()
+        await lock.release()
       }
     },
 
@@ -977,7 +1086,7 @@ function makeBackups(Database) {
     async purge(backupDir, keepCount, options = {}) {
       if (!Number.isInteger(keepCount) || keepCount < 0) throw invalidArgType('keepCount', 'a non-negative integer', keepCount)
       const store = openStore(backupDir, options, 'backupDir')
-      const release = await store.lock(false)
+      const lock = await store.lock(false)
       try {
         const manifests = await readManifests(store)
         const doomed = manifests.slice(0, Math.max(0, manifests.length - keepCount))
@@ -986,7 +1095,7 @@ function makeBackups(Database) {
         await collectGarbage(store)
         return doomed.map((m) => m.backupId)
       } finally {
-        release()
+        await lock.release()
       }
     },
   }

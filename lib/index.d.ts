@@ -168,6 +168,12 @@ export interface S3Options {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
   /** Address buckets by path; the default when an endpoint is given. */
   forcePathStyle?: boolean
+  /**
+   * Milliseconds a holder of the store's lock (the object `.backup.lock`)
+   * keeps it without renewing; it renews every third of that while it
+   * works, and a holder that died frees it when it runs out. Default 60000.
+   */
+  lockLease?: number
 }
 
 /** How far a backup, verification or restore has got. */
