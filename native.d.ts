@@ -542,6 +542,15 @@ export declare function sharedValueBuffer(shared: ExternalObject<SharedBuffers>)
  */
 export declare function storageFailureCodes(): Array<string>
 
+/**
+ * Makes everything written to the filesystem holding `path` durable, on a
+ * worker thread: data, metadata and the disk's write cache, with one
+ * flush of the device for any number of files (`syncfs`, as `sync -f`
+ * does), where an fsync of each file would flush it once per file. Where
+ * `syncfs` does not exist, `path` itself is synced.
+ */
+export declare function syncFilesystem(path: string): Promise<unknown>
+
 /** The range parked by the last `rangeShared`, as an iterator over the rest. */
 export declare function takeRange(shared: ExternalObject<SharedBuffers>): NativeIterator
 

@@ -873,5 +873,6 @@ module.exports.SHARED_VALUE_BYTES = nativeBinding.SHARED_VALUE_BYTES
 module.exports.sharedKeyBuffer = nativeBinding.sharedKeyBuffer
 module.exports.sharedValueBuffer = nativeBinding.sharedValueBuffer
 module.exports.storageFailureCodes = nativeBinding.storageFailureCodes
+module.exports.syncFilesystem = nativeBinding.syncFilesystem
 module.exports.takeRange = nativeBinding.takeRange
 module.exports.tryLockFile = nativeBinding.tryLockFile

@@ -34,7 +34,7 @@ const os = require('node:os')
 const path = require('node:path')
 const stream = require('node:stream')
 const zlib = require('node:zlib')
-const { copyFileHashed, hashFile, tryLockFile } = require('./binding')
+const { copyFileHashed, hashFile, syncFilesystem, tryLockFile } = require('./binding')
 const { invalidArgType, invalidArgValue, checkPath } = require('./errors')
 const { codedError } = require('./registry')
 const { replaceDatabase, verifyDatabase } = require('./checkpoints')
@@ -59,16 +59,6 @@ async function exists(file) {
     return true
   } catch {
     return false
-  }
-}
-
-/** fsync of a file through libuv's pool. */
-async function syncFile(file) {
-  const handle = await fs.promises.open(file, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 
@@ -209,9 +199,13 @@ class DirectoryStore {
     return copyFileHashed(this.#path(key), target, false, true)
   }
 
-  /** Waits until the files `putFile` stored, and the directories naming them, are on disk. */
+  /**
+   * Waits until the files `putFile` stored, and the directories naming
+   * them, are on disk: one sync of the store's filesystem for all of them
+   * (an fsync of each would flush the disk's cache once per file).
+   */
   async sync() {
-    for (const file of this.#unsynced.splice(0)) await syncFile(file)
+    if (this.#unsynced.splice(0).length > 0) await syncFilesystem(this.dir)
     for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) await syncDirectory(dir)
   }
 
@@ -1128,8 +1122,8 @@ async function checkedRead(store, manifest, file, read) {
 
 /**
  * Writes the files of `manifest` into the new directory `dir`, checking
- * each against its digest, and syncs them once all are written (the disk
- * writes one while the next is copied). With `link`, a directory store's
+ * each against its digest, and syncs them with one sync of the filesystem
+ * once all are written (the disk writes one while the next is copied). With `link`, a directory store's
  * files are hardlinked instead (they are only read).
  */
 async function materialize(store, manifest, dir, { link = false, signal, progress } = {}) {
@@ -1151,7 +1145,7 @@ async function materialize(store, manifest, dir, { link = false, signal, progres
     bytesDone += file.size
     progress?.({ bytesDone, bytesTotal })
   }
-  for (const file of written) await syncFile(file)
+  if (written.length > 0) await syncFilesystem(dir)
   await syncDirectory(dir)
 }
 

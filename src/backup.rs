@@ -175,6 +175,33 @@ pub fn copy_file_hashed(
   }))
 }
 
+/// Makes everything written to the filesystem holding `path` durable, on a
+/// worker thread: data, metadata and the disk's write cache, with one
+/// flush of the device for any number of files (`syncfs`, as `sync -f`
+/// does), where an fsync of each file would flush it once per file. Where
+/// `syncfs` does not exist, `path` itself is synced.
+#[napi]
+pub fn sync_filesystem(path: String) -> AsyncTask<Blocking<()>> {
+  AsyncTask::new(Blocking::new(move || {
+    let path = Path::new(&path);
+    let file = File::open(path).map_err(|err| DbError::io(&err, "cannot open", path))?;
+    #[cfg(target_os = "linux")]
+    {
+      use std::os::fd::AsRawFd;
+      // SAFETY: the descriptor is open for the duration of the call.
+      if unsafe { libc::syncfs(file.as_raw_fd()) } != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(DbError::io(&err, "cannot sync the filesystem of", path));
+      }
+      Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    file
+      .sync_all()
+      .map_err(|err| DbError::io(&err, "cannot sync", path))
+  }))
+}
+
 /// The size and SHA-256 of the file at `path`, read on a worker thread.
 #[napi]
 pub fn hash_file(path: String) -> AsyncTask<Blocking<FileDigest>> {
