@@ -20,7 +20,7 @@ mod options;
 mod task;
 mod transaction;
 
-pub use backup::{copy_file_hashed, hash_file, FileDigest};
+pub use backup::{copy_file_hashed, hash_file, sync_filesystem, FileDigest};
 pub use database::{destroy_database, is_database_closing, is_database_open, NativeDatabase};
 pub use fast::{
   get_in_memory_shared, get_key, get_shared, put_key, put_shared, range_shared, remove_key,
