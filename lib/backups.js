@@ -11,8 +11,9 @@
  *                        did not change are shared by every backup)
  *   backups/<id>.json    one backup: its id, time, sequence, metadata and
  *                        the name, size and SHA-256 of each of its files
- *   .backup.lock         (directories) held by writers exclusively and by
- *                        restores shared, across processes
+ *   .backup.lock         held by writers exclusively and by restores
+ *                        shared, across processes: a locked file in a
+ *                        directory, an object with leased holders in S3
  *
  * A backup first makes a checkpoint (hardlinks, so a consistent set of files
  * at once), copies into `files/` what the store does not hold yet, taking
@@ -421,10 +422,6 @@ class S3Store {
   async removeTemporaryFiles() {}
 
   /**
-   * Object storage has no lock that survives a crashed holder; writers of
-   * one S3 store must be kept apart by the caller.
-   */
-  /**
    * Takes the store's lock, as a directory store's lock file does across
    * processes and machines: one object, `.backup.lock` under the prefix,
    * changed only by conditional writes (`If-None-Match: *` to make it,
@@ -733,7 +730,7 @@ async function backupToStore(db, destination, options) {
           checkSignal(signal)
           const { name, size } = files[index]
           const stored = await store.putFile(path.join(staged.dir, name), { sync, likelyStored: known.has(`${name}:${size}`) })
-          entries[index] = { name: files[index].name, size: stored.size, sha256: stored.sha256 }
+          entries[index] = { name, size: stored.size, sha256: stored.sha256 }
           bytesDone += stored.size
           bytesCopied += stored.copied
           filesDone++
