@@ -65,10 +65,10 @@ test('openAsync rejects with the coded error open() throws; close() during it re
   t.regex(bad.message, /writeBufferSize/)
 
   const db = new RocksDatabase(s.path('db'))
-  const opening = db.openAsync()
+  const opening = t.throwsAsync(db.openAsync())
   t.is(t.throws(() => db.open()).code, 'ERR_DATABASE_OPEN')
   await db.close()
-  t.is((await t.throwsAsync(opening)).code, 'ERR_DATABASE_CLOSED')
+  t.is((await opening).code, 'ERR_DATABASE_CLOSED')
   t.false(db.isOpen())
   // Nothing of it stays open: the path opens again, here and by open().
   const again = await RocksDatabase.openAsync(s.path('db'))

@@ -72,8 +72,21 @@ async function main() {
     globalThis.gc?.()
     assert.strictEqual(native.getShared(shared, 1), 1)
     handle.close()
-    // Backups: the copy threads and the digests, the shared lock.
+    // Opens on the pool: a handle made on the main thread from the
+    // worker's engine; one closed while it opens; a RocksDB failure.
+    const opened = await RocksDatabase.openAsync(path.join(dir, 'async'))
+    opened.putSync('a', 1)
+    const closing = new RocksDatabase(path.join(dir, 'async-closed'))
+    const pending = assert.rejects(closing.openAsync(), { code: 'ERR_DATABASE_CLOSED' })
+    await closing.close()
+    await pending
+    await assert.rejects(native.NativeDatabase.openAsync(path.join(dir, 'missing'), { createIfMissing: false }))
+    await opened.close()
+    // Backups: the copies and the digests, one sync of the filesystem, the
+    // shared lock; an incremental backup that hashes before it copies.
     const { backups } = require('..')
+    await again.backup(path.join(dir, 'store'), { maxBackgroundOperations: 2 })
+    await native.syncFilesystem(dir)
     const id = await again.backup(path.join(dir, 'store'))
     await backups.verify(path.join(dir, 'store'), id)
     await backups.restore(path.join(dir, 'store'), path.join(dir, 'restored'))
