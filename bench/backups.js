@@ -5,7 +5,7 @@
 //
 //  - a full backup to a local directory, against `cp -r` of the same files
 //    (and `cp -r` followed by `sync`, since a backup syncs what it writes),
-//    one file at a time (the default) and two at a time;
+//    one file at a time (the default on two cores) and two at a time;
 //  - the event loop's delay during those backups, against its idle baseline
 //    and against its delay while another process copies the same files;
 //  - after 1 % of the keys changed (a contiguous 1 %, as time-ordered keys
@@ -171,7 +171,7 @@ async function main() {
         loopDelayIdleP99Ms: median(idle.map((d) => d.p99Ms)),
       }
     }
-    const oneAtATime = await measureBackups({})
+    const oneAtATime = await measureBackups({ maxBackgroundOperations: 1 })
     const twoAtATime = await measureBackups({ maxBackgroundOperations: 2 })
     const store = path.join(root, 'store')
     fs.renameSync(path.join(root, 'store-0'), store)
@@ -199,7 +199,7 @@ async function main() {
       keys: KEYS,
       cpSeconds,
       cpSyncSeconds,
-      // One file at a time (the default), and two.
+      // One file at a time (the default on two cores), and two.
       backup: oneAtATime,
       backupTwoAtATime: twoAtATime,
       loopDelayCpBesideMaxMs: beside.maxMs,
@@ -213,7 +213,7 @@ async function main() {
       `Backup of ${(bytes / 1e9).toFixed(2)} GB (${KEYS.toLocaleString('en')} keys of ${VALUE_BYTES} random bytes) to a local directory:\n` +
         `  cp -r                   ${cpSeconds.toFixed(2)} s; with sync ${cpSyncSeconds.toFixed(2)} s\n` +
         [
-          ['db.backup', oneAtATime],
+          ['db.backup, one file at a time', oneAtATime],
           ['maxBackgroundOperations: 2', twoAtATime],
         ]
           .map(

@@ -477,7 +477,7 @@ function backupsMarkdown() {
     '',
     '| files at a time | synced (of cp -r + sync\'s speed) | sync: false (of cp -r\'s speed) | event loop delay p99 / max | idle as long, p99 / max |',
     '|---|---:|---:|---:|---:|',
-    row('1 (default)', b.backup),
+    row('1 (the default on two cores)', b.backup),
     row('2', b.backupTwoAtATime),
     '',
     `Event loop delay beside another process's cp -r + sync: max ${b.loopDelayCpBesideMaxMs.toFixed(1)} ms. ` +

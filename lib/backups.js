@@ -548,6 +548,9 @@ function openStore(destination, options = {}, argument = 'dir') {
 
 const manifestKey = (id) => `backups/${id}.json`
 
+/** Files a backup copies at a time by default: all cores but the event loop's, at most two. */
+const DEFAULT_COPIES = Math.min(2, Math.max(1, os.availableParallelism() - 1))
+
 /** Checks a manifest read from a store; throws ERR_ROCKSDB_CORRUPTION naming it otherwise. */
 function checkManifest(manifest, where) {
   const files = manifest?.files
@@ -717,10 +720,12 @@ async function backupToStore(db, destination, options) {
     const sync = options.sync !== false
     const tell = () => progress?.({ bytesDone, bytesTotal, bytesCopied, filesDone, filesTotal: files.length })
     tell()
-    // Files are copied `maxBackgroundOperations` at a time, by default one:
-    // a copy keeps one core busy (src/backup.rs), and on a small machine the
-    // event loop needs the other. The first failure stops the others from
-    // starting a file, and is reported once those running have settled.
+    // Files are copied `maxBackgroundOperations` at a time. A copy keeps
+    // one core busy (src/backup.rs) and the event loop needs one of its own,
+    // so by default: one on two cores, two where there are more (each also
+    // holds one of libuv's four threads, which the database's async calls
+    // share). The first failure stops the others from starting a file, and
+    // is reported once those running have settled.
     let next = 0
     let failure = null
     const copier = async () => {
@@ -740,7 +745,7 @@ async function backupToStore(db, destination, options) {
         }
       }
     }
-    await Promise.all(Array.from({ length: Math.min(options.maxBackgroundOperations ?? 1, files.length) }, copier))
+    await Promise.all(Array.from({ length: Math.min(options.maxBackgroundOperations ?? DEFAULT_COPIES, files.length) }, copier))
     if (failure !== null) throw failure
     checkSignal(signal)
     await store.sync()

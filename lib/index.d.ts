@@ -208,10 +208,10 @@ export interface BackupOptions {
   /** Accepted for rocksdb-js compatibility; files are always told apart by SHA-256. */
   shareFilesWithChecksum?: boolean
   /**
-   * Files copied at a time, each on a thread of libuv's pool. Default 1,
-   * which leaves the other cores of a small machine to the event loop; 2
-   * copied an unsynced backup 1.8 times as fast on two cores, with the event
-   * loop's p99 delay at 4 to 7 ms instead of 2 to 4.
+   * Files copied at a time, each on a thread of libuv's pool. Default: all
+   * cores but one, at most 2 (1 on two cores), so that the event loop keeps
+   * a core; on two cores, 2 copied an unsynced backup 1.8 times as fast,
+   * with the event loop's p99 delay at 4 to 7 ms instead of 2 to 4.
    */
   maxBackgroundOperations?: number
 }
