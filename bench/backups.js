@@ -26,7 +26,7 @@ const crypto = require('node:crypto')
 const { execFileSync, execFile } = require('node:child_process')
 const { promisify } = require('node:util')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
-const { option, script } = require('./script')
+const { option, median, saveJson, script } = require('./script')
 const { RocksDatabase, backups } = require('..')
 
 
@@ -40,11 +40,6 @@ const VALUE_BYTES = 1000
 const KEYS = Math.round((GB * 1e9) / VALUE_BYTES)
 const key = (i) => `key${String(i).padStart(10, '0')}`
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
 
 function directoryBytes(dir) {
   return fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0)
@@ -229,8 +224,7 @@ async function main() {
         `  the same, contiguous keys, on a database loaded in key order (files of one memtable each): ${pct(orderedContiguousCopied)} copied\n` +
         `  verify                  ${result.verifySecondsPerGb.toFixed(2)} s per GB`,
     )
-    const json = option('--json', null)
-    if (json) fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n')
+    saveJson(result)
     return result
   } finally {
     fs.rmSync(root, { recursive: true, force: true })

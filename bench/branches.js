@@ -18,7 +18,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { option, script } = require('./script')
+const { option, median, saveJson, script } = require('./script')
 const { RocksDatabase } = require('..')
 
 
@@ -28,11 +28,6 @@ const WRITES = 200
 const VALUE = Buffer.alloc(100, 0x61)
 const key = (i) => `key${String(i).padStart(8, '0')}`
 const MiB = 1024 * 1024
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6
 
@@ -99,8 +94,7 @@ async function main() {
         `  close median            ${result.closeMedianMs.toFixed(2)} ms` +
         `\n  shared memory           ${JSON.stringify(usage)}`,
     )
-    const json = option('--json', null)
-    if (json) fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n')
+    saveJson(result)
     return result
   } finally {
     fs.rmSync(root, { recursive: true, force: true })

@@ -18,6 +18,7 @@ const { execFileSync } = require('node:child_process')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const { Bench } = require('tinybench')
 const { RocksDatabase } = require('..')
+const { median } = require('./script')
 
 const quick = process.argv.includes('--quick')
 const KEYS = quick ? 20_000 : 100_000
@@ -216,8 +217,7 @@ async function lmdbBackup(name, mb, chunk, runs) {
     times.push(Number(process.hrtime.bigint() - start))
     fs.rmSync(target, { recursive: true, force: true })
   }
-  times.sort((a, b) => a - b)
-  record(name, 'lmdb', times[Math.floor(times.length / 2)], 'backup(): copies the whole file')
+  record(name, 'lmdb', median(times), 'backup(): copies the whole file')
   await db.close()
   fs.rmSync(dir, { recursive: true, force: true })
 }
@@ -275,12 +275,10 @@ async function checkpointCases() {
     // Removed only now: a synchronous removal would stall the loop it measures.
     for (const target of targets) fs.rmSync(target, { recursive: true, force: true })
     const worstStall = delay.max / 1e6
-    times.sort((a, b) => a - b)
-    const median = times[Math.floor(times.length / 2)]
     record(
       name,
       'rocksdb-branch',
-      median,
+      median(times),
       `longest event-loop delay ${worstStall.toFixed(2)} ms (idle: ${(idle.max / 1e6).toFixed(2)} ms); the call holds the thread ${(callTime / 1000).toFixed(0)} µs`,
     )
     await lmdbBackup(name, mb, chunk, runs)
