@@ -305,17 +305,22 @@ class S3Store {
     return error?.name === 'NoSuchKey' || error?.name === 'NotFound' || error?.$metadata?.httpStatusCode === 404
   }
 
-  async readJson(key) {
-    let body
+  /** The text of the object `key` and its ETag, or `undefined` when it is missing. */
+  async #getText(key) {
     try {
       const response = await this.#send('GetObjectCommand', { Key: this.#key(key) })
-      body = await response.Body.transformToString('utf8')
+      return { text: await response.Body.transformToString('utf8'), etag: response.ETag }
     } catch (error) {
       if (this.#missing(error)) return undefined
       throw this.#failed(error, `cannot read ${key} of`)
     }
+  }
+
+  async readJson(key) {
+    const object = await this.#getText(key)
+    if (object === undefined) return undefined
     try {
-      return JSON.parse(body)
+      return JSON.parse(object.text)
     } catch (error) {
       throw corrupt(`${this.location}/${key} is not valid JSON: ${error.message}`, `${this.location}/${key}`)
     }
@@ -482,26 +487,19 @@ class S3Store {
    * object meanwhile; tries again when somebody did.
    */
   async #changeLock(change) {
-    const key = this.#key(LOCK_FILE)
     for (let attempt = 0; ; attempt++) {
+      const object = await this.#getText(LOCK_FILE)
       let state
-      let etag
       try {
-        const response = await this.#send('GetObjectCommand', { Key: key })
-        etag = response.ETag
-        const text = await response.Body.transformToString('utf8')
-        try {
-          state = JSON.parse(text)
-        } catch {
-          // A lock object this package did not write: nobody holds it.
-        }
-      } catch (error) {
-        if (!this.#missing(error)) throw this.#failed(error, `cannot read the lock of`)
+        state = object && JSON.parse(object.text)
+      } catch {
+        // A lock object this package did not write: nobody holds it.
       }
+      const etag = object?.etag
       const next = change(state)
       try {
         await this.#send('PutObjectCommand', {
-          Key: key,
+          Key: this.#key(LOCK_FILE),
           Body: JSON.stringify(next) + '\n',
           ContentType: 'application/json',
           ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
