@@ -591,21 +591,18 @@ function toInfo(manifest) {
 /**
  * Removes the stored files no backup lists (left by a crash or an abort, or
  * freed by a delete), and copies a crash left half made. Needs the
- * exclusive lock.
+ * exclusive lock. Resolves with the manifests, oldest first.
  */
 async function collectGarbage(store) {
   await store.removeTemporaryFiles()
+  const manifests = await readManifests(store)
   const used = new Set()
-  for (const manifest of await readManifests(store)) for (const file of manifest.files) used.add(file.sha256)
-  let removed = 0
+  for (const manifest of manifests) for (const file of manifest.files) used.add(file.sha256)
   for (const key of await store.list('files')) {
     const name = path.posix.basename(key)
-    if (SHA256.test(name) && !used.has(name)) {
-      await store.delete(key)
-      removed++
-    }
+    if (SHA256.test(name) && !used.has(name)) await store.delete(key)
   }
-  return removed
+  return manifests
 }
 
 // ---------------------------------------------------------------------------
@@ -690,8 +687,7 @@ async function backupToStore(db, destination, options) {
   const lock = await store.lock(false)
   let staged
   try {
-    await collectGarbage(store)
-    const manifests = await readManifests(store)
+    const manifests = await collectGarbage(store)
     // Every write acknowledged before the checkpoint is in it: its sequence
     // number is this one or later. (Reading the checkpoint's own would open
     // it on the event loop.)
