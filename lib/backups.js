@@ -615,7 +615,10 @@ const activeStaging = new Set()
 /**
  * Makes a checkpoint of `db` to read a consistent set of files from, in
  * `<db>.backup-staging/`, on the database's filesystem so that it costs
- * hardlinks. Leftovers of crashed backups are removed first.
+ * hardlinks, and lists the files to back up (see `stagedFiles`); flushes
+ * first with `flushBeforeBackup` (by default only without a WAL). Leftovers
+ * of crashed backups are removed first. Resolves with `{ dir, files,
+ * release }`.
  */
 async function stageCheckpoint(db, options) {
   const root = `${db.path}.backup-staging`
@@ -629,7 +632,7 @@ async function stageCheckpoint(db, options) {
     const dir = path.join(root, entry)
     if (!activeStaging.has(dir)) await fs.promises.rm(dir, { recursive: true, force: true })
   }
-  if (options.flushBeforeBackup) await db.flush()
+  if (options.flushBeforeBackup ?? db.options.disableWAL === true) await db.flush()
   const dir = path.join(root, crypto.randomUUID())
   activeStaging.add(dir)
   try {
@@ -643,7 +646,12 @@ async function stageCheckpoint(db, options) {
     activeStaging.delete(dir)
     if (activeStaging.size === 0) await fs.promises.rm(root, { recursive: true, force: true })
   }
-  return { dir, release }
+  try {
+    return { dir, files: await stagedFiles(dir, options), release }
+  } catch (error) {
+    await release()
+    throw error
+  }
 }
 
 /**
@@ -692,8 +700,8 @@ async function backupToStore(db, destination, options) {
     // number is this one or later. (Reading the checkpoint's own would open
     // it on the event loop.)
     const sequence = db.getLatestSequenceNumber()
-    staged = await stageCheckpoint(db, { flushBeforeBackup: options.flushBeforeBackup ?? db.options.disableWAL === true })
-    const files = await stagedFiles(staged.dir, options)
+    staged = await stageCheckpoint(db, options)
+    const { files } = staged
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     // SST and blob files never change under one name, so a name and size
     // the store has seen are likely stored already; their digest decides,
@@ -833,9 +841,9 @@ function isWebWritable(target) {
 async function backupToStream(db, target, options) {
   const { signal, progress } = options
   checkSignal(signal)
-  const staged = await stageCheckpoint(db, { flushBeforeBackup: options.flushBeforeBackup ?? db.options.disableWAL === true })
+  const staged = await stageCheckpoint(db, options)
   try {
-    const files = await stagedFiles(staged.dir, options)
+    const { files } = staged
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     let bytesDone = 0
     const onBytes = (n) => {
@@ -893,9 +901,6 @@ async function untar(readable, dir, signal) {
   const names = []
   const finishFile = async () => {
     await new Promise((resolve, reject) => current.out.end((error) => (error ? reject(error) : resolve())))
-    const fd = await fs.promises.open(path.join(dir, current.name), 'r')
-    await fd.sync()
-    await fd.close()
     names.push(current.name)
     current = null
   }
@@ -956,6 +961,8 @@ async function untar(readable, dir, signal) {
     throw error
   }
   if (!names.includes('CURRENT')) throw corrupt('the archive holds no database (no CURRENT file)', undefined)
+  // The files and the directory on disk, with one sync of the filesystem.
+  await syncFilesystem(dir)
   await syncDirectory(dir)
   return names
 }
