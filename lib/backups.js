@@ -407,16 +407,6 @@ class S3Store {
     await stream.promises.pipeline(response.Body, fs.createWriteStream(target, { flags: 'wx' }))
   }
 
-  async hashStored(key) {
-    const temp = path.join(os.tmpdir(), `rocksdb-branch-verify-${crypto.randomUUID()}`)
-    try {
-      await this.#download(key, temp)
-      return await hashFile(temp)
-    } finally {
-      await fs.promises.rm(temp, { force: true })
-    }
-  }
-
   async getFile(key, target) {
     await this.#download(key, target)
     return hashFile(target)
@@ -1004,23 +994,28 @@ function makeBackups(Database) {
       const store = openStore(backupDir, options, 'backupDir')
       const manifest = await manifestOf(store, backupId)
       const bytesTotal = toInfo(manifest).size
-      let bytes = 0
-      for (const file of manifest.files) {
-        checkSignal(options.signal)
-        await checkedRead(store, manifest, file, (key) => store.hashStored(key))
-        bytes += file.size
-        options.progress?.({ bytesDone: bytes, bytesTotal })
+      const local = store.localFile('') !== undefined
+      // A directory store's files are read here and linked below; a remote
+      // store's are checked as they are downloaded below, once.
+      if (local) {
+        let bytes = 0
+        for (const file of manifest.files) {
+          checkSignal(options.signal)
+          await checkedRead(store, manifest, file, (key) => store.hashStored(key))
+          bytes += file.size
+          options.progress?.({ bytesDone: bytes, bytesTotal })
+        }
       }
       // RocksDB's own checksums, on the files as RocksDB sees them: linked
       // into a scratch database beside the store (or downloaded).
       const scratch = path.join(store.localFile('') ?? os.tmpdir(), `.verify-${crypto.randomUUID()}`)
       try {
-        await materialize(store, manifest, scratch, { link: true })
+        await materialize(store, manifest, scratch, { link: true, sync: false, signal: options.signal, progress: local ? undefined : options.progress })
         await verifyDatabase(Database, scratch)
       } finally {
         await fs.promises.rm(scratch, { recursive: true, force: true })
       }
-      return { backupId, files: manifest.files.length, bytes }
+      return { backupId, files: manifest.files.length, bytes: bytesTotal }
     },
 
     /**
@@ -1126,10 +1121,11 @@ async function checkedRead(store, manifest, file, read) {
 /**
  * Writes the files of `manifest` into the new directory `dir`, checking
  * each against its digest, and syncs them with one sync of the filesystem
- * once all are written (the disk writes one while the next is copied). With `link`, a directory store's
- * files are hardlinked instead (they are only read).
+ * once all are written (the disk writes one while the next is copied);
+ * `sync: false` for a scratch copy. With `link`, a directory store's files
+ * are hardlinked instead (they are only read).
  */
-async function materialize(store, manifest, dir, { link = false, signal, progress } = {}) {
+async function materialize(store, manifest, dir, { link = false, sync = true, signal, progress } = {}) {
   await fs.promises.mkdir(dir, { recursive: true })
   const bytesTotal = manifest.files.reduce((sum, f) => sum + f.size, 0)
   let bytesDone = 0
@@ -1148,6 +1144,7 @@ async function materialize(store, manifest, dir, { link = false, signal, progres
     bytesDone += file.size
     progress?.({ bytesDone, bytesTotal })
   }
+  if (!sync) return
   if (written.length > 0) await syncFilesystem(dir)
   await syncDirectory(dir)
 }
