@@ -12,6 +12,7 @@ const { Transaction, runTransaction, runTransactionSync } = require('./transacti
 const { WriteQueue } = require('./batch')
 const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
 const { BranchRegistry } = require('./branches')
+const { codedError } = require('./registry')
 const { Listeners, checkEvent } = require('./events')
 const { backup, makeBackups } = require('./backups')
 
@@ -133,7 +134,7 @@ class RocksDatabase {
    */
   open() {
     if (this.#opening !== null) {
-      throw Object.assign(new Error(`${this.path} is being opened by openAsync(); await it`), { code: 'ERR_DATABASE_OPEN' })
+      throw codedError('ERR_DATABASE_OPEN', `${this.path} is being opened by openAsync(); await it`)
     }
     if (!this.#dormant && (this.#native === null || !this.#native.isOpen)) {
       if (!this.readOnly) recoverRestore(this.path)
