@@ -199,11 +199,10 @@ export declare function configure(config: ProcessConfig): void
 /**
  * Copies the file at `source` to `target`, which must not exist, on a
  * worker thread, and resolves with the size and SHA-256 of the bytes
- * copied. With `sync`, the copy is on disk first; with `startWriteback`
- * instead, the kernel has begun writing it, and the caller syncs it later.
- * A failure removes the partial copy.
+ * copied. With `startWriteback`, the kernel has begun writing the copy to
+ * disk, and the caller syncs it later. A failure removes the partial copy.
  */
-export declare function copyFileHashed(source: string, target: string, sync: boolean, startWriteback?: boolean | undefined | null): Promise<unknown>
+export declare function copyFileHashed(source: string, target: string, startWriteback: boolean): Promise<unknown>
 
 /**
  * Removes a closed database from disk. Refuses while a handle in this process

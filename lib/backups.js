@@ -176,7 +176,7 @@ class DirectoryStore {
     const files = this.#path('files')
     await fs.promises.mkdir(files, { recursive: true })
     const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
-    const digest = await copyFileHashed(source, temp, false, sync)
+    const digest = await copyFileHashed(source, temp, sync)
     const target = path.join(files, digest.sha256)
     if (await exists(target)) {
       await fs.promises.rm(temp, { force: true })
@@ -197,7 +197,7 @@ class DirectoryStore {
    * copied; the kernel starts writing it, and the caller syncs it.
    */
   async getFile(key, target) {
-    return copyFileHashed(this.#path(key), target, false, true)
+    return copyFileHashed(this.#path(key), target, true)
   }
 
   /**

@@ -69,29 +69,19 @@ fn read_chunks(source: &Path, mut sink: impl FnMut(&[u8]) -> DbResult<()>) -> Db
   })
 }
 
-/// When a copy's bytes go to disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Durability {
-  /// When the kernel writes them back.
-  Lazy,
-  /// The kernel is asked to start writing them back, and the copy returns
-  /// without waiting: a later fsync of the file is short. A backup copies
-  /// file after file this way and syncs them all before its manifest, so
-  /// that the disk writes one file while the next is copied.
-  StartWriteback,
-  /// On disk when the copy returns.
-  Synced,
-}
-
 /// Copies `source` to `target` (which must not exist), taking the SHA-256 of
-/// the bytes as they pass. A failed copy removes what it wrote.
-pub fn copy_hashed(source: &Path, target: &Path, durability: Durability) -> DbResult<FileDigest> {
+/// the bytes as they pass. With `writeback`, the kernel is asked to start
+/// writing the copy to disk, and the copy returns without waiting: a backup
+/// copies file after file this way and syncs them all before its manifest,
+/// so that the disk writes one file while the next is copied. A failed copy
+/// removes what it wrote.
+pub fn copy_hashed(source: &Path, target: &Path, writeback: bool) -> DbResult<FileDigest> {
   let out = OpenOptions::new()
     .write(true)
     .create_new(true)
     .open(target)
     .map_err(|err| DbError::io(&err, "cannot create", target))?;
-  let copied = write_hashed(source, &out, target, durability);
+  let copied = write_hashed(source, &out, target, writeback);
   if copied.is_err() {
     drop(out);
     let _ = fs::remove_file(target);
@@ -101,24 +91,15 @@ pub fn copy_hashed(source: &Path, target: &Path, durability: Durability) -> DbRe
 
 /// Writes the bytes of `source` to `out` (the file at `target`), taking
 /// their SHA-256 as they pass.
-fn write_hashed(
-  source: &Path,
-  out: &File,
-  target: &Path,
-  durability: Durability,
-) -> DbResult<FileDigest> {
+fn write_hashed(source: &Path, out: &File, target: &Path, writeback: bool) -> DbResult<FileDigest> {
   let mut output = out;
   let digest = read_chunks(source, |chunk| {
     output
       .write_all(chunk)
       .map_err(|err| DbError::io(&err, "cannot write", target))
   })?;
-  match durability {
-    Durability::Lazy => {}
-    Durability::StartWriteback => start_writeback(out),
-    Durability::Synced => out
-      .sync_all()
-      .map_err(|err| DbError::io(&err, "cannot sync", target))?,
+  if writeback {
+    start_writeback(out);
   }
   Ok(digest)
 }
@@ -142,23 +123,16 @@ fn start_writeback(file: &File) {
 
 /// Copies the file at `source` to `target`, which must not exist, on a
 /// worker thread, and resolves with the size and SHA-256 of the bytes
-/// copied. With `sync`, the copy is on disk first; with `startWriteback`
-/// instead, the kernel has begun writing it, and the caller syncs it later.
-/// A failure removes the partial copy.
+/// copied. With `startWriteback`, the kernel has begun writing the copy to
+/// disk, and the caller syncs it later. A failure removes the partial copy.
 #[napi]
 pub fn copy_file_hashed(
   source: String,
   target: String,
-  sync: bool,
-  start_writeback: Option<bool>,
+  start_writeback: bool,
 ) -> AsyncTask<Blocking<FileDigest>> {
-  let durability = match (sync, start_writeback) {
-    (true, _) => Durability::Synced,
-    (false, Some(true)) => Durability::StartWriteback,
-    (false, _) => Durability::Lazy,
-  };
   AsyncTask::new(Blocking::new(move || {
-    copy_hashed(Path::new(&source), Path::new(&target), durability)
+    copy_hashed(Path::new(&source), Path::new(&target), start_writeback)
   }))
 }
 
@@ -210,24 +184,19 @@ mod tests {
     let bytes: Vec<u8> = (0..(CHUNK + 12345)).map(|i| (i * 7 % 251) as u8).collect();
     fs::write(&source, &bytes).unwrap();
     let target = dir.join("target");
-    let copied = copy_hashed(&source, &target, Durability::Synced).unwrap();
+    let copied = copy_hashed(&source, &target, true).unwrap();
     assert_eq!(fs::read(&target).unwrap(), bytes);
     assert_eq!(copied.size, bytes.len() as f64);
     assert_eq!(copied.sha256, hex(&Sha256::digest(&bytes)));
     let read = read_chunks(&target, |_| Ok(())).unwrap();
     assert_eq!(read.sha256, copied.sha256);
-    // The other durabilities copy the same bytes.
-    for (name, durability) in [
-      ("lazy", Durability::Lazy),
-      ("writeback", Durability::StartWriteback),
-    ] {
-      let copy = dir.join(name);
-      assert_eq!(
-        copy_hashed(&source, &copy, durability).unwrap().sha256,
-        copied.sha256
-      );
-      assert_eq!(fs::read(&copy).unwrap(), bytes);
-    }
+    // Without the writeback hint, the same bytes.
+    let lazy = dir.join("lazy");
+    assert_eq!(
+      copy_hashed(&source, &lazy, false).unwrap().sha256,
+      copied.sha256
+    );
+    assert_eq!(fs::read(&lazy).unwrap(), bytes);
     // The empty file's digest is the well-known one.
     fs::write(&source, b"").unwrap();
     assert_eq!(
@@ -235,7 +204,7 @@ mod tests {
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
     // An existing target is refused and left alone.
-    assert!(copy_hashed(&source, &target, Durability::StartWriteback).is_err());
+    assert!(copy_hashed(&source, &target, true).is_err());
     assert_eq!(fs::read(&target).unwrap(), bytes);
     fs::remove_dir_all(dir).unwrap();
   }
