@@ -1,5 +1,6 @@
 //! The file work of backups, on libuv's pool: copying a file while taking
-//! its SHA-256, and taking the SHA-256 of a file. Backups (lib/backups.js)
+//! its SHA-256, taking the SHA-256 of a file, and syncing a filesystem
+//! once for all the files a backup wrote. Backups (lib/backups.js)
 //! store each file under its digest and check every byte against it.
 //!
 //! A copy runs on the libuv thread that took it, which reads the source a
