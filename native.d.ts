@@ -17,6 +17,15 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * A claim on a database directory, held until `release()` or until the
+ * object is collected.
+ */
+export declare class DirectoryClaim {
+  /** Gives the claim back. Idempotent. */
+  release(): void
+}
+
+/**
  * A lock on a file, held until `release()` or until the object is
  * collected or the process exits.
  */
@@ -190,6 +199,20 @@ export declare class NativeTransaction {
 export declare class SharedBuffers {}
 
 /**
+ * Takes the exclusive claim on the directory at `path` for `purpose` (a
+ * reset, a delete, a restore); `null` while any handle or other work holds
+ * a claim on it.
+ */
+export declare function claimDirectoryExclusive(path: string, purpose: string): DirectoryClaim | null
+
+/**
+ * Takes a shared claim on the database directory at `path`, as a handle
+ * does for as long as it is open (or opening, or dormant); `null` while
+ * work holds it exclusively.
+ */
+export declare function claimDirectoryShared(path: string): DirectoryClaim | null
+
+/**
  * Sets the memory budget that databases opened from now on share; options
  * not given keep their current value. Databases already open keep the
  * write buffer manager they were opened with.
@@ -210,6 +233,20 @@ export declare function copyFileHashed(source: string, target: string, startWrit
  * releasing it after the last handle closed.
  */
 export declare function destroyDatabase(path: string): void
+
+/** The claims on the directory at `path` now. */
+export declare function directoryClaims(path: string): DirectoryClaims
+
+/**
+ * Who holds claims on the directory at `path`: how many handles, and the
+ * purpose of exclusive work, if any.
+ */
+export interface DirectoryClaims {
+  /** Handles of this process open (or opening, or dormant) on it. */
+  handles: number
+  /** The work that holds it exclusively, or `null`. */
+  exclusive?: string
+}
 
 /** Every error `code` the native layer can raise. */
 export declare function errorCodes(): Array<string>
@@ -256,7 +293,11 @@ export declare function hashFile(path: string): Promise<unknown>
  */
 export declare function isDatabaseClosing(path: string): boolean
 
-/** Whether a handle in this process has the database at `path` open for writing. */
+/**
+ * Whether a handle in this process has the database at `path` open: for
+ * writing in RocksDB, or as a handle that holds its directory (opening,
+ * open, or dormant after `idleTimeout`).
+ */
 export declare function isDatabaseOpen(path: string): boolean
 
 /**

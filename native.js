@@ -835,14 +835,18 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.DirectoryClaim = nativeBinding.DirectoryClaim
 module.exports.FileLock = nativeBinding.FileLock
 module.exports.NativeDatabase = nativeBinding.NativeDatabase
 module.exports.NativeIterator = nativeBinding.NativeIterator
 module.exports.NativeTransaction = nativeBinding.NativeTransaction
 module.exports.SharedBuffers = nativeBinding.SharedBuffers
+module.exports.claimDirectoryExclusive = nativeBinding.claimDirectoryExclusive
+module.exports.claimDirectoryShared = nativeBinding.claimDirectoryShared
 module.exports.configure = nativeBinding.configure
 module.exports.copyFileHashed = nativeBinding.copyFileHashed
 module.exports.destroyDatabase = nativeBinding.destroyDatabase
+module.exports.directoryClaims = nativeBinding.directoryClaims
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.getInMemoryShared = nativeBinding.getInMemoryShared
 module.exports.getKey = nativeBinding.getKey

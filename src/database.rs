@@ -462,10 +462,12 @@ pub fn is_database_closing(path: String) -> bool {
   engine::is_closing(Path::new(&path))
 }
 
-/// Whether a handle in this process has the database at `path` open for writing.
+/// Whether a handle in this process has the database at `path` open: for
+/// writing in RocksDB, or as a handle that holds its directory (opening,
+/// open, or dormant after `idleTimeout`).
 #[napi]
 pub fn is_database_open(path: String) -> bool {
-  engine::is_open(Path::new(&path))
+  engine::is_open(Path::new(&path)) || crate::claim::directory_claims(path).handles > 0
 }
 
 /// Removes a closed database from disk. Refuses while a handle in this process

@@ -10,6 +10,7 @@ mod backup;
 mod batch;
 mod budget;
 mod checkpoint;
+mod claim;
 mod database;
 mod engine;
 mod error;
@@ -21,6 +22,10 @@ mod task;
 mod transaction;
 
 pub use backup::{copy_file_hashed, hash_file, sync_filesystem, FileDigest};
+pub use claim::{
+  claim_directory_exclusive, claim_directory_shared, directory_claims, DirectoryClaim,
+  DirectoryClaims,
+};
 pub use database::{destroy_database, is_database_closing, is_database_open, NativeDatabase};
 pub use fast::{
   get_in_memory_shared, get_key, get_shared, put_key, put_shared, range_shared, remove_key,

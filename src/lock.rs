@@ -33,7 +33,40 @@ pub fn try_lock_file(
 
 /// The open file at `path` (created when missing), locked exclusively or,
 /// with `shared`, shared; `None` when someone holds a lock that excludes it.
+///
+/// A holder may remove the lock file before it releases it (a restore does,
+/// to leave nothing beside the database). Whoever opened the file before
+/// that then locks a file no longer at `path` while a third party makes and
+/// locks a new one: so a lock counts only while `path` still names the file
+/// locked, and is taken again on the new file otherwise.
 fn try_lock(path: &Path, shared: bool) -> DbResult<Option<File>> {
+  loop {
+    let Some(file) = try_lock_once(path, shared)? else {
+      return Ok(None);
+    };
+    if still_named(&file, path) {
+      return Ok(Some(file));
+    }
+  }
+}
+
+/// Whether `path` names the open `file`.
+#[cfg(unix)]
+fn still_named(file: &File, path: &Path) -> bool {
+  use std::os::unix::fs::MetadataExt;
+  match (file.metadata(), std::fs::metadata(path)) {
+    (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
+    _ => false,
+  }
+}
+
+#[cfg(not(unix))]
+fn still_named(_file: &File, path: &Path) -> bool {
+  // Windows cannot remove a file another handle has open.
+  path.exists()
+}
+
+fn try_lock_once(path: &Path, shared: bool) -> DbResult<Option<File>> {
   let file = OpenOptions::new()
     .read(true)
     .write(true)
@@ -90,6 +123,15 @@ mod tests {
       "a shared lock excludes an exclusive one"
     );
     drop(reader);
+    assert!(try_lock(&path, false).unwrap().is_some());
+    // A holder that removes the file before releasing it: whoever had it
+    // open meanwhile does not count as holding the lock.
+    let holder = try_lock(&path, false).unwrap().expect("free lock");
+    let stale = OpenOptions::new().read(true).open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    drop(holder);
+    stale.try_lock().unwrap();
+    assert!(!still_named(&stale, &path));
     assert!(try_lock(&path, false).unwrap().is_some());
     std::fs::remove_dir_all(dir).unwrap();
   }
