@@ -14,29 +14,37 @@
  * `.<name>.replaced`: after a crash, the next holder of the lock finishes
  * the swap when the new state is whole and undoes it otherwise, so the
  * branch is its old state or its new one, never a mix.
+ *
+ * A reset or delete holds the branch's directory exclusively for as long as
+ * it works, in this process through a claim (../src/claim.rs) that every
+ * handle of the branch also holds, from the start of its open to its
+ * close, dormant or not; another process's handle is found by a probe of
+ * RocksDB's own LOCK before the work begins.
  */
 
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { isDatabaseOpen } = require('./binding')
+const { isDatabaseOpen, claimDirectoryExclusive, claimDirectoryShared, NativeDatabase } = require('./binding')
 const { invalidArgType, invalidArgValue, heldByAnotherProcess } = require('./errors')
-const { RegistryFile, CREATING, DELETING, codedError, checkName, copyMetadata, fsyncDirectory, measure } = require('./registry')
+const { RegistryFile, CREATING, DELETING, BESIDE, codedError, checkName, copyMetadata, fsyncDirectory, measure, released } = require('./registry')
 const { viewOptions, readSequence, copyDatabase } = require('./checkpoints')
+const { checkOpenOptions } = require('./options')
 
 // The state of a record whose directory is being replaced by its parent's state.
 const RESETTING = 'resetting'
 const REGISTRY_VERSION = 1
 const KIND = { list: 'branches', version: REGISTRY_VERSION, corruptCode: 'ERR_BRANCH_REGISTRY_CORRUPT', states: [CREATING, DELETING, RESETTING] }
-// Suffixes of the directories a database keeps beside itself (its own
-// checkpoints and branches, restore's staging, RocksDB's checkpoint
-// staging): a branch named so would collide with those of a sibling.
-const RESERVED_SUFFIX = /\.(checkpoints|branches|tmp|restore-staging|restore-ready|restore-replaced)$/
+// The options of the probe that holds a branch's RocksDB LOCK while it is
+// reset or deleted: no LOG file, and never a new database.
+const PROBE_OPTIONS = checkOpenOptions({ createIfMissing: false, infoLog: false })
 
 function checkBranchName(name) {
   checkName(name)
-  if (RESERVED_SUFFIX.test(name)) {
-    throw invalidArgValue('name', `must not end in ${RESERVED_SUFFIX.exec(name)[0]}, which names the directories a database keeps beside itself`)
+  // Compared without case: on macOS and Windows the suffixes match so too.
+  const suffix = Object.values(BESIDE).find((reserved) => name.toLowerCase().endsWith(reserved))
+  if (suffix !== undefined) {
+    throw invalidArgValue('name', `must not end in ${suffix}, which names the paths a database keeps beside itself`)
   }
   return name
 }
@@ -121,9 +129,11 @@ class BranchRegistry {
     for (const record of records) {
       const dir = this.#pathOf(record.name)
       if (record.state === CREATING || record.state === DELETING) {
-        // RocksDB stages a checkpoint in `<target>.tmp`.
+        // RocksDB stages a checkpoint in `<target>.tmp`; a delete moves the
+        // directory away before it removes it.
         fs.rmSync(dir, { recursive: true, force: true })
         fs.rmSync(`${dir}.tmp`, { recursive: true, force: true })
+        fs.rmSync(this.#deletedPath(record.name), { recursive: true, force: true })
         continue
       }
       if (record.state === RESETTING) {
@@ -134,6 +144,10 @@ class BranchRegistry {
     }
     this.#registry.write(kept)
     return kept
+  }
+
+  #deletedPath(name) {
+    return path.join(this.dir, `.${name}.deleted`)
   }
 
   #resetPaths(name) {
@@ -155,21 +169,44 @@ class BranchRegistry {
   }
 
   /**
-   * Rejects with `ERR_DATABASE_OPEN` when the branch at `dir` is open, in
-   * this process or (as RocksDB's own LOCK file tells) in another one.
+   * Runs `work()` holding the branch at `dir` exclusively (see the head of
+   * this file), or rejects with `ERR_DATABASE_OPEN` while a handle of it
+   * exists: in this process (open, being opened, or dormant), or in
+   * another one (RocksDB's LOCK, which a probe tries before the work).
    */
-  async #requireClosed(name, dir) {
-    if (isDatabaseOpen(dir)) {
-      throw codedError('ERR_DATABASE_OPEN', `branch ${JSON.stringify(name)} is open in this process; close it first`)
+  async #exclusively(name, dir, purpose, work) {
+    const claim = claimDirectoryExclusive(dir, purpose)
+    if (claim === null) {
+      throw codedError('ERR_DATABASE_OPEN', `branch ${JSON.stringify(name)} is open in this process (or being opened); close it first`)
     }
+    try {
+      // RocksDB open here without a handle's claim: a read of the branch's
+      // sequence number by another call, say.
+      if (isDatabaseOpen(dir)) throw codedError('ERR_DATABASE_OPEN', `branch ${JSON.stringify(name)} is open in this process; close it first`)
+      await this.#probe(name, dir)
+      return await work()
+    } finally {
+      claim.release()
+    }
+  }
+
+  /**
+   * Rejects with `ERR_DATABASE_OPEN` when another process has the branch at
+   * `dir` open, as RocksDB's LOCK tells. The probe is closed (and RocksDB
+   * has let go of the directory) before it is renamed: RocksDB names its
+   * files by path, so one still open across the rename would write into,
+   * or delete from, whatever directory then has its name.
+   */
+  async #probe(name, dir) {
     if (!fs.existsSync(path.join(dir, 'CURRENT'))) return
     let probe
     try {
-      probe = await this.#Database.openAsync(dir, { createIfMissing: false, infoLog: false })
+      probe = await NativeDatabase.openAsync(dir, PROBE_OPTIONS)
     } catch (error) {
       throw heldByAnotherProcess(error, `branch ${JSON.stringify(name)} is open in another process`)
     }
-    await probe.close()
+    probe.close()
+    await released(dir)
   }
 
   /** Makes the current state of `parent` (the live database or a checkpoint of it) at `target`. */
@@ -277,11 +314,22 @@ class BranchRegistry {
   async open(name, options) {
     checkBranchName(name)
     const record = this.#require(this.#branches(), name)
-    // A reset a crash interrupted is finished (or undone) first.
-    if (record.state === RESETTING) await this.#registry.locked(async () => this.#settle())
-    // No info LOG by default: branches are many small databases, and the
-    // LOG file costs each open a file (see docs/branches.md).
-    return this.#Database.openAsync(this.#pathOf(record.name), { ...viewOptions(this.#db), infoLog: false, ...options, readOnly: false })
+    const dir = this.#pathOf(record.name)
+    // Claimed from the call on, as the handle's own open claims it: a reset
+    // or delete that comes while this one waits below must see it.
+    const claim = claimDirectoryShared(dir)
+    if (claim === null) {
+      throw codedError('ERR_DATABASE_BUSY', `branch ${JSON.stringify(name)} is being reset or deleted; open it when that is done`)
+    }
+    try {
+      // A reset a crash interrupted is finished (or undone) first.
+      if (record.state === RESETTING) await this.#registry.locked(async () => this.#settle())
+      // No info LOG by default: branches are many small databases, and the
+      // LOG file costs each open a file (see docs/branches.md).
+      return await this.#Database.openAsync(dir, { ...viewOptions(this.#db), infoLog: false, ...options, readOnly: false })
+    } finally {
+      claim.release()
+    }
   }
 
   /**
@@ -297,11 +345,16 @@ class BranchRegistry {
       const record = this.#find(records, name)
       if (!record) return false
       const dir = this.#pathOf(name)
-      await this.#requireClosed(name, dir)
-      record.state = DELETING
-      this.#registry.write(records)
-      fs.rmSync(dir, { recursive: true, force: true })
-      fsyncDirectory(this.dir)
+      const deleted = this.#deletedPath(name)
+      await this.#exclusively(name, dir, 'delete', async () => {
+        record.state = DELETING
+        this.#registry.write(records)
+        // Moved away at once: the removal takes a while, and the branch is
+        // gone for every open from here.
+        if (fs.existsSync(dir)) fs.renameSync(dir, deleted)
+        fsyncDirectory(this.dir)
+      })
+      fs.rmSync(deleted, { recursive: true, force: true })
       this.#registry.write(records.filter((r) => r !== record))
       return true
     })
@@ -320,19 +373,20 @@ class BranchRegistry {
       const records = this.#settle()
       const record = this.#require(records, name)
       const dir = this.#pathOf(name)
-      await this.#requireClosed(name, dir)
       const { staging, replaced } = this.#resetPaths(name)
-      record.state = RESETTING
-      this.#registry.write(records)
-      try {
-        await this.#copyParent(record.parent, staging)
-      } catch (error) {
-        this.#settle()
-        throw error
-      }
-      fs.renameSync(dir, replaced)
-      fs.renameSync(staging, dir)
-      fsyncDirectory(this.dir)
+      await this.#exclusively(name, dir, 'reset', async () => {
+        record.state = RESETTING
+        this.#registry.write(records)
+        try {
+          await this.#copyParent(record.parent, staging)
+        } catch (error) {
+          this.#settle()
+          throw error
+        }
+        fs.renameSync(dir, replaced)
+        fs.renameSync(staging, dir)
+        fsyncDirectory(this.dir)
+      })
       fs.rmSync(replaced, { recursive: true, force: true })
       delete record.state
       record.sequence = readSequence(this.#Database, dir)

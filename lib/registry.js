@@ -22,7 +22,7 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const { setTimeout: sleep } = require('node:timers/promises')
-const { tryLockFile } = require('./binding')
+const { tryLockFile, isDatabaseClosing } = require('./binding')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
 const REGISTRY_FILE = 'registry.json'
@@ -35,6 +35,42 @@ const DELETING = 'deleting'
 // never '.' or '..', and never the dot-names a registry stages work under.
 const NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * The suffixes of the paths this package keeps beside a database `<path>`
+ * for its own work, all in one list: a branch (a database in the branches
+ * directory, beside its siblings) may not be named with one, or a sibling's
+ * work would take its directory.
+ */
+const BESIDE = Object.freeze({
+  // Named checkpoints and branches (the default `checkpointsPath` and `branchesPath`).
+  checkpoints: '.checkpoints',
+  branches: '.branches',
+  // RocksDB's checkpoint of `<path>` is staged in `<path>.tmp`.
+  checkpointStaging: '.tmp',
+  // A backup's checkpoints, one folder and lock file per backup.
+  backupStaging: '.backup-staging',
+  // A restore: its lock, the new state being written, the new state whole,
+  // and the old state while the two are swapped.
+  restoreLock: '.restore.lock',
+  restoreStaging: '.restore-staging',
+  restoreReady: '.restore-ready',
+  restoreReplaced: '.restore-replaced',
+})
+
+/** The path this package keeps beside the database at `dbPath` for `kind` of work (see `BESIDE`). */
+function beside(dbPath, kind) {
+  return `${dbPath}${BESIDE[kind]}`
+}
+
+/**
+ * Resolves once the database at `dbPath` is no longer closing: RocksDB has
+ * released it and its LOCK file, or another handle has it open. Polled, so
+ * no thread of libuv's pool waits on it.
+ */
+async function released(dbPath) {
+  for (let pause = 1; isDatabaseClosing(dbPath); pause = Math.min(pause * 2, 20)) await sleep(pause)
+}
 
 function codedError(code, message, extra) {
   const error = new Error(message)
@@ -280,6 +316,9 @@ class RegistryFile {
 }
 
 module.exports = {
+  BESIDE,
+  beside,
+  released,
   RegistryFile,
   CREATING,
   DELETING,
