@@ -21,9 +21,10 @@
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { isDatabaseOpen } = require('./binding')
+const { isDatabaseOpen, claimDirectoryExclusive, tryLockFile, NativeDatabase } = require('./binding')
 const { invalidArgType, outOfRange, checkPath, heldByAnotherProcess } = require('./errors')
-const { RegistryFile, CREATING, DELETING, codedError, checkName, copyMetadata, fsyncDirectory, measure } = require('./registry')
+const { RegistryFile, CREATING, DELETING, beside, codedError, checkName, copyMetadata, fsyncDirectory, measure, released } = require('./registry')
+const { checkOpenOptions } = require('./options')
 
 // Longest lifetime, 100 years: enough for any expiry meant, and it keeps every
 // expiry a valid Date (a lifetime of 1e300 ms is not one). `null` never expires.
@@ -349,28 +350,81 @@ function viewOptions(db) {
   return { encoding, keyEncoding, encoder, name }
 }
 
-/** The latest sequence number inside a finished checkpoint. */
+const SEQUENCE_VIEW = checkOpenOptions({ readOnly: true, infoLog: false, createIfMissing: false })
+
+/**
+ * The latest sequence number inside a finished checkpoint or branch. Read
+ * through RocksDB directly, not a handle: a reset reads it while it holds
+ * the branch's directory, which a handle's open would wait for.
+ */
 function readSequence(Database, dir) {
-  const view = Database.open(dir, { readOnly: true, infoLog: false })
+  const view = NativeDatabase.open(dir, SEQUENCE_VIEW)
   try {
-    return view.getLatestSequenceNumber()
+    return view.latestSequenceNumber()
   } finally {
     view.close()
   }
 }
 
-// Names of the directories restore stages beside the database.
+// The paths a restore keeps beside the database (see `BESIDE` of ./registry).
 const restorePaths = (dbPath) => ({
-  staging: `${dbPath}.restore-staging`,
-  ready: `${dbPath}.restore-ready`,
-  replaced: `${dbPath}.restore-replaced`,
+  lock: beside(dbPath, 'restoreLock'),
+  staging: beside(dbPath, 'restoreStaging'),
+  ready: beside(dbPath, 'restoreReady'),
+  replaced: beside(dbPath, 'restoreReplaced'),
 })
+
+// Databases this thread is restoring: the restore itself opens the
+// database it replaces (to keep its state as a checkpoint) while it holds
+// the restore's lock, and that open must not wait for the lock.
+const restoringHere = new Set()
+
+function restoreInProgress(dbPath) {
+  return codedError('ERR_RESTORE_IN_PROGRESS', `${dbPath} is being restored; open it (or restore it again) once that restore is done`)
+}
+
+/**
+ * Takes the lock of restores into `dbPath` (a file beside it, locked across
+ * threads and processes), or throws `ERR_RESTORE_IN_PROGRESS`. Its holder
+ * removes the file before releasing it.
+ */
+function takeRestoreLock(dbPath) {
+  const lock = tryLockFile(restorePaths(dbPath).lock, false)
+  if (lock === null) throw restoreInProgress(dbPath)
+  return lock
+}
+
+/** Removes the lock file of restores into `dbPath`, then releases `lock`. */
+function dropRestoreLock(dbPath, lock) {
+  try {
+    fs.rmSync(restorePaths(dbPath).lock, { force: true })
+  } finally {
+    lock.release()
+  }
+}
 
 /**
  * Finishes or undoes a restore that a crash interrupted, so the database is
- * either the old one or the restored one, whole. Runs before every open.
+ * either the old one or the restored one, whole. Runs before every open,
+ * which it refuses with `ERR_RESTORE_IN_PROGRESS` while a restore (in any
+ * thread or process) is working on the database: that restore's files are
+ * left alone, and the database would be replaced under the handle.
  */
 function recoverRestore(dbPath) {
+  const paths = restorePaths(dbPath)
+  const leftovers = [paths.lock, paths.staging, `${paths.staging}.tmp`, paths.ready, paths.replaced]
+  // The common case costs these stat calls.
+  if (restoringHere.has(dbPath) || !leftovers.some((leftover) => fs.existsSync(leftover))) return
+  const lock = takeRestoreLock(dbPath)
+  try {
+    settleRestore(dbPath)
+  } finally {
+    dropRestoreLock(dbPath, lock)
+  }
+}
+
+/** What `recoverRestore` does once it holds the restore lock. */
+function settleRestore(dbPath) {
   const { staging, ready, replaced } = restorePaths(dbPath)
   // The staging copy, and RocksDB's own staging directory of it.
   for (const dir of [staging, `${staging}.tmp`]) {
@@ -384,42 +438,89 @@ function recoverRestore(dbPath) {
 }
 
 /**
+ * Checks that the staged copy at `dir` is a database RocksDB opens, before
+ * it replaces anything: a backup whose manifest lists no CURRENT, say,
+ * would otherwise swap in a folder that is no database.
+ */
+async function checkStaged(Database, dir) {
+  let view
+  try {
+    view = await Database.openAsync(dir, { readOnly: true, createIfMissing: false, infoLog: false })
+  } catch (error) {
+    throw codedError('ERR_ROCKSDB_CORRUPTION', `the restored copy is not a database RocksDB can open, so nothing was replaced: ${error.message}`, { cause: error })
+  } finally {
+    await view?.close()
+  }
+}
+
+/**
  * Replaces the closed database at `dbPath` (or makes one where none is) with
  * the files `stage(dir)` writes into a staging directory beside it, crash
  * safely: the current state is first kept as a checkpoint named
  * `pre-restore-<time>`, and the staged copy is swapped in by renames that
- * `recoverRestore` finishes or undoes after a crash. Resolves with the kept
- * checkpoint's info, or `null` when there was no database to keep.
- * `Database` opens them.
+ * `recoverRestore` finishes or undoes after a crash. One restore into a path
+ * at a time (`ERR_RESTORE_IN_PROGRESS` for the next), and no handle may
+ * open the database meanwhile. `checkSource()` runs once the lock is held
+ * and the database found closed, before anything is changed. Resolves with the kept checkpoint's info,
+ * or `null` when there was no database to keep. `Database` opens them.
  */
-async function replaceDatabase(Database, dbPath, stage, options = {}) {
+async function replaceDatabase(Database, dbPath, stage, options = {}, checkSource = () => {}) {
   const target = dbPath
-  if (isDatabaseOpen(target)) {
-    throw codedError('ERR_DATABASE_OPEN', `${target} is open in this process; close it before restoring`)
-  }
-  recoverRestore(target)
-  const { staging, ready, replaced } = restorePaths(target)
-  let kept = null
-  if (fs.existsSync(path.join(target, 'CURRENT'))) {
-    let db
-    try {
-      db = await Database.openAsync(target, { ...options, readOnly: false })
-    } catch (error) {
-      throw heldByAnotherProcess(error, `${target} is held open by another process`)
-    }
-    try {
-      kept = await db.checkpoints.create(`pre-restore-${new Date().toISOString().replace(/[:]/g, '-')}`)
-    } finally {
-      // RocksDB must have let go of the directory before it is renamed.
-      await db.close()
-    }
-  } else if (fs.existsSync(target) && fs.readdirSync(target).length > 0) {
-    // Not a database: nothing that could be kept, so nothing is replaced.
-    throw codedError('ERR_TARGET_EXISTS', `${target} holds files but no database; restore into a database or a new path`)
-  }
   fs.mkdirSync(path.dirname(target), { recursive: true })
+  const lock = takeRestoreLock(target)
+  restoringHere.add(target)
+  try {
+    if (isDatabaseOpen(target)) {
+      throw codedError('ERR_DATABASE_OPEN', `${target} is open in this process; close it before restoring`)
+    }
+    checkSource()
+    settleRestore(target)
+    const kept = await keepPreRestore(Database, target, options)
+    // From here to the swap no handle of this process may open it.
+    const claim = claimDirectoryExclusive(target, 'restore')
+    if (claim === null) throw codedError('ERR_DATABASE_OPEN', `${target} was opened in this process while being restored; close it and restore again`)
+    try {
+      await swapIn(Database, target, stage)
+    } finally {
+      claim.release()
+    }
+    return kept
+  } finally {
+    restoringHere.delete(target)
+    dropRestoreLock(target, lock)
+  }
+}
+
+/** Keeps the state of the database at `target`, if any, as checkpoint `pre-restore-<time>`; resolves with its info or `null`. */
+async function keepPreRestore(Database, target, options) {
+  if (!fs.existsSync(path.join(target, 'CURRENT'))) {
+    if (fs.existsSync(target) && fs.readdirSync(target).length > 0) {
+      // Not a database: nothing that could be kept, so nothing is replaced.
+      throw codedError('ERR_TARGET_EXISTS', `${target} holds files but no database; restore into a database or a new path`)
+    }
+    return null
+  }
+  let db
+  try {
+    db = await Database.openAsync(target, { ...options, readOnly: false })
+  } catch (error) {
+    throw heldByAnotherProcess(error, `${target} is held open by another process`)
+  }
+  try {
+    return await db.checkpoints.create(`pre-restore-${new Date().toISOString().replace(/[:]/g, '-')}`)
+  } finally {
+    // RocksDB must have let go of the directory before it is renamed.
+    await db.close()
+  }
+}
+
+/** Stages the new state with `stage(dir)`, checks it opens, and swaps it in for `target` by renames. */
+async function swapIn(Database, target, stage) {
+  const { staging, ready, replaced } = restorePaths(target)
   try {
     await stage(staging)
+    await checkStaged(Database, staging)
+    await released(staging)
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true, maxRetries: 3 })
     throw error
@@ -430,7 +531,6 @@ async function replaceDatabase(Database, dbPath, stage, options = {}) {
   fs.renameSync(ready, target)
   fsyncDirectory(path.dirname(target))
   fs.rmSync(replaced, { recursive: true, force: true })
-  return kept
 }
 
 /**
@@ -441,18 +541,12 @@ async function replaceDatabase(Database, dbPath, stage, options = {}) {
 async function restore(Database, dbPath, checkpointPath, options = {}) {
   const target = checkPath('dbPath', dbPath)
   const source = checkPath('checkpointPath', checkpointPath)
-  if (isDatabaseOpen(target)) {
-    throw codedError('ERR_DATABASE_OPEN', `${target} is open in this process; close it before restoring`)
+  const checkSource = () => {
+    if (!fs.existsSync(path.join(source, 'CURRENT'))) {
+      throw codedError('ERR_CHECKPOINT_NOT_FOUND', `${source} holds no RocksDB database`)
+    }
   }
-  if (!fs.existsSync(path.join(source, 'CURRENT'))) {
-    throw codedError('ERR_CHECKPOINT_NOT_FOUND', `${source} holds no RocksDB database`)
-  }
-  const preRestore = await replaceDatabase(
-    Database,
-    target,
-    (staging) => copyDatabase(Database, source, staging),
-    options,
-  )
+  const preRestore = await replaceDatabase(Database, target, (staging) => copyDatabase(Database, source, staging), options, checkSource)
   return { restoredFrom: source, preRestore }
 }
 
