@@ -70,4 +70,44 @@ function heldByAnotherProcess(error, message) {
   return busy
 }
 
-module.exports = { invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }
+// The codes of system errors (Node's `code`, an errno name) the package
+// reports under its own: a caller tells them apart as it tells RocksDB's.
+const SYSTEM_CODES = {
+  ENOSPC: 'ERR_NO_SPACE',
+  EDQUOT: 'ERR_NO_SPACE',
+  EACCES: 'ERR_PERMISSION_DENIED',
+  EPERM: 'ERR_PERMISSION_DENIED',
+  EROFS: 'ERR_PERMISSION_DENIED',
+  ENOTDIR: 'ERR_NOT_A_DIRECTORY',
+  EEXIST: 'ERR_TARGET_EXISTS',
+  EISDIR: 'ERR_TARGET_EXISTS',
+}
+
+/**
+ * `error` with a code of this package: a system error's errno name (kept as
+ * `systemCode`) becomes `ERR_NO_SPACE`, `ERR_PERMISSION_DENIED`,
+ * `ERR_NOT_A_DIRECTORY`, `ERR_TARGET_EXISTS` or `ERR_IO`; an error already
+ * coded `ERR_*` (or `ABORT_ERR`) is returned as it is.
+ */
+function withCode(error) {
+  const code = error?.code
+  if (typeof code === 'string' && (code.startsWith('ERR_') || code === 'ABORT_ERR')) return error
+  if (error instanceof Error && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {
+    error.systemCode = code
+    error.code = SYSTEM_CODES[code] ?? 'ERR_IO'
+  }
+  return error
+}
+
+/** `fn` whose rejections carry a code of this package (see `withCode`). */
+function coding(fn) {
+  return async function (...args) {
+    try {
+      return await fn.apply(this, args)
+    } catch (error) {
+      throw withCode(error)
+    }
+  }
+}
+
+module.exports = { withCode, coding, invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }

@@ -65,7 +65,26 @@ class Listeners {
 
   /** Calls the listeners of `event` with `args` on `self`, now. */
   emit(event, args, self) {
-    for (const listener of [...(this.#byEvent.get(event) ?? [])]) listener.apply(self, args)
+    for (const listener of [...(this.#byEvent.get(event) ?? [])]) this.#call(listener, event, args, self)
+  }
+
+  /**
+   * Calls one listener. One that throws does not stop the others, nor the
+   * library's work that told them: what it threw is emitted as `'error'`
+   * when there are `'error'` listeners, as EventEmitter users expect, and
+   * otherwise thrown on its own, as an uncaught exception (EventEmitter's
+   * behaviour for an `'error'` nobody listens to).
+   */
+  #call(listener, event, args, self) {
+    try {
+      listener.apply(self, args)
+    } catch (error) {
+      if (event !== 'error' && this.count('error') > 0) this.emit('error', [error], self)
+      else
+        queueMicrotask(() => {
+          throw error
+        })
+    }
   }
 
   /**
@@ -78,7 +97,7 @@ class Listeners {
     if (!list || list.length === 0) return false
     const listeners = [...list]
     queueMicrotask(() => {
-      for (const listener of listeners) listener.apply(self, args)
+      for (const listener of listeners) this.#call(listener, event, args, self)
     })
     return true
   }

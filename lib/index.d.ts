@@ -151,11 +151,22 @@ export declare class BranchStore {
   info(name: string): BranchInfo | undefined
   /** The directory of the branch `name`. */
   pathOf(name: string): string
-  /** Opens a branch with the database's encodings, `infoLog: false`, and `options` (such as `idleTimeout`). */
+  /**
+   * Opens a branch with the database's encodings, `infoLog: false`, and
+   * `options` (such as `idleTimeout`). Rejects with `ERR_DATABASE_BUSY`
+   * while a reset or delete of it is under way.
+   */
   open<V = any>(name: string, options?: RocksDatabaseOptions): Promise<RocksDatabase<V>>
-  /** Deletes a closed branch; `false` when there was none. Rejects with `ERR_DATABASE_OPEN` while it is open. */
+  /**
+   * Deletes a closed branch; `false` when there was none. Rejects with
+   * `ERR_DATABASE_OPEN` while a handle of it exists: open, being opened or
+   * dormant, in any thread, or open in another process.
+   */
   delete(name: string): Promise<boolean>
-  /** Brings a closed branch back to its parent's current state, in place. */
+  /**
+   * Brings a closed branch back to its parent's current state, in place.
+   * Rejects with `ERR_DATABASE_OPEN` as `delete()` does.
+   */
   reset(name: string): Promise<BranchInfo>
 }
 
@@ -446,7 +457,9 @@ export declare class RocksDatabase<V = any> {
    * Any later call fails with `ERR_DATABASE_CLOSED`. The Promise (which never
    * rejects) resolves once RocksDB has released the directory, so that
    * another process can open it (at once while another handle of it stays
-   * open); an open in this process waits by itself.
+   * open); an open in this process waits by itself. During `openAsync()` it
+   * resolves once that open has ended and RocksDB let go of the directory.
+   * A dormant handle (`idleTimeout`) writes what `put()` accepted first.
    */
   close(): Promise<void>
   /**
@@ -553,6 +566,9 @@ export declare class RocksDatabase<V = any> {
   /**
    * Closes every handle of this database in this process and deletes it
    * from disk before returning; the Promise returned is already settled.
+   * While another handle's `openAsync()` is in flight, that open is
+   * cancelled and the deletion waits for it without blocking the event
+   * loop: the Promise then settles once the database is deleted.
    */
   destroy(): Promise<void>
   /** Compacts this column family, or its `start`..`end` part. */
@@ -608,7 +624,7 @@ export declare class RocksDatabase<V = any> {
     dbPath: string,
     checkpointPath: string,
     options?: RocksDatabaseOptions,
-  ): Promise<{ restoredFrom: string; preRestore: CheckpointInfo }>
+  ): Promise<{ restoredFrom: string; preRestore: CheckpointInfo | null }>
   /**
    * Writes a checkpoint of the live database to `targetPath` on a worker
    * thread: a consistent, independent, writable database holding every write

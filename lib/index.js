@@ -1,10 +1,9 @@
 'use strict'
 
 const path = require('node:path')
-const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing, configure, memoryUsage, openOptionSpecs, rocksdbVersion } = require('./binding')
-const { setTimeout: sleep } = require('node:timers/promises')
+const { NativeDatabase, destroyDatabase, errorCodes, storageFailureCodes, isDatabaseClosing, configure, memoryUsage, openOptionSpecs, rocksdbVersion, claimDirectoryShared, directoryClaims } = require('./binding')
 const { keyEncoder, valueEncoder } = require('./encoding')
-const { invalidArgType, invalidArgValue, checkPath, databaseNotOpen } = require('./errors')
+const { invalidArgType, invalidArgValue, checkPath, databaseNotOpen, withCode } = require('./errors')
 const { checkOpenOptions, checkConfig } = require('./options')
 const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions, rangeFlags, packBounds } = require('./range')
 const { SharedPath, NEEDS_DISK } = require('./fast')
@@ -12,13 +11,15 @@ const { Transaction, runTransaction, runTransactionSync } = require('./transacti
 const { WriteQueue } = require('./batch')
 const { CheckpointRegistry, restore, recoverRestore } = require('./checkpoints')
 const { BranchRegistry } = require('./branches')
-const { codedError } = require('./registry')
+const { codedError, beside, released } = require('./registry')
 const { Listeners, checkEvent } = require('./events')
 const { backup, makeBackups } = require('./backups')
 
 // Every handle open in this process, for shutdown() and for destroy(),
 // which closes every handle of its path.
 const openHandles = new Set()
+// Handles whose openAsync() is in flight, which destroy() cancels and waits for.
+const openingHandles = new Set()
 
 // Codes of failures of the storage under a database, reported as 'error'
 // events: RocksDB stops writing after them until it resumes.
@@ -61,6 +62,10 @@ class RocksDatabase {
   #idleTimer = null
   // The BroadcastChannel of this path's events, while there are listeners.
   #channel = null
+  // This handle's claim on its directory (src/claim.rs), held from the
+  // start of its open to its close, dormant or not: a branch's reset or
+  // delete, or a restore, refuses to start while any handle holds it.
+  #claim = null
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
@@ -70,6 +75,7 @@ class RocksDatabase {
   constructor(dbPath, options) {
     this.path = checkPath('path', dbPath)
     this.options = checkOpenOptions(options)
+    checkSidePaths(this.path, this.options)
     this.#keys = keyEncoder(this.options.keyEncoding, this.options.keyEncoder, this.options.maxKeySize)
     this.#values = valueEncoder(this.options.encoding, this.options.encoder)
   }
@@ -137,11 +143,38 @@ class RocksDatabase {
       throw codedError('ERR_DATABASE_OPEN', `${this.path} is being opened by openAsync(); await it`)
     }
     if (!this.#dormant && (this.#native === null || !this.#native.isOpen)) {
-      if (!this.readOnly) recoverRestore(this.path)
-      this.#openNative()
+      const claimed = this.#takeClaim()
+      try {
+        if (!this.readOnly) recoverRestore(this.path)
+        this.#openNative()
+      } catch (error) {
+        if (claimed) this.#releaseClaim()
+        throw error
+      }
       this.#opened()
     }
     return this
+  }
+
+  /**
+   * Takes this handle's claim on its directory unless it holds it; returns
+   * whether it took it. Throws `ERR_DATABASE_BUSY` while a branch's reset or
+   * delete, or a restore, holds the directory.
+   */
+  #takeClaim() {
+    if (this.#claim !== null) return false
+    const claim = claimDirectoryShared(this.path)
+    if (claim === null) {
+      const work = directoryClaims(this.path).exclusive ?? 'other work'
+      throw codedError('ERR_DATABASE_BUSY', `${this.path} is being replaced or removed (a ${work} is in progress); open it when that is done`)
+    }
+    this.#claim = claim
+    return true
+  }
+
+  #releaseClaim() {
+    this.#claim?.release()
+    this.#claim = null
   }
 
   /**
@@ -152,6 +185,12 @@ class RocksDatabase {
   openAsync() {
     if (this.#opening !== null) return this.#opening.promise
     if (this.#dormant || (this.#native !== null && this.#native.isOpen)) return Promise.resolve(this)
+    let claimed
+    try {
+      claimed = this.#takeClaim()
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const opening = { cancelled: false }
     opening.promise = (async () => {
       try {
@@ -165,11 +204,17 @@ class RocksDatabase {
         this.#adopt(native)
         this.#opened()
         return this
+      } catch (error) {
+        // A cancelled open's close() has given the claim back already.
+        if (claimed && !opening.cancelled) this.#releaseClaim()
+        throw error
       } finally {
         this.#opening = null
+        openingHandles.delete(this)
       }
     })()
     this.#opening = opening
+    openingHandles.add(this)
     return opening.promise
   }
 
@@ -198,7 +243,9 @@ class RocksDatabase {
 
   #adopt(native) {
     this.#native = native
-    this.#handle = { open: true }
+    // A dormant handle keeps its state: ranges read whole before it slept
+    // go on, and close() still stops them.
+    if (!this.#handle.open) this.#handle = { open: true }
     // Memory of the native layer, seen here through Buffers: nothing done
     // to these views (detaching them, say) can free what it writes to.
     this.#fast = new SharedPath(this.#native, this.#keys)
@@ -229,15 +276,21 @@ class RocksDatabase {
       this.#armIdleTimer()
       return
     }
-    this.#handle.open = false
+    // `#handle` stays open: no native iterator is left (see `busy`), and a
+    // range read whole in its first batch goes on across the idle moment.
     this.#fast = null
     this.#native.close()
     this.#dormant = true
   }
 
-  /** Opens RocksDB again for a call on a dormant handle; a failure leaves it dormant, to retry on the next call. */
+  /**
+   * Opens RocksDB again for a call on a dormant handle; a failure leaves it
+   * dormant, to retry on the next call. Never creates the database: its
+   * directory gone means it was removed under the handle, which must fail,
+   * not start an empty database in its place.
+   */
   #wake() {
-    this.#openNative()
+    this.#adopt(NativeDatabase.open(this.path, { ...this.options, createIfMissing: false }))
     this.#dormant = false
   }
 
@@ -254,7 +307,7 @@ class RocksDatabase {
    * (default: `<path>.checkpoints`).
    */
   get checkpoints() {
-    this.#checkpoints ??= new CheckpointStore(this.options.checkpointsPath ?? `${this.path}.checkpoints`, this)
+    this.#checkpoints ??= new CheckpointStore(this.options.checkpointsPath ?? beside(this.path, 'checkpoints'), this)
     return this.#checkpoints
   }
 
@@ -264,7 +317,7 @@ class RocksDatabase {
    * checkpoints, found again after a restart.
    */
   get branches() {
-    this.#branches ??= new BranchStore(this.options.branchesPath ?? `${this.path}.branches`, this)
+    this.#branches ??= new BranchStore(this.options.branchesPath ?? beside(this.path, 'branches'), this)
     return this.#branches
   }
 
@@ -284,7 +337,11 @@ class RocksDatabase {
    * `pre-restore-<time>`. Rejects with `ERR_DATABASE_OPEN` while it is open.
    */
   static async restore(dbPath, checkpointPath, options) {
-    return restore(RocksDatabase, dbPath, checkpointPath, checkOpenOptions(options))
+    try {
+      return await restore(RocksDatabase, dbPath, checkpointPath, checkOpenOptions(options))
+    } catch (error) {
+      throw withCode(error)
+    }
   }
 
   /**
@@ -312,22 +369,45 @@ class RocksDatabase {
    * Returns a Promise (which never rejects) that resolves once RocksDB has
    * released the directory (at once while another handle of it stays
    * open): await it before another process opens the database. An `open()`
-   * in this process needs no wait; it waits itself.
+   * in this process needs no wait; it waits itself. During `openAsync()`,
+   * it resolves once that open has ended and RocksDB released what it
+   * opened.
    */
   close() {
-    if (this.#opening !== null) this.#opening.cancelled = true
+    const opening = this.#opening
+    if (opening !== null) opening.cancelled = true
+    // Writes already accepted are sent first, waking a dormant handle's
+    // RocksDB if need be: a write acknowledged as accepted is written.
+    if (this.#dormant && !this.#writes.idle) {
+      try {
+        this.#wake()
+      } catch {
+        // Its directory is gone or locked: the writes reject with the reason.
+      }
+    }
+    this.#writes.drain()
     openHandles.delete(this)
     this.#unsubscribe()
     clearTimeout(this.#idleTimer)
     this.#idleTimer = null
     this.#dormant = false
-    this.#writes.drain()
     for (const iterator of this.#iterators) iterator.close()
     this.#iterators.clear()
     for (const transaction of this.#transactions) Transaction.close(transaction)
     this.#transactions.clear()
     this.#handle.open = false
     if (this.#native !== null) this.#native.close()
+    const claim = this.#claim
+    this.#claim = null
+    if (opening !== null) {
+      // The claim is held until RocksDB's open on the pool has ended and
+      // closed what it opened: no reset or restore may start before.
+      return opening.promise
+        .then(noop, noop)
+        .then(() => released(this.path))
+        .finally(() => claim?.release())
+    }
+    claim?.release()
     return this.readOnly ? Promise.resolve() : released(this.path)
   }
 
@@ -840,12 +920,19 @@ class RocksDatabase {
    * Closes every handle of this database in this process and deletes it from
    * disk, before returning (as rocksdb-js does); the Promise it returns is
    * already settled, for code that awaits it. Async writes already made are
-   * sent first and settle normally.
+   * sent first and settle normally. While another handle's `openAsync()` is
+   * in flight, that open is cancelled and the deletion waits for it to end:
+   * the Promise then settles once the database is deleted.
    */
   destroy() {
+    const openings = [...openingHandles].filter((handle) => handle.path === this.path)
+    const handles = new Set([...openHandles, ...openings, this])
+    const closing = [...handles].filter((handle) => handle.path === this.path).map((handle) => handle.close())
+    if (openings.length > 0) {
+      // RocksDB's open runs on the pool: waiting for it here would block the event loop.
+      return Promise.all(closing).then(() => destroyDatabase(this.path))
+    }
     // A failure is thrown, as rocksdb-js's synchronous destroy() throws it.
-    for (const handle of [...openHandles]) if (handle.path === this.path) handle.close()
-    this.close()
     waitUntilReleased(this.path)
     destroyDatabase(this.path)
     return Promise.resolve()
@@ -1105,20 +1192,39 @@ function waitUntilReleased(dbPath) {
   for (let waited = 0; isDatabaseClosing(dbPath) && waited < 30_000; waited++) Atomics.wait(pause, 0, 0, 1)
 }
 
+function noop() {}
+
+/**
+ * Refuses `checkpointsPath` and `branchesPath` that overlap each other or
+ * the database: two registries in one directory each read the other's
+ * records as damaged, and a registry inside the database would be copied
+ * into its own checkpoints.
+ */
+function checkSidePaths(dbPath, options) {
+  const dirs = [
+    ['options.checkpointsPath', path.resolve(options.checkpointsPath ?? beside(dbPath, 'checkpoints'))],
+    ['options.branchesPath', path.resolve(options.branchesPath ?? beside(dbPath, 'branches'))],
+  ]
+  const within = (inner, outer) => {
+    const relative = path.relative(outer, inner)
+    return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))
+  }
+  for (const [name, dir] of dirs) {
+    if (within(dir, dbPath)) {
+      throw invalidArgValue(name, `must not be the database directory ${dbPath} or inside it. Received ${JSON.stringify(dir)}`)
+    }
+  }
+  const [[, checkpoints], [, branches]] = dirs
+  if (within(checkpoints, branches) || within(branches, checkpoints)) {
+    throw invalidArgValue('options.branchesPath', `must not be options.checkpointsPath (${checkpoints}), inside it or around it: each keeps a registry of its own. Received ${JSON.stringify(branches)}`)
+  }
+}
+
 /** Checks the name of a RocksDB property. */
 function checkPropertyName(name) {
   if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
   if (name.includes('\0')) throw invalidArgValue('name', 'must not contain null bytes')
   return name
-}
-
-/**
- * Resolves once the database at `dbPath` is no longer closing: RocksDB has
- * released it and its LOCK file, or another handle has it open. Polled, so
- * no thread of libuv's pool waits on it.
- */
-async function released(dbPath) {
-  for (let pause = 1; isDatabaseClosing(dbPath); pause = Math.min(pause * 2, 20)) await sleep(pause)
 }
 
 /** Every error `code` the package raises. */
@@ -1141,6 +1247,8 @@ const ERROR_CODES = Object.freeze(
       'ERR_BRANCH_NOT_FOUND',
       'ERR_BRANCH_REGISTRY_CORRUPT',
       'ERR_DATABASE_NOT_FOUND',
+      'ERR_DATABASE_BUSY',
+      'ERR_RESTORE_IN_PROGRESS',
       'ERR_NATIVE_BINARY_NOT_FOUND',
     ]),
   ].sort(),
