@@ -36,8 +36,8 @@ const path = require('node:path')
 const stream = require('node:stream')
 const zlib = require('node:zlib')
 const { copyFileHashed, hashFile, syncFilesystem, tryLockFile } = require('./binding')
-const { invalidArgType, invalidArgValue, checkPath } = require('./errors')
-const { codedError } = require('./registry')
+const { invalidArgType, invalidArgValue, checkPath, coding } = require('./errors')
+const { codedError, beside } = require('./registry')
 const { replaceDatabase, verifyDatabase } = require('./checkpoints')
 
 const FORMAT = 'rocksdb-branch-backup'
@@ -46,6 +46,12 @@ const LOCK_FILE = '.backup.lock'
 const SHA256 = /^[0-9a-f]{64}$/
 // Names a manifest may list: RocksDB's own files, never a path.
 const DB_FILE = /^(CURRENT|IDENTITY|MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blob))$/
+// Files of a live database's directory that are no part of its data: the
+// lock RocksDB holds while it is open and its info logs. A tar of a
+// database's directory has them; a restore leaves them out.
+const NOT_DATA = /^(LOCK|LOG|LOG\.old\.\d+)$/
+// Scratch copies of `backups.verify`, in a directory store.
+const VERIFY_SCRATCH = /^\.verify-[0-9a-f-]{36}$/
 
 function abortError(signal) {
   const error = new Error('The backup was aborted', { cause: signal?.reason })
@@ -210,10 +216,24 @@ class DirectoryStore {
     for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) await syncDirectory(dir)
   }
 
+  /**
+   * Removes what interrupted work left: temporary copies of files and
+   * manifests, and the scratch copies of verifications a crash stopped.
+   * Needs the exclusive lock, which no verification runs beside.
+   */
   async removeTemporaryFiles() {
     for (const key of [...(await this.list('files')), ...(await this.list('backups'))]) {
       const name = path.basename(key)
       if (name.startsWith('.tmp-') || name.endsWith('.tmp')) await this.delete(key)
+    }
+    let entries = []
+    try {
+      entries = await fs.promises.readdir(this.dir)
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error
+    }
+    for (const name of entries) {
+      if (VERIFY_SCRATCH.test(name)) await fs.promises.rm(path.join(this.dir, name), { recursive: true, force: true })
     }
   }
 
@@ -223,6 +243,10 @@ class DirectoryStore {
    * `{ release(), assertHeld() }`; a lock on a file is held until released.
    */
   async lock(shared) {
+    const stats = await fs.promises.stat(this.dir).catch(() => undefined)
+    if (stats !== undefined && !stats.isDirectory()) throw codedError('ERR_NOT_A_DIRECTORY', `the backup store ${this.dir} is a file, not a directory`)
+    // A store that does not exist has nothing for a reader to protect.
+    if (stats === undefined && shared) return { release: async () => {}, assertHeld() {} }
     await fs.promises.mkdir(this.dir, { recursive: true })
     const file = path.join(this.dir, LOCK_FILE)
     const lock = tryLockFile(file, shared)
@@ -549,6 +573,8 @@ function checkManifest(manifest, where) {
     Array.isArray(files) &&
     files.every((f) => typeof f?.name === 'string' && DB_FILE.test(f.name) && SHA256.test(f.sha256) && Number.isSafeInteger(f.size))
   if (!valid) throw corrupt(`${where} is not a backup manifest this package can read`, where)
+  const names = new Set(files.map((f) => f.name))
+  if (names.size !== files.length) throw corrupt(`${where} lists one file twice`, where)
   if (manifest.version !== FORMAT_VERSION) {
     throw corrupt(`${where} has format version ${manifest.version}; this package reads version ${FORMAT_VERSION}`, where)
   }
@@ -598,49 +624,79 @@ async function collectGarbage(store) {
 // ---------------------------------------------------------------------------
 // Making a backup
 
-// Staging checkpoints of backups running in this process, which a backup
-// that finds leftovers must not remove.
-const activeStaging = new Set()
-
 /**
  * Makes a checkpoint of `db` to read a consistent set of files from, in
- * `<db>.backup-staging/`, on the database's filesystem so that it costs
- * hardlinks, and lists the files to back up (see `stagedFiles`); flushes
- * first with `flushBeforeBackup` (by default only without a WAL). Leftovers
- * of crashed backups are removed first. Resolves with `{ dir, files,
- * release }`.
+ * `<db>.backup-staging/<uuid>/`, on the database's filesystem so that it
+ * costs hardlinks, and lists the files to back up (see `stagedFiles`);
+ * flushes first with `flushBeforeBackup` (by default only without a WAL).
+ * Each staging folder has a lock file beside it, `<uuid>.lock`, held while
+ * its backup runs: leftovers of crashed backups (folders whose lock is
+ * free) are removed first, and backups running meanwhile in any thread or
+ * process are left alone. Resolves with `{ dir, files, release }`.
  */
 async function stageCheckpoint(db, options) {
-  const root = `${db.path}.backup-staging`
-  let leftovers = []
-  try {
-    leftovers = await fs.promises.readdir(root)
-  } catch (error) {
-    if (error.code !== 'ENOENT') throw error
-  }
-  for (const entry of leftovers) {
-    const dir = path.join(root, entry)
-    if (!activeStaging.has(dir)) await fs.promises.rm(dir, { recursive: true, force: true })
-  }
+  const root = beside(db.path, 'backupStaging')
+  await removeStagingLeftovers(root)
   if (options.flushBeforeBackup ?? db.options.disableWAL === true) await db.flush()
   const dir = path.join(root, crypto.randomUUID())
-  activeStaging.add(dir)
+  const lock = await lockStaging(root, dir)
+  // A fresh name's lock is free; null would mean a clash of random UUIDs.
+  if (lock === null) throw codedError('ERR_BACKUP_LOCKED', `${dir} is in use`)
+  const release = async () => {
+    try {
+      await fs.promises.rm(dir, { recursive: true, force: true })
+      // Removed while held, then released (src/lock.rs tells a lock on a removed file).
+      await fs.promises.rm(`${dir}.lock`, { force: true })
+    } finally {
+      lock.release()
+    }
+    // Only when empty: another backup may be staging beside it.
+    await fs.promises.rmdir(root).catch(() => {})
+  }
   try {
     await db.createCheckpoint(dir)
-  } catch (error) {
-    activeStaging.delete(dir)
-    throw error
-  }
-  const release = async () => {
-    await fs.promises.rm(dir, { recursive: true, force: true })
-    activeStaging.delete(dir)
-    if (activeStaging.size === 0) await fs.promises.rm(root, { recursive: true, force: true })
-  }
-  try {
     return { dir, files: await stagedFiles(dir, options), release }
   } catch (error) {
     await release()
     throw error
+  }
+}
+
+/** Takes the lock of the new staging folder `dir` in `root`, making `root` (again, if a finished backup removed it meanwhile). */
+async function lockStaging(root, dir) {
+  for (let attempt = 1; ; attempt++) {
+    await fs.promises.mkdir(root, { recursive: true })
+    try {
+      return tryLockFile(`${dir}.lock`, false)
+    } catch (error) {
+      if (attempt === 3) throw error
+    }
+  }
+}
+
+/** Removes the staging folders of `root` whose backup is no longer running (their lock is free). */
+async function removeStagingLeftovers(root) {
+  let entries
+  try {
+    entries = await fs.promises.readdir(root)
+  } catch (error) {
+    if (error.code === 'ENOENT') return
+    throw error
+  }
+  // `<uuid>`, RocksDB's staging `<uuid>.tmp` while the checkpoint is made,
+  // and `<uuid>.lock`, all under the one lock.
+  const staged = new Set(entries.map((entry) => entry.replace(/\.(lock|tmp)$/, '')))
+  for (const name of staged) {
+    const dir = path.join(root, name)
+    const lock = tryLockFile(`${dir}.lock`, false)
+    if (lock === null) continue // its backup is running
+    try {
+      await fs.promises.rm(dir, { recursive: true, force: true })
+      await fs.promises.rm(`${dir}.tmp`, { recursive: true, force: true })
+      await fs.promises.rm(`${dir}.lock`, { force: true })
+    } finally {
+      lock.release()
+    }
   }
 }
 
@@ -765,8 +821,14 @@ async function backupToStore(db, destination, options) {
     await collectGarbage(store).catch(() => {})
     throw error
   } finally {
-    await staged?.release()
-    await lock.release()
+    // The store's lock is released whatever removing the staging folder
+    // meets. A staging folder left behind fails no backup: the next one
+    // removes it (see `removeStagingLeftovers`).
+    try {
+      await staged?.release().catch(() => {})
+    } finally {
+      await lock.release()
+    }
   }
 }
 
@@ -851,18 +913,16 @@ async function backupToStream(db, target, options) {
 }
 
 /**
- * Unpacks a tar or tar.gz stream of a database into `dir` (which must not
- * exist), writing each file through libuv's pool. Only RocksDB's own file
- * names are accepted: an entry named otherwise, or with a path, is refused.
+ * The first chunk of `source`, put back; `null` when it ends at once. Its
+ * error rejects.
  */
-async function untar(readable, dir, signal) {
-  await fs.promises.mkdir(dir, { recursive: true })
-  let source = stream.Readable.from(readable)
-  // Gzip is told by its magic number, so either kind restores.
-  const first = await new Promise((resolve, reject) => {
+function peek(source) {
+  return new Promise((resolve, reject) => {
     const onReadable = () => {
       cleanup()
-      resolve(source.read() ?? null)
+      const first = source.read()
+      if (first !== null) source.unshift(first)
+      resolve(first)
     }
     const onEnd = () => {
       cleanup()
@@ -881,37 +941,122 @@ async function untar(readable, dir, signal) {
     source.once('end', onEnd)
     source.once('error', onError)
   })
-  if (first === null) throw corrupt('the archive is empty', undefined)
-  source.unshift(first)
-  if (first[0] === 0x1f && first[1] === 0x8b) source = source.pipe(zlib.createGunzip())
+}
 
+/**
+ * The bytes of a tar or tar.gz stream, gunzipped when gzip's magic number
+ * starts it. A damaged gzip, or an error of the source, rejects the
+ * iteration (`ERR_ROCKSDB_CORRUPTION` for the first): nothing is left to
+ * throw where no one listens.
+ */
+async function* archiveBytes(readable) {
+  try {
+    yield* archiveChunks(readable)
+  } catch (error) {
+    if (typeof error?.code === 'string' && (error.code.startsWith('ERR_') || error.code === 'ABORT_ERR')) throw error
+    // The caller's stream failed: coded, with its error as the cause.
+    throw codedError('ERR_IO', `the archive could not be read: ${error?.message ?? error}`, { cause: error })
+  }
+}
+
+/** `archiveBytes` before its errors are coded. */
+async function* archiveChunks(readable) {
+  const source = stream.Readable.from(readable)
+  // Until the iteration below owns them, the source's errors are caught here.
+  const first = await peek(source)
+  if (first === null) throw corrupt('the archive is empty', undefined)
+  if (first[0] !== 0x1f || first[1] !== 0x8b) {
+    yield* source
+    return
+  }
+  const gunzip = zlib.createGunzip()
+  // pipeline() destroys every stage on the first error, so a source that
+  // fails mid-way fails the gunzip being read, and no error goes unheard.
+  const piped = stream.promises.pipeline(source, gunzip).catch((error) => error)
+  try {
+    yield* gunzip
+  } catch (error) {
+    if (typeof error?.code === 'string' && error.code.startsWith('Z_')) throw corrupt(`the archive's gzip is damaged: ${error.message}`, undefined)
+    throw error
+  } finally {
+    gunzip.destroy()
+    source.destroy()
+    // Settled (as a premature close) once both are destroyed; any error it
+    // saw was thrown by the iteration above.
+    await piped
+  }
+}
+
+/** One file being unpacked: written through a FileHandle, so every failure is a rejection. */
+class UnpackedFile {
+  constructor(handle, name, size) {
+    this.handle = handle
+    this.name = name
+    this.remaining = size
+    this.padding = (512 - (size % 512)) % 512
+  }
+
+  static async create(dir, name, size) {
+    let handle
+    try {
+      handle = await fs.promises.open(path.join(dir, name), 'wx')
+    } catch (error) {
+      if (error.code === 'EEXIST') throw corrupt(`the archive holds ${JSON.stringify(name)} twice`, undefined)
+      throw error
+    }
+    return new UnpackedFile(handle, name, size)
+  }
+
+  async write(bytes) {
+    let written = 0
+    while (written < bytes.length) written += (await this.handle.write(bytes, written, bytes.length - written)).bytesWritten
+    this.remaining -= bytes.length
+  }
+
+  async close() {
+    const handle = this.handle
+    this.handle = null
+    await handle?.close()
+  }
+}
+
+/**
+ * Unpacks a tar or tar.gz stream of a database into `dir` (which must not
+ * exist), writing each file through libuv's pool. Only RocksDB's own file
+ * names are accepted: an entry named otherwise, or with a path, is refused;
+ * `LOCK` and info logs (`LOG`, `LOG.old.*`), which a tar of a live
+ * database's directory holds, are skipped.
+ */
+async function untar(readable, dir, signal) {
+  await fs.promises.mkdir(dir, { recursive: true })
   let pending = Buffer.alloc(0)
-  let current = null // { name, remaining, padding, out }
+  let current = null // the UnpackedFile being written
+  let skipping = null // { remaining, padding } of an entry left out
   let ended = false
   const names = []
-  const finishFile = async () => {
-    await new Promise((resolve, reject) => current.out.end((error) => (error ? reject(error) : resolve())))
-    names.push(current.name)
-    current = null
-  }
   try {
-    for await (const chunk of source) {
+    for await (const chunk of archiveBytes(readable)) {
       checkSignal(signal)
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
       while (!ended) {
-        if (current) {
-          if (current.remaining > 0) {
+        const entry = current ?? skipping
+        if (entry) {
+          if (entry.remaining > 0) {
             if (pending.length === 0) break
-            const take = Math.min(current.remaining, pending.length)
+            const take = Math.min(entry.remaining, pending.length)
             const piece = pending.subarray(0, take)
             pending = pending.subarray(take)
-            current.remaining -= take
-            if (!current.out.write(piece)) await new Promise((resolve) => current.out.once('drain', resolve))
+            if (current) await current.write(piece)
+            else skipping.remaining -= take
             continue
           }
-          if (pending.length < current.padding) break
-          pending = pending.subarray(current.padding)
-          await finishFile()
+          if (pending.length < entry.padding) break
+          pending = pending.subarray(entry.padding)
+          if (current) {
+            await current.close()
+            names.push(current.name)
+          }
+          current = skipping = null
           continue
         }
         if (pending.length < 512) break
@@ -929,26 +1074,21 @@ async function untar(readable, dir, signal) {
         const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim() || '0', 8)
         const base = name.replace(/^\.\//, '')
         if (type === '5' && (base === '' || base === '.' || base === './')) continue
+        if (type === '0' && NOT_DATA.test(base)) {
+          skipping = { remaining: size, padding: (512 - (size % 512)) % 512 }
+          continue
+        }
         if (type !== '0' || !DB_FILE.test(base)) {
           throw corrupt(`the archive holds ${JSON.stringify(name)}, which is no file of a RocksDB database`, undefined)
         }
-        current = {
-          name: base,
-          remaining: size,
-          padding: (512 - (size % 512)) % 512,
-          out: fs.createWriteStream(path.join(dir, base), { flags: 'wx', highWaterMark: 1 << 20 }),
-        }
+        current = await UnpackedFile.create(dir, base, size)
       }
+      if (ended) break
     }
-    if (current || !ended) throw corrupt('the archive ends early: it is truncated', undefined)
-  } catch (error) {
-    // The file being written must be closed before its directory is removed.
-    if (current && !current.out.closed) {
-      current.out.destroy()
-      await new Promise((resolve) => current.out.once('close', resolve))
-    }
-    source.destroy()
-    throw error
+    if (current || skipping || !ended) throw corrupt('the archive ends early: it is truncated', undefined)
+  } finally {
+    // The file being written is closed before its directory is removed.
+    await current?.close().catch(() => {})
   }
   if (!names.includes('CURRENT')) throw corrupt('the archive holds no database (no CURRENT file)', undefined)
   // The files and the directory on disk, with one sync of the filesystem.
@@ -975,10 +1115,31 @@ async function manifestOf(store, id) {
   return checkManifest(manifest, `${store.location}/${manifestKey(id)}`)
 }
 
+/** Checks the options object of a `backups` call. */
+function checkOptions(options) {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', options.signal)
+  if (options.progress !== undefined && typeof options.progress !== 'function') throw invalidArgType('options.progress', 'a function', options.progress)
+  return options
+}
+
+/**
+ * The `backups` namespace: every call checks its options and rejects only
+ * with coded errors (a system error's errno name becomes a code of this
+ * package, see `withCode` of ./errors).
+ */
 function makeBackups(Database) {
+  const calls = backupCalls(Database)
+  for (const name of Object.keys(calls)) calls[name] = coding(calls[name])
+  return calls
+}
+
+function backupCalls(Database) {
   return {
     /** Every backup in `backupDir`, oldest first. */
-    async list(backupDir, options = {}) {
+    async list(backupDir, options) {
+      options = checkOptions(options)
       const store = openStore(backupDir, options, 'backupDir')
       return (await readManifests(store)).map(toInfo)
     },
@@ -989,33 +1150,18 @@ function makeBackups(Database) {
      * Rejects with `ERR_ROCKSDB_CORRUPTION` and `file` naming the first
      * damaged file.
      */
-    async verify(backupDir, backupId, options = {}) {
+    async verify(backupDir, backupId, options) {
+      options = checkOptions(options)
       checkBackupId(backupId)
       const store = openStore(backupDir, options, 'backupDir')
-      const manifest = await manifestOf(store, backupId)
-      const bytesTotal = toInfo(manifest).size
-      const local = store.localFile('') !== undefined
-      // A directory store's files are read here and linked below; a remote
-      // store's are checked as they are downloaded below, once.
-      if (local) {
-        let bytes = 0
-        for (const file of manifest.files) {
-          checkSignal(options.signal)
-          await checkedRead(store, manifest, file, (key) => store.hashStored(key))
-          bytes += file.size
-          options.progress?.({ bytesDone: bytes, bytesTotal })
-        }
-      }
-      // RocksDB's own checksums, on the files as RocksDB sees them: linked
-      // into a scratch database beside the store (or downloaded).
-      const scratch = path.join(store.localFile('') ?? os.tmpdir(), `.verify-${crypto.randomUUID()}`)
+      // Shared, as a restore's: a purge or delete meanwhile would take files
+      // from under it and make it report damage that is not there.
+      const lock = await store.lock(true)
       try {
-        await materialize(store, manifest, scratch, { link: true, sync: false, signal: options.signal, progress: local ? undefined : options.progress })
-        await verifyDatabase(Database, scratch)
+        return await verifyLocked(Database, store, backupId, options)
       } finally {
-        await fs.promises.rm(scratch, { recursive: true, force: true })
+        await lock.release()
       }
-      return { backupId, files: manifest.files.length, bytes: bytesTotal }
     },
 
     /**
@@ -1024,8 +1170,8 @@ function makeBackups(Database) {
      * replaced crash-safely; a new path needs nothing. Every byte is checked
      * against the manifest as it is copied.
      */
-    async restore(backupDir, dbDir, options = {}) {
-      if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+    async restore(backupDir, dbDir, options) {
+      options = checkOptions(options)
       const target = checkPath('dbDir', dbDir)
       const store = openStore(backupDir, options, 'backupDir')
       if (store instanceof DirectoryStore && (target === store.dir || !path.relative(store.dir, target).startsWith('..'))) {
@@ -1051,7 +1197,8 @@ function makeBackups(Database) {
      * Restores a tar or tar.gz stream made by `db.backup(stream)` (or any
      * tar of a database directory) into `dbDir`, as `restore()` does.
      */
-    async restoreStream(readable, dbDir, options = {}) {
+    async restoreStream(readable, dbDir, options) {
+      options = checkOptions(options)
       if (readable === null || (typeof readable !== 'object' && typeof readable !== 'function')) throw invalidArgType('readable', 'a readable stream', readable)
       const target = checkPath('dbDir', dbDir)
       const source = typeof readable.getReader === 'function' && typeof readable.pipe !== 'function' ? stream.Readable.fromWeb(readable) : readable
@@ -1060,7 +1207,8 @@ function makeBackups(Database) {
     },
 
     /** Deletes one backup and the files only it used. */
-    async delete(backupDir, backupId, options = {}) {
+    async delete(backupDir, backupId, options) {
+      options = checkOptions(options)
       checkBackupId(backupId)
       const store = openStore(backupDir, options, 'backupDir')
       const lock = await store.lock(false)
@@ -1075,7 +1223,8 @@ function makeBackups(Database) {
     },
 
     /** Deletes all but the newest `keepCount` backups; resolves with the ids deleted. */
-    async purge(backupDir, keepCount, options = {}) {
+    async purge(backupDir, keepCount, options) {
+      options = checkOptions(options)
       if (!Number.isInteger(keepCount) || keepCount < 0) throw invalidArgType('keepCount', 'a non-negative integer', keepCount)
       const store = openStore(backupDir, options, 'backupDir')
       const lock = await store.lock(false)
@@ -1091,6 +1240,34 @@ function makeBackups(Database) {
       }
     },
   }
+}
+
+/** `backups.verify` once it holds the store's shared lock. */
+async function verifyLocked(Database, store, backupId, options) {
+  const manifest = await manifestOf(store, backupId)
+  const bytesTotal = toInfo(manifest).size
+  const local = store.localFile('') !== undefined
+  // A directory store's files are read here and linked below; a remote
+  // store's are checked as they are downloaded below, once.
+  if (local) {
+    let bytes = 0
+    for (const file of manifest.files) {
+      checkSignal(options.signal)
+      await checkedRead(store, manifest, file, (key) => store.hashStored(key))
+      bytes += file.size
+      options.progress?.({ bytesDone: bytes, bytesTotal })
+    }
+  }
+  // RocksDB's own checksums, on the files as RocksDB sees them: linked
+  // into a scratch database beside the store (or downloaded).
+  const scratch = path.join(store.localFile('') ?? os.tmpdir(), `.verify-${crypto.randomUUID()}`)
+  try {
+    await materialize(store, manifest, scratch, { link: true, sync: false, signal: options.signal, progress: local ? undefined : options.progress })
+    await verifyDatabase(Database, scratch)
+  } finally {
+    await fs.promises.rm(scratch, { recursive: true, force: true })
+  }
+  return { backupId, files: manifest.files.length, bytes: bytesTotal }
 }
 
 /**
@@ -1160,4 +1337,4 @@ async function backup(db, destination, options) {
   return backupToStore(db, destination, options)
 }
 
-module.exports = { backup, makeBackups, openStore, FORMAT_VERSION }
+module.exports = { backup: coding(backup), makeBackups, openStore, FORMAT_VERSION }
