@@ -276,10 +276,9 @@ async function run(argv) {
     const record = new CheckpointStore(checkpointsDir(db, flags)).info(checkpoint)
     const source = record ? record.path : path.resolve(checkpoint)
     const outcome = await RocksDatabase.restore(db, source, { checkpointsPath: flags.checkpointsPath })
-    return {
-      json: outcome,
-      text: `restored ${path.resolve(db)} from ${outcome.restoredFrom}\nthe replaced state is kept as checkpoint ${outcome.preRestore.name}`,
-    }
+    // A new path had no state to keep.
+    const kept = outcome.preRestore ? `\nthe replaced state is kept as checkpoint ${outcome.preRestore.name}` : ''
+    return { json: outcome, text: `restored ${path.resolve(db)} from ${outcome.restoredFrom}${kept}` }
   }
   throw new UsageError(`unknown command ${JSON.stringify(command)}`)
 }
