@@ -3,7 +3,7 @@
 const test = require('ava')
 const fs = require('node:fs')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const { RocksDatabase, BranchStore } = require('..')
 const { scratch } = require('./helpers')
 
@@ -362,7 +362,14 @@ test('idleTimeout closes RocksDB under an idle handle and opens it again on the 
   branch.putSync('a', 1)
   t.true(await dormant(branch))
   t.true(branch.isOpen())
-  t.false(db.branches.info('idle').open, 'RocksDB let the directory go')
+  t.true(db.branches.info('idle').open, 'a dormant handle still counts as open')
+  // RocksDB let the directory go: another process can take its LOCK.
+  const child = spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(path.resolve(__dirname, '..'))}).RocksDatabase.open(${JSON.stringify(db.branches.pathOf('idle'))}).close().then(() => console.log('opened'))`],
+    { encoding: 'utf8' },
+  )
+  t.is(child.stdout.trim(), 'opened', child.stderr)
   // Every kind of call opens it again and finds what was written.
   t.is(branch.getSync('a'), 1)
   t.false(branch.dormant)

@@ -1,10 +1,12 @@
 'use strict'
 
-// Crash test: a child process writes, removes, checkpoints, branches and
-// restores until it is killed with SIGKILL at a random moment. After each
-// kill the database is reopened and checked against the acknowledgement log:
-// every acknowledged write is there, every acknowledged removal is not, every
-// listed checkpoint opens and verifies, and nothing half-made is left.
+// Crash test: a child process writes, removes, checkpoints, branches (and
+// writes to branches across their idle moment) and restores, every handle
+// with idleTimeout set, until it is killed with SIGKILL at a random moment.
+// After each kill the database is reopened and checked against the
+// acknowledgement log: every acknowledged write is there (in the database
+// and in its branches), every acknowledged removal is not, every listed
+// checkpoint opens and verifies, and nothing half-made is left.
 //
 // CRASH_ITERATIONS sets the number of kills (default 6, a short run for CI);
 // CRASH_SEED replays a run.
@@ -53,7 +55,7 @@ function replay(lines) {
   const deleting = new Set()
   const deleted = new Set()
   // Named branches: made, being deleted, deleted.
-  const branches = { made: new Set(), deleting: new Set(), deleted: new Set() }
+  const branches = { made: new Set(), deleting: new Set(), deleted: new Set(), writes: new Map() }
   for (const line of lines) {
     const [op, arg] = line.split(' ')
     if (op === 'P') present.set(Number(arg), true)
@@ -71,6 +73,9 @@ function replay(lines) {
     else if (op === 'BC') branches.made.add(arg)
     else if (op === 'BD') branches.deleting.add(arg)
     else if (op === 'BDE') branches.deleted.add(arg)
+    // A reset drops a branch's writes; those acknowledged since must be there.
+    else if (op === 'BR') branches.writes.delete(arg)
+    else if (op === 'BW') branches.writes.set(arg, [...(branches.writes.get(arg) ?? []), Number(line.split(' ')[2])])
   }
   const candidates = [present]
   if (pendingRestore !== null) candidates.push(new Map(snapshots.get(pendingRestore)))
@@ -159,6 +164,9 @@ test(`SIGKILL at random moments loses no acknowledged write and leaves nothing h
           const branch = await db.branches.open(info.name)
           // Every key of the base at branching time is readable; spot-check one.
           branch.getSync(0)
+          for (const key of branches.writes.get(info.name) ?? []) {
+            t.is(branch.getSync(`w${key}`), key, `seed ${seed}: write ${key} to branch ${info.name}, made across its idle moment, was acknowledged`)
+          }
           await branch.close()
         }
       }

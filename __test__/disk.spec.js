@@ -9,26 +9,9 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const { RocksDatabase } = require('..')
-const { scratch, isRoot } = require('./helpers')
+const { scratch, isRoot, mountSmall } = require('./helpers')
 
 const root = path.resolve(__dirname, '..')
-
-/** Mounts a tmpfs of `size` at a new directory; null (with a log) when it cannot. */
-function mountSmall(t, s, size) {
-  if (!isRoot) {
-    t.log('mounting a tmpfs needs root; the disk-full case is not exercised')
-    return null
-  }
-  const dir = s.path('small')
-  fs.mkdirSync(dir)
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
-  if (mounted.status !== 0) {
-    t.log(`cannot mount a tmpfs here (${String(mounted.stderr).trim()}); the disk-full case is not exercised`)
-    return null
-  }
-  t.teardown(() => spawnSync('umount', ['-l', dir]))
-  return dir
-}
 
 /** Fills the filesystem of `dir` but for about `leave` bytes, with a file that can be deleted later. */
 function fill(dir, leave) {

@@ -3,6 +3,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { spawnSync } = require('node:child_process')
 const { RocksDatabase } = require('..')
 
 /** A fresh directory for one test, removed with everything opened in it. */
@@ -31,4 +32,22 @@ function scratch(t) {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
-module.exports = { scratch, isRoot }
+/** Mounts a tmpfs of `size` at a new directory; null (with a log) when it cannot. */
+function mountSmall(t, s, size) {
+  if (!isRoot) {
+    t.log('mounting a tmpfs needs root; the disk-full case is not exercised')
+    return null
+  }
+  const dir = s.path('small')
+  fs.mkdirSync(dir)
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
+  if (mounted.status !== 0) {
+    t.log(`cannot mount a tmpfs here (${String(mounted.stderr).trim()}); the disk-full case is not exercised`)
+    return null
+  }
+  t.teardown(() => spawnSync('umount', ['-l', dir]))
+  return dir
+}
+
+
+module.exports = { scratch, isRoot, mountSmall }

@@ -109,7 +109,7 @@ async function everything(): Promise<void> {
   const deleted: boolean = await store.delete('nightly')
   const readOnlyStore = new CheckpointStore('/tmp/db.checkpoints')
   const restored = await RocksDatabase.restore('/tmp/db', info.path, { checkpointsPath: readOnlyStore.dir })
-  const preRestore: CheckpointInfo = restored.preRestore
+  const preRestore: CheckpointInfo | null = restored.preRestore
 
   const branches: BranchStore = db.branches
   const made: BranchInfo = await branches.create('app-1', { from: 'nightly', metadata: { owner: 'a' } })
