@@ -10,6 +10,14 @@ const path = require('node:path')
 
 const root = path.join(__dirname, '..')
 
+/** The .js files under `dir` (relative to the root), folders included. */
+function jsFiles(dir) {
+  return fs
+    .readdirSync(path.join(root, dir), { recursive: true })
+    .filter((file) => file.endsWith('.js'))
+    .map((file) => path.join(dir, file))
+}
+
 /** The first cycle in `graph` (name → names it imports), or null. */
 function findCycle(graph) {
   const state = new Map()
@@ -36,18 +44,18 @@ function findCycle(graph) {
 
 test('JavaScript modules require each other one way only', (t) => {
   const graph = new Map()
-  for (const dir of ['lib', 'bin']) {
-    for (const file of fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.js'))) {
-      const source = fs.readFileSync(path.join(root, dir, file), 'utf8')
-      const from = path.join(dir, file)
-      const imports = [...source.matchAll(/require\('(\.{1,2}\/[^']+)'\)/g)].map((match) => {
-        const target = path.relative(root, path.resolve(root, dir, match[1]))
-        return target.endsWith('.js') ? target : `${target}.js`
-      })
-      graph.set(from, imports)
-    }
+  for (const from of [...jsFiles('lib'), ...jsFiles('bin')]) {
+    const source = fs.readFileSync(path.join(root, from), 'utf8')
+    const imports = [...source.matchAll(/require\('(\.{1,2}\/[^']+)'\)/g)].map((match) => {
+      const target = path.relative(root, path.resolve(root, path.dirname(from), match[1]))
+      if (target.endsWith('.js')) return target
+      // A folder's module is its index.js.
+      return fs.existsSync(path.join(root, target, 'index.js')) ? path.join(target, 'index.js') : `${target}.js`
+    })
+    graph.set(from, imports)
   }
   t.true(graph.get('lib/index.js').length > 3, 'the graph was read')
+  t.true(graph.get('lib/backups/index.js').length > 3, 'folders were read')
   t.is(findCycle(graph), null)
 })
 

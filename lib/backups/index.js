@@ -1,0 +1,451 @@
+'use strict'
+
+/**
+ * Backups: copies of a database that survive losing its disk, kept in a
+ * directory or in S3-compatible object storage, incremental, and checked
+ * byte for byte.
+ *
+ * A backup store (a directory, or `s3://bucket/prefix`) holds:
+ *
+ *   files/<sha256>       each distinct file content, once (SST files that
+ *                        did not change are shared by every backup)
+ *   backups/<id>.json    one backup: its id, time, sequence, metadata and
+ *                        the name, size and SHA-256 of each of its files
+ *   .backup.lock         held by writers exclusively and by restores
+ *                        shared, across processes: a locked file in a
+ *                        directory, an object with leased holders in S3
+ *
+ * A backup first makes a checkpoint (hardlinks, so a consistent set of files
+ * at once), copies into `files/` what the store does not hold yet, taking
+ * each file's SHA-256 as it copies (from the checkpoint's file, which
+ * nothing changes), and writes its manifest
+ * last: a crash or an abort leaves no manifest, and the files it copied are
+ * removed by the next writer as belonging to no backup. Every listed backup
+ * can therefore be restored. Verification and restore check every byte
+ * against the digests in the manifest.
+ *
+ * Copies and digests run on libuv's pool (src/backup.rs); uploads and
+ * downloads are the AWS SDK's asynchronous I/O; tar streams go through
+ * Node's streams. None of it runs on the event loop for long.
+ */
+
+const crypto = require('node:crypto')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const stream = require('node:stream')
+const zlib = require('node:zlib')
+const { syncFilesystem } = require('../binding')
+const { invalidArgType, invalidArgValue, checkPath, coding } = require('../errors')
+const { codedError } = require('../registry')
+const { replaceDatabase, verifyDatabase } = require('../checkpoints')
+const { checkSignal, corrupt, syncDirectory } = require('./shared')
+const { FORMAT, FORMAT_VERSION, manifestKey, checkManifest, readManifests, toInfo, collectGarbage } = require('./format')
+const { DirectoryStore } = require('./directory-store')
+const { S3Store } = require('./s3-store')
+const { stageCheckpoint } = require('./staging')
+const { tarChunks, isWritable, isWebWritable, untar } = require('./tar')
+
+/** The store a destination names: a directory, or `s3://bucket/prefix`. */
+function openStore(destination, options = {}, argument = 'dir') {
+  if (typeof destination !== 'string') throw invalidArgType(argument, 'a directory or an s3:// URL', destination)
+  if (/^s3:\/\//i.test(destination)) {
+    const s3 = options.s3 ?? {}
+    if (typeof s3 !== 'object' || s3 === null) throw invalidArgType('options.s3', 'an object', s3)
+    if (s3.lockLease !== undefined && (!Number.isSafeInteger(s3.lockLease) || s3.lockLease < 1)) {
+      throw invalidArgType('options.s3.lockLease', 'a positive integer', s3.lockLease)
+    }
+    return new S3Store(destination, s3)
+  }
+  return new DirectoryStore(checkPath(argument, destination))
+}
+
+/** Files a backup copies at a time by default: all cores but the event loop's, at most two. */
+const DEFAULT_COPIES = Math.min(2, Math.max(1, os.availableParallelism() - 1))
+
+function checkBackupOptions(options) {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  for (const name of ['flushBeforeBackup', 'checkDiskSpace', 'sync', 'backupLogFiles', 'gzip', 'shareTableFiles', 'shareFilesWithChecksum']) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalidArgType(`options.${name}`, 'a boolean', options[name])
+  }
+  if (options.metadata !== undefined && typeof options.metadata !== 'string') throw invalidArgType('options.metadata', 'a string', options.metadata)
+  if (options.progress !== undefined && typeof options.progress !== 'function') throw invalidArgType('options.progress', 'a function', options.progress)
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', options.signal)
+  if (options.maxBackgroundOperations !== undefined && (!Number.isInteger(options.maxBackgroundOperations) || options.maxBackgroundOperations < 1)) {
+    throw invalidArgType('options.maxBackgroundOperations', 'a positive integer', options.maxBackgroundOperations)
+  }
+  return options
+}
+
+/**
+ * Backs `db` up into the store at `destination` (see the head of this file).
+ * Resolves with the new backup's id.
+ */
+async function backupToStore(db, destination, options) {
+  const store = openStore(destination, options, 'backupDir')
+  if (store instanceof DirectoryStore) {
+    const relative = path.relative(db.path, store.dir)
+    if (!relative.startsWith('..') && !path.isAbsolute(relative)) {
+      throw invalidArgValue('backupDir', `must not be the database directory ${db.path} or inside it`)
+    }
+  }
+  const { signal, progress } = options
+  checkSignal(signal)
+  const lock = await store.lock(false)
+  let staged
+  try {
+    const manifests = await collectGarbage(store)
+    // Every write acknowledged before the checkpoint is in it: its sequence
+    // number is this one or later. (Reading the checkpoint's own would open
+    // it on the event loop.)
+    const sequence = db.getLatestSequenceNumber()
+    staged = await stageCheckpoint(db, options)
+    const { files } = staged
+    const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
+    // SST and blob files never change under one name, so a name and size
+    // the store has seen are likely stored already; their digest decides,
+    // taken before anything is written.
+    const known = new Set()
+    for (const manifest of manifests) for (const f of manifest.files) if (!/^(CURRENT|MANIFEST|OPTIONS|IDENTITY)/.test(f.name)) known.add(`${f.name}:${f.size}`)
+    if (options.checkDiskSpace !== false) {
+      const needed = files.filter((f) => !known.has(`${f.name}:${f.size}`)).reduce((sum, f) => sum + f.size, 0)
+      const free = await store.freeBytes()
+      if (free !== undefined && free < needed) {
+        throw codedError('ERR_NO_SPACE', `${store.location} has ${free} bytes free; this backup needs up to ${needed}`, { available: free, required: needed })
+      }
+    }
+    const entries = new Array(files.length)
+    let bytesDone = 0
+    let bytesCopied = 0
+    let filesDone = 0
+    const sync = options.sync !== false
+    const tell = () => progress?.({ bytesDone, bytesTotal, bytesCopied, filesDone, filesTotal: files.length })
+    tell()
+    // Files are copied `maxBackgroundOperations` at a time. A copy keeps
+    // one core busy (src/backup.rs) and the event loop needs one of its own,
+    // so by default: one on two cores, two where there are more (each also
+    // holds one of libuv's four threads, which the database's async calls
+    // share). The first failure stops the others from starting a file, and
+    // is reported once those running have settled.
+    let next = 0
+    let failure = null
+    const copier = async () => {
+      while (failure === null && next < files.length) {
+        const index = next++
+        try {
+          checkSignal(signal)
+          const { name, size } = files[index]
+          const stored = await store.putFile(path.join(staged.dir, name), { sync, likelyStored: known.has(`${name}:${size}`) })
+          entries[index] = { name, size: stored.size, sha256: stored.sha256 }
+          bytesDone += stored.size
+          bytesCopied += stored.copied
+          filesDone++
+          tell()
+        } catch (error) {
+          failure ??= error
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(options.maxBackgroundOperations ?? DEFAULT_COPIES, files.length) }, copier))
+    if (failure !== null) throw failure
+    checkSignal(signal)
+    await store.sync()
+    const backupId = (manifests.at(-1)?.backupId ?? 0) + 1
+    const now = Date.now()
+    const manifest = {
+      format: FORMAT,
+      version: FORMAT_VERSION,
+      backupId,
+      timestamp: Math.floor(now / 1000),
+      createdAt: new Date(now).toISOString(),
+      sequence,
+      appMetadata: options.metadata ?? '',
+      bytesCopied,
+      files: entries,
+    }
+    // A lease that ran out (an S3 store) may have let another writer in.
+    lock.assertHeld()
+    await store.writeJson(manifestKey(backupId), manifest)
+    await store.sync()
+    return backupId
+  } catch (error) {
+    // An abort or a failure leaves the store as it was: what this backup
+    // copied belongs to no manifest.
+    await collectGarbage(store).catch(() => {})
+    throw error
+  } finally {
+    // The store's lock is released whatever removing the staging folder
+    // meets. A staging folder left behind fails no backup: the next one
+    // removes it (see `removeStagingLeftovers`).
+    try {
+      await staged?.release().catch(() => {})
+    } finally {
+      await lock.release()
+    }
+  }
+}
+
+/** Writes a tar (or, with `gzip`, tar.gz) archive of `db` to `target`: a Node Writable or a WritableStream. */
+async function backupToStream(db, target, options) {
+  const { signal, progress } = options
+  checkSignal(signal)
+  const staged = await stageCheckpoint(db, options)
+  try {
+    const { files } = staged
+    const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
+    let bytesDone = 0
+    const onBytes = (n) => {
+      bytesDone += n
+      progress?.({ bytesDone, bytesTotal, filesTotal: files.length })
+    }
+    const out = isWebWritable(target) ? stream.Writable.fromWeb(target) : target
+    const stages = [stream.Readable.from(tarChunks(staged.dir, files, signal, onBytes))]
+    if (options.gzip) stages.push(zlib.createGzip())
+    stages.push(out)
+    await stream.promises.pipeline(...stages)
+  } finally {
+    await staged.release()
+  }
+}
+
+function checkBackupId(id, argument = 'backupId') {
+  if (!Number.isInteger(id) || id < 1) throw invalidArgType(argument, 'a positive integer', id)
+  return id
+}
+
+function backupNotFound(store, id) {
+  return codedError('ERR_BACKUP_NOT_FOUND', `no backup ${id} in ${store.location}`)
+}
+
+async function manifestOf(store, id) {
+  const manifest = await store.readJson(manifestKey(id))
+  if (manifest === undefined) throw backupNotFound(store, id)
+  return checkManifest(manifest, `${store.location}/${manifestKey(id)}`)
+}
+
+/** Checks the options object of a `backups` call. */
+function checkOptions(options) {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', options.signal)
+  if (options.progress !== undefined && typeof options.progress !== 'function') throw invalidArgType('options.progress', 'a function', options.progress)
+  return options
+}
+
+/**
+ * The `backups` namespace: every call checks its options and rejects only
+ * with coded errors (a system error's errno name becomes a code of this
+ * package, see `withCode` of ./errors).
+ */
+function makeBackups(Database) {
+  const calls = backupCalls(Database)
+  for (const name of Object.keys(calls)) calls[name] = coding(calls[name])
+  return calls
+}
+
+function backupCalls(Database) {
+  return {
+    /** Every backup in `backupDir`, oldest first. */
+    async list(backupDir, options) {
+      options = checkOptions(options)
+      const store = openStore(backupDir, options, 'backupDir')
+      return (await readManifests(store)).map(toInfo)
+    },
+
+    /**
+     * Reads every file of a backup and checks its size and SHA-256 against
+     * the manifest, then RocksDB's block checksums inside its SST files.
+     * Rejects with `ERR_ROCKSDB_CORRUPTION` and `file` naming the first
+     * damaged file.
+     */
+    async verify(backupDir, backupId, options) {
+      options = checkOptions(options)
+      checkBackupId(backupId)
+      const store = openStore(backupDir, options, 'backupDir')
+      // Shared, as a restore's: a purge or delete meanwhile would take files
+      // from under it and make it report damage that is not there.
+      const lock = await store.lock(true)
+      try {
+        return await verifyLocked(Database, store, backupId, options)
+      } finally {
+        await lock.release()
+      }
+    },
+
+    /**
+     * Restores a backup (the latest unless `backupId`) into `dbDir`. A
+     * database already there is kept as checkpoint `pre-restore-<time>` and
+     * replaced crash-safely; a new path needs nothing. Every byte is checked
+     * against the manifest as it is copied.
+     */
+    async restore(backupDir, dbDir, options) {
+      options = checkOptions(options)
+      const target = checkPath('dbDir', dbDir)
+      const store = openStore(backupDir, options, 'backupDir')
+      if (store instanceof DirectoryStore && (target === store.dir || !path.relative(store.dir, target).startsWith('..'))) {
+        throw invalidArgValue('dbDir', `must not be the backup directory ${store.dir} or inside it`)
+      }
+      const lock = await store.lock(true)
+      try {
+        let id = options.backupId
+        if (id === undefined) {
+          const manifests = await readManifests(store)
+          if (manifests.length === 0) throw codedError('ERR_BACKUP_NOT_FOUND', `no backup in ${store.location}`)
+          id = manifests.at(-1).backupId
+        }
+        const manifest = await manifestOf(store, checkBackupId(id, 'options.backupId'))
+        const preRestore = await replaceDatabase(Database, target, (staging) => materialize(store, manifest, staging, options), options.openOptions)
+        return { backupId: manifest.backupId, path: target, preRestore }
+      } finally {
+        await lock.release()
+      }
+    },
+
+    /**
+     * Restores a tar or tar.gz stream made by `db.backup(stream)` (or any
+     * tar of a database directory) into `dbDir`, as `restore()` does.
+     */
+    async restoreStream(readable, dbDir, options) {
+      options = checkOptions(options)
+      if (readable === null || (typeof readable !== 'object' && typeof readable !== 'function')) throw invalidArgType('readable', 'a readable stream', readable)
+      const target = checkPath('dbDir', dbDir)
+      const source = typeof readable.getReader === 'function' && typeof readable.pipe !== 'function' ? stream.Readable.fromWeb(readable) : readable
+      const preRestore = await replaceDatabase(Database, target, (staging) => untar(source, staging, options.signal), options.openOptions)
+      return { path: target, preRestore }
+    },
+
+    /** Deletes one backup and the files only it used. */
+    async delete(backupDir, backupId, options) {
+      options = checkOptions(options)
+      checkBackupId(backupId)
+      const store = openStore(backupDir, options, 'backupDir')
+      const lock = await store.lock(false)
+      try {
+        await manifestOf(store, backupId)
+        await store.delete(manifestKey(backupId))
+        await store.sync()
+        await collectGarbage(store)
+      } finally {
+        await lock.release()
+      }
+    },
+
+    /** Deletes all but the newest `keepCount` backups; resolves with the ids deleted. */
+    async purge(backupDir, keepCount, options) {
+      options = checkOptions(options)
+      if (!Number.isInteger(keepCount) || keepCount < 0) throw invalidArgType('keepCount', 'a non-negative integer', keepCount)
+      const store = openStore(backupDir, options, 'backupDir')
+      const lock = await store.lock(false)
+      try {
+        const manifests = await readManifests(store)
+        const doomed = manifests.slice(0, Math.max(0, manifests.length - keepCount))
+        for (const manifest of doomed) await store.delete(manifestKey(manifest.backupId))
+        await store.sync()
+        await collectGarbage(store)
+        return doomed.map((m) => m.backupId)
+      } finally {
+        await lock.release()
+      }
+    },
+  }
+}
+
+/** `backups.verify` once it holds the store's shared lock. */
+async function verifyLocked(Database, store, backupId, options) {
+  const manifest = await manifestOf(store, backupId)
+  const bytesTotal = toInfo(manifest).size
+  const local = store.localFile('') !== undefined
+  // A directory store's files are read here and linked below; a remote
+  // store's are checked as they are downloaded below, once.
+  if (local) {
+    let bytes = 0
+    for (const file of manifest.files) {
+      checkSignal(options.signal)
+      await checkedRead(store, manifest, file, (key) => store.hashStored(key))
+      bytes += file.size
+      options.progress?.({ bytesDone: bytes, bytesTotal })
+    }
+  }
+  // RocksDB's own checksums, on the files as RocksDB sees them: linked
+  // into a scratch database beside the store (or downloaded).
+  const scratch = path.join(store.localFile('') ?? os.tmpdir(), `.verify-${crypto.randomUUID()}`)
+  try {
+    await materialize(store, manifest, scratch, { link: true, sync: false, signal: options.signal, progress: local ? undefined : options.progress })
+    await verifyDatabase(Database, scratch)
+  } finally {
+    await fs.promises.rm(scratch, { recursive: true, force: true })
+  }
+  return { backupId, files: manifest.files.length, bytes: bytesTotal }
+}
+
+/**
+ * Reads the stored copy of `file`, one of `manifest`'s, with `read(key)`
+ * (which resolves with the digest of what it read) and checks it against
+ * the manifest: a missing or changed file is `ERR_ROCKSDB_CORRUPTION`
+ * naming it.
+ */
+async function checkedRead(store, manifest, file, read) {
+  const key = `files/${file.sha256}`
+  let digest
+  try {
+    digest = await read(key)
+  } catch (error) {
+    if (error.code === 'ERR_IO' && /no such file/i.test(error.message)) {
+      throw corrupt(`${file.name} of backup ${manifest.backupId} is missing from ${store.location}`, file.name)
+    }
+    throw error
+  }
+  if (digest.size !== file.size || digest.sha256 !== file.sha256) {
+    throw corrupt(
+      `${file.name} of backup ${manifest.backupId} is damaged in ${store.location}: its stored bytes (${key}) do not match the digest taken when it was written`,
+      file.name,
+    )
+  }
+}
+
+/**
+ * Writes the files of `manifest` into the new directory `dir`, checking
+ * each against its digest, and syncs them with one sync of the filesystem
+ * once all are written (the disk writes one while the next is copied);
+ * `sync: false` for a scratch copy. With `link`, a directory store's files
+ * are hardlinked instead (they are only read).
+ */
+async function materialize(store, manifest, dir, { link = false, sync = true, signal, progress } = {}) {
+  await fs.promises.mkdir(dir, { recursive: true })
+  const bytesTotal = manifest.files.reduce((sum, f) => sum + f.size, 0)
+  let bytesDone = 0
+  const written = []
+  for (const file of manifest.files) {
+    checkSignal(signal)
+    const key = `files/${file.sha256}`
+    const target = path.join(dir, file.name)
+    const local = link ? store.localFile(key) : undefined
+    if (local) {
+      await fs.promises.link(local, target)
+    } else {
+      await checkedRead(store, manifest, file, (stored) => store.getFile(stored, target))
+      written.push(target)
+    }
+    bytesDone += file.size
+    progress?.({ bytesDone, bytesTotal })
+  }
+  if (!sync) return
+  if (written.length > 0) await syncFilesystem(dir)
+  await syncDirectory(dir)
+}
+
+/**
+ * `db.backup(destination, options)`: to a directory or an s3:// URL (an
+ * incremental backup; resolves with its id), or to a writable stream (a tar
+ * archive; resolves when it is written).
+ */
+async function backup(db, destination, options) {
+  options = checkBackupOptions(options)
+  if (isWritable(destination) || isWebWritable(destination)) return backupToStream(db, destination, options)
+  return backupToStore(db, destination, options)
+}
+
+module.exports = { backup: coding(backup), makeBackups, openStore, FORMAT_VERSION }
+
+module.exports = { backup: coding(backup), makeBackups, openStore, FORMAT_VERSION }
