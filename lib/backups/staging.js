@@ -77,7 +77,15 @@ async function removeStagingLeftovers(root) {
   const staged = new Set(entries.map((entry) => entry.replace(/\.(lock|tmp)$/, '')))
   for (const name of staged) {
     const dir = path.join(root, name)
-    const lock = tryLockFile(`${dir}.lock`, false)
+    let lock
+    try {
+      lock = tryLockFile(`${dir}.lock`, false)
+    } catch (error) {
+      // The last backup of another thread finished meanwhile and removed
+      // the folder: nothing is left.
+      if (!fs.existsSync(root)) return
+      throw error
+    }
     if (lock === null) continue // its backup is running
     try {
       await fs.promises.rm(dir, { recursive: true, force: true })
