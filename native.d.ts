@@ -221,11 +221,12 @@ export declare function configure(config: ProcessConfig): void
 
 /**
  * Copies the file at `source` to `target`, which must not exist, on a
- * worker thread, and resolves with the size and SHA-256 of the bytes
- * copied. With `startWriteback`, the kernel has begun writing the copy to
- * disk, and the caller syncs it later. A failure removes the partial copy.
+ * worker thread, and resolves with the size and digest (`algorithm`:
+ * `"blake3"` or `"sha256"`) of the bytes copied. With `startWriteback`,
+ * the kernel has begun writing the copy to disk, and the caller syncs it
+ * later. A failure removes the partial copy.
  */
-export declare function copyFileHashed(source: string, target: string, startWriteback: boolean): Promise<unknown>
+export declare function copyFileHashed(source: string, target: string, algorithm: string, startWriteback: boolean): Promise<unknown>
 
 /**
  * Removes a closed database from disk. Refuses while a handle in this process
@@ -251,12 +252,15 @@ export interface DirectoryClaims {
 /** Every error `code` the native layer can raise. */
 export declare function errorCodes(): Array<string>
 
-/** The size and SHA-256 of a file. */
+/** The size and digest of a file. */
 export interface FileDigest {
   /** Bytes read. */
   size: number
-  /** The SHA-256 of those bytes, as 64 lowercase hex digits. */
-  sha256: string
+  /**
+   * The digest of those bytes (BLAKE3 or SHA-256, as asked), as 64
+   * lowercase hex digits.
+   */
+  digest: string
 }
 
 /**
@@ -282,8 +286,11 @@ export declare function getKey(shared: ExternalObject<SharedBuffers>, key: Uint8
  */
 export declare function getShared(shared: ExternalObject<SharedBuffers>, keyLength: number): number
 
-/** The size and SHA-256 of the file at `path`, read on a worker thread. */
-export declare function hashFile(path: string): Promise<unknown>
+/**
+ * The size and digest (`algorithm`: `"blake3"` or `"sha256"`) of the file
+ * at `path`, read on a worker thread.
+ */
+export declare function hashFile(path: string, algorithm: string): Promise<unknown>
 
 /**
  * Whether an engine of this process still holds the database at `path`

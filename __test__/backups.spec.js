@@ -63,10 +63,10 @@ test('incremental: a second backup copies only the files that changed', async (t
   const reports = []
   await db.backup(store, { progress: (p) => reports.push(p) })
   const second = manifest(store, 2)
-  const shared = second.files.filter((f) => first.files.some((g) => g.sha256 === f.sha256))
+  const shared = second.files.filter((f) => first.files.some((g) => g.blake3 === f.blake3))
   const firstSst = first.files.filter((f) => f.name.endsWith('.sst'))
-  for (const sst of firstSst) t.true(shared.some((f) => f.sha256 === sst.sha256), `${sst.name} is shared, not copied again`)
-  const newContents = new Set(second.files.map((f) => f.sha256).filter((sha) => !first.files.some((f) => f.sha256 === sha)))
+  for (const sst of firstSst) t.true(shared.some((f) => f.blake3 === sst.blake3), `${sst.name} is shared, not copied again`)
+  const newContents = new Set(second.files.map((f) => f.blake3).filter((sha) => !first.files.some((f) => f.blake3 === sha)))
   t.is(storedFiles(store).length, firstStored + newContents.size, 'one stored file per new content')
   const total = second.files.reduce((sum, f) => sum + f.size, 0)
   t.true(second.bytesCopied < total * 0.1, `copied ${second.bytesCopied} of ${total} bytes`)
@@ -161,7 +161,7 @@ test('verify reads every byte: a changed byte in any kind of file fails with ERR
   for (const kind of kinds) {
     const file = manifest(store, 1).files.find((f) => kind.test(f.name))
     t.truthy(file, `the backup has a file matching ${kind}`)
-    const stored = path.join(store, 'files', file.sha256)
+    const stored = path.join(store, 'files', file.blake3)
     const original = fs.readFileSync(stored)
     const damaged = Buffer.from(original)
     if (damaged.length === 0) {
@@ -182,7 +182,7 @@ test('verify reads every byte: a changed byte in any kind of file fails with ERR
     fs.writeFileSync(stored, original)
   }
   await backups.verify(store, 1)
-  fs.rmSync(path.join(store, 'files', manifest(store, 1).files[0].sha256))
+  fs.rmSync(path.join(store, 'files', manifest(store, 1).files[0].blake3))
   t.is((await t.throwsAsync(backups.verify(store, 1))).code, 'ERR_ROCKSDB_CORRUPTION')
 })
 
@@ -204,7 +204,7 @@ test('delete and purge remove backups and the files only they used', async (t) =
     (await backups.list(store)).map((b) => b.backupId),
     [4],
   )
-  const used = new Set(manifest(store, 4).files.map((f) => f.sha256))
+  const used = new Set(manifest(store, 4).files.map((f) => f.blake3))
   t.deepEqual(storedFiles(store).sort(), [...used].sort(), 'exactly the files of the backup kept')
   await backups.verify(store, 4)
   t.is((await t.throwsAsync(backups.delete(store, 2))).code, 'ERR_BACKUP_NOT_FOUND')
@@ -285,7 +285,7 @@ test('a backup killed at random moments leaves every listed backup restorable, a
     [],
   )
   const used = new Set()
-  for (const info of await backups.list(store)) for (const f of manifest(store, info.backupId).files) used.add(f.sha256)
+  for (const info of await backups.list(store)) for (const f of manifest(store, info.backupId).files) used.add(f.blake3)
   t.deepEqual(storedFiles(store).sort(), [...used].sort(), 'no stored file belongs to no backup')
   t.false(fs.existsSync(`${dbPath}.backup-staging`), 'the staging checkpoints of killed backups are gone')
 })
@@ -560,4 +560,60 @@ test('S3: bad URLs and an unreachable server are coded errors', async (t) => {
   const error = await t.throwsAsync(backups.list('s3://bucket/x', { s3 }))
   t.is(error.code, 'ERR_S3')
   t.regex(error.message, /s3:\/\/bucket\/x/)
+})
+
+test('a store made with SHA-256 digests (before BLAKE3) still lists, verifies, restores and takes new backups', async (t) => {
+  const s = scratch(t)
+  // Made by the release that wrote version 1 manifests: two backups of a
+  // database of 300 keys, the second after 50 more.
+  const store = s.path('sha256-store')
+  fs.cpSync(path.join(__dirname, 'fixtures', 'sha256-store'), store, { recursive: true })
+  const listed = await backups.list(store)
+  t.deepEqual(
+    listed.map((b) => [b.backupId, b.appMetadata]),
+    [
+      [1, 'first'],
+      [2, 'second'],
+    ],
+  )
+  t.is((await backups.verify(store, 1)).backupId, 1)
+  t.is((await backups.verify(store, 2)).backupId, 2)
+  await backups.restore(store, s.path('restored'), { backupId: 2 })
+  const restored = RocksDatabase.open(s.path('restored'))
+  t.deepEqual(restored.getSync(0), { i: 0, note: 'kept by a SHA-256 store' })
+  t.deepEqual(restored.getSync(299), { i: 299, note: 'second backup' })
+  t.is(restored.getKeysCount(), 300)
+  // A new backup into it keeps SHA-256, so its files stay shared.
+  restored.putSync(300, { i: 300 })
+  const id = await restored.backup(store)
+  await restored.close()
+  const written = JSON.parse(fs.readFileSync(path.join(store, 'backups', `${id}.json`), 'utf8'))
+  t.is(written.version, 1)
+  t.true(written.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256) && f.blake3 === undefined))
+  t.is((await backups.verify(store, id)).backupId, id)
+  // A damaged SHA-256 file is still found.
+  const victim = written.files.find((f) => f.name.endsWith('.sst'))
+  const file = path.join(store, 'files', victim.sha256)
+  const bytes = fs.readFileSync(file)
+  bytes[bytes.length >> 1] ^= 0xff
+  fs.writeFileSync(file, bytes)
+  const error = await t.throwsAsync(backups.verify(store, id), { code: 'ERR_ROCKSDB_CORRUPTION' })
+  t.is(error.file, victim.name)
+})
+
+test('a new store names its files by BLAKE3', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  for (let i = 0; i < 100; i++) db.putSync(i, { i })
+  const store = s.path('store')
+  const id = await db.backup(store)
+  const written = JSON.parse(fs.readFileSync(path.join(store, 'backups', `${id}.json`), 'utf8'))
+  t.is(written.version, 2)
+  for (const f of written.files) {
+    t.regex(f.blake3, /^[0-9a-f]{64}$/)
+    t.true(fs.existsSync(path.join(store, 'files', f.blake3)))
+  }
+  // The digest is BLAKE3's own: the empty WAL's is the well-known one.
+  const empty = written.files.find((f) => f.size === 0)
+  if (empty) t.is(empty.blake3, 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262')
 })

@@ -216,7 +216,7 @@ export interface BackupOptions {
   s3?: S3Options
   /** Accepted for rocksdb-js compatibility; files are always shared by content. */
   shareTableFiles?: boolean
-  /** Accepted for rocksdb-js compatibility; files are always told apart by SHA-256. */
+  /** Accepted for rocksdb-js compatibility; files are always told apart by their digest (BLAKE3, or SHA-256 in stores made before it). */
   shareFilesWithChecksum?: boolean
   /**
    * Files copied at a time, each on a thread of libuv's pool. Default: all
@@ -263,8 +263,9 @@ export declare const backups: {
   /** Every backup, oldest first. */
   list(backupDir: string, options?: BackupStoreOptions): Promise<BackupInfo[]>
   /**
-   * Reads every stored byte of a backup against the SHA-256 taken when it
-   * was written, then RocksDB's block checksums. Rejects with
+   * Reads every stored byte of a backup against the digest (BLAKE3, or
+   * SHA-256 in older stores) taken when it was written, then RocksDB's
+   * block checksums. Rejects with
    * `ERR_ROCKSDB_CORRUPTION` and `file` naming the damaged file.
    */
   verify(backupDir: string, backupId: number, options?: BackupStoreOptions & { verifyWithChecksum?: boolean }): Promise<{ backupId: number; files: number; bytes: number }>

@@ -347,8 +347,9 @@ class RocksDatabase {
   /**
    * Backs the database up. To a directory or an `s3://bucket/prefix` URL:
    * an incremental backup (files the store holds already are not copied
-   * again), every file checked by SHA-256; resolves with the new backup's
-   * id. To a writable stream (Node's or a WritableStream): a tar archive, or
+   * again), every file checked by its digest (BLAKE3; SHA-256 in stores
+   * made before it); resolves with the new backup's id. To a writable
+   * stream (Node's or a WritableStream): a tar archive, or
    * tar.gz with `gzip`, that any tar unpacks into a database. Options:
    * `metadata`, `flushBeforeBackup`, `checkDiskSpace`, `sync`,
    * `backupLogFiles`, `progress`, `signal`, `s3`. See `backups` to list,

@@ -68,24 +68,24 @@ class DirectoryStore {
 
   /**
    * Stores the file at `source` under its digest, copying it and taking its
-   * digest in one pass (src/backup.rs). Resolves with `{ size, sha256,
+   * digest (by `algorithm`) in one pass (src/backup.rs). Resolves with `{ size, digest,
    * copied }`; `copied` is the bytes added to the store. With `sync`, the
    * kernel starts writing the copy at once and `sync()` waits for it, so the
    * disk writes one file while the next is copied. With `likelyStored` (an
    * earlier backup had a file of that name and size), the digest is taken
    * first and the file copied only when the store lacks it.
    */
-  async putFile(source, { sync, likelyStored = false }) {
+  async putFile(source, { algorithm, sync, likelyStored = false }) {
     if (likelyStored) {
       // Read and hashed only: an unchanged file is not written again.
-      const digest = await hashFile(source)
-      if (await exists(this.#path(`files/${digest.sha256}`))) return { ...digest, copied: 0 }
+      const digest = await hashFile(source, algorithm)
+      if (await exists(this.#path(`files/${digest.digest}`))) return { ...digest, copied: 0 }
     }
     const files = this.#path('files')
     await fs.promises.mkdir(files, { recursive: true })
     const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
-    const digest = await copyFileHashed(source, temp, sync)
-    const target = path.join(files, digest.sha256)
+    const digest = await copyFileHashed(source, temp, algorithm, sync)
+    const target = path.join(files, digest.digest)
     if (await exists(target)) {
       await fs.promises.rm(temp, { force: true })
       return { ...digest, copied: 0 }
@@ -95,17 +95,17 @@ class DirectoryStore {
     return { ...digest, copied: digest.size }
   }
 
-  /** The size and SHA-256 of a stored file, read whole. */
-  async hashStored(key) {
-    return hashFile(this.#path(key))
+  /** The size and digest (by `algorithm`) of a stored file, read whole. */
+  async hashStored(key, algorithm) {
+    return hashFile(this.#path(key), algorithm)
   }
 
   /**
    * Copies a stored file to `target`, resolving with the digest of the bytes
    * copied; the kernel starts writing it, and the caller syncs it.
    */
-  async getFile(key, target) {
-    return copyFileHashed(this.#path(key), target, true)
+  async getFile(key, target, algorithm) {
+    return copyFileHashed(this.#path(key), target, algorithm, true)
   }
 
   /**

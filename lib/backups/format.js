@@ -11,9 +11,16 @@ const { corrupt } = require('./shared')
 
 const FORMAT = 'rocksdb-branch-backup'
 
-const FORMAT_VERSION = 1
+// The version of the manifests of new stores. Version 1 names each file's
+// SHA-256 (`sha256`), version 2 its BLAKE3 (`blake3`); both are read.
+const FORMAT_VERSION = 2
+const DIGEST_OF_VERSION = Object.freeze({ 1: 'sha256', 2: 'blake3' })
+const VERSION_OF_DIGEST = Object.freeze({ sha256: 1, blake3: 2 })
+// The digest of the files of a store made now.
+const NEW_STORE_DIGEST = 'blake3'
 
-const SHA256 = /^[0-9a-f]{64}$/
+// A stored file's name: its digest, 64 hex digits (SHA-256 and BLAKE3 alike).
+const DIGEST = /^[0-9a-f]{64}$/
 
 // Names a manifest may list: RocksDB's own files, never a path.
 const DB_FILE = /^(CURRENT|IDENTITY|MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blob))$/
@@ -35,14 +42,17 @@ function checkManifest(manifest, where) {
     manifest?.format === FORMAT &&
     Number.isInteger(manifest.backupId) &&
     manifest.backupId > 0 &&
-    Array.isArray(files) &&
-    files.every((f) => typeof f?.name === 'string' && DB_FILE.test(f.name) && SHA256.test(f.sha256) && Number.isSafeInteger(f.size))
+    Array.isArray(files)
   if (!valid) throw corrupt(`${where} is not a backup manifest this package can read`, where)
+  const algorithm = DIGEST_OF_VERSION[manifest.version]
+  if (algorithm === undefined) {
+    throw corrupt(`${where} has format version ${manifest.version}; this package reads versions 1 and 2`, where)
+  }
+  if (!files.every((f) => typeof f?.name === 'string' && DB_FILE.test(f.name) && DIGEST.test(f[algorithm]) && Number.isSafeInteger(f.size))) {
+    throw corrupt(`${where} is not a backup manifest this package can read: a file without a name, size or ${algorithm} digest`, where)
+  }
   const names = new Set(files.map((f) => f.name))
   if (names.size !== files.length) throw corrupt(`${where} lists one file twice`, where)
-  if (manifest.version !== FORMAT_VERSION) {
-    throw corrupt(`${where} has format version ${manifest.version}; this package reads version ${FORMAT_VERSION}`, where)
-  }
   return manifest
 }
 
@@ -78,12 +88,22 @@ async function collectGarbage(store) {
   await store.removeTemporaryFiles()
   const manifests = await readManifests(store)
   const used = new Set()
-  for (const manifest of manifests) for (const file of manifest.files) used.add(file.sha256)
+  for (const manifest of manifests) for (const file of manifest.files) used.add(digestOf(manifest, file))
   for (const key of await store.list('files')) {
     const name = path.posix.basename(key)
-    if (SHA256.test(name) && !used.has(name)) await store.delete(key)
+    if (DIGEST.test(name) && !used.has(name)) await store.delete(key)
   }
   return manifests
 }
 
-module.exports = { FORMAT, FORMAT_VERSION, SHA256, DB_FILE, NOT_DATA, VERIFY_SCRATCH, manifestKey, checkManifest, readManifests, toInfo, collectGarbage }
+/** The digest algorithm of a checked manifest's files: `'sha256'` or `'blake3'`. */
+function digestAlgorithm(manifest) {
+  return DIGEST_OF_VERSION[manifest.version]
+}
+
+/** The digest of `file`, one of a checked manifest's, which names it in the store. */
+function digestOf(manifest, file) {
+  return file[digestAlgorithm(manifest)]
+}
+
+module.exports = { FORMAT, FORMAT_VERSION, NEW_STORE_DIGEST, VERSION_OF_DIGEST, digestAlgorithm, digestOf, DB_FILE, NOT_DATA, VERIFY_SCRATCH, manifestKey, checkManifest, readManifests, toInfo, collectGarbage }

@@ -7,17 +7,17 @@
  *
  * A backup store (a directory, or `s3://bucket/prefix`) holds:
  *
- *   files/<sha256>       each distinct file content, once (SST files that
+ *   files/<digest>       each distinct file content, once (SST files that
  *                        did not change are shared by every backup)
  *   backups/<id>.json    one backup: its id, time, sequence, metadata and
- *                        the name, size and SHA-256 of each of its files
+ *                        the name, size and digest of each of its files
  *   .backup.lock         held by writers exclusively and by restores
  *                        shared, across processes: a locked file in a
  *                        directory, an object with leased holders in S3
  *
  * A backup first makes a checkpoint (hardlinks, so a consistent set of files
  * at once), copies into `files/` what the store does not hold yet, taking
- * each file's SHA-256 as it copies (from the checkpoint's file, which
+ * each file's digest as it copies (from the checkpoint's file, which
  * nothing changes), and writes its manifest
  * last: a crash or an abort leaves no manifest, and the files it copied are
  * removed by the next writer as belonging to no backup. Every listed backup
@@ -40,7 +40,7 @@ const { invalidArgType, invalidArgValue, checkPath, coding } = require('../error
 const { codedError } = require('../registry')
 const { replaceDatabase, verifyDatabase } = require('../checkpoints')
 const { checkSignal, corrupt, syncDirectory } = require('./shared')
-const { FORMAT, FORMAT_VERSION, manifestKey, checkManifest, readManifests, toInfo, collectGarbage } = require('./format')
+const { FORMAT, FORMAT_VERSION, NEW_STORE_DIGEST, VERSION_OF_DIGEST, digestAlgorithm, digestOf, manifestKey, checkManifest, readManifests, toInfo, collectGarbage } = require('./format')
 const { DirectoryStore } = require('./directory-store')
 const { S3Store } = require('./s3-store')
 const { stageCheckpoint } = require('./staging')
@@ -96,6 +96,10 @@ async function backupToStore(db, destination, options) {
   let staged
   try {
     const manifests = await collectGarbage(store)
+    // A store keeps the digest it was made with, so that its files stay
+    // shared between backups: BLAKE3 for a new one, SHA-256 for a store an
+    // earlier version made.
+    const algorithm = manifests.length === 0 ? NEW_STORE_DIGEST : digestAlgorithm(manifests.at(-1))
     // Every write acknowledged before the checkpoint is in it: its sequence
     // number is this one or later. (Reading the checkpoint's own would open
     // it on the event loop.)
@@ -136,8 +140,8 @@ async function backupToStore(db, destination, options) {
         try {
           checkSignal(signal)
           const { name, size } = files[index]
-          const stored = await store.putFile(path.join(staged.dir, name), { sync, likelyStored: known.has(`${name}:${size}`) })
-          entries[index] = { name, size: stored.size, sha256: stored.sha256 }
+          const stored = await store.putFile(path.join(staged.dir, name), { algorithm, sync, likelyStored: known.has(`${name}:${size}`) })
+          entries[index] = { name, size: stored.size, [algorithm]: stored.digest }
           bytesDone += stored.size
           bytesCopied += stored.copied
           filesDone++
@@ -155,7 +159,7 @@ async function backupToStore(db, destination, options) {
     const now = Date.now()
     const manifest = {
       format: FORMAT,
-      version: FORMAT_VERSION,
+      version: VERSION_OF_DIGEST[algorithm],
       backupId,
       timestamp: Math.floor(now / 1000),
       createdAt: new Date(now).toISOString(),
@@ -254,7 +258,7 @@ function backupCalls(Database) {
     },
 
     /**
-     * Reads every file of a backup and checks its size and SHA-256 against
+     * Reads every file of a backup and checks its size and digest against
      * the manifest, then RocksDB's block checksums inside its SST files.
      * Rejects with `ERR_ROCKSDB_CORRUPTION` and `file` naming the first
      * damaged file.
@@ -362,7 +366,7 @@ async function verifyLocked(Database, store, backupId, options) {
     let bytes = 0
     for (const file of manifest.files) {
       checkSignal(options.signal)
-      await checkedRead(store, manifest, file, (key) => store.hashStored(key))
+      await checkedRead(store, manifest, file, (key) => store.hashStored(key, digestAlgorithm(manifest)))
       bytes += file.size
       options.progress?.({ bytesDone: bytes, bytesTotal })
     }
@@ -386,7 +390,8 @@ async function verifyLocked(Database, store, backupId, options) {
  * naming it.
  */
 async function checkedRead(store, manifest, file, read) {
-  const key = `files/${file.sha256}`
+  const expected = digestOf(manifest, file)
+  const key = `files/${expected}`
   let digest
   try {
     digest = await read(key)
@@ -396,7 +401,7 @@ async function checkedRead(store, manifest, file, read) {
     }
     throw error
   }
-  if (digest.size !== file.size || digest.sha256 !== file.sha256) {
+  if (digest.size !== file.size || digest.digest !== expected) {
     throw corrupt(
       `${file.name} of backup ${manifest.backupId} is damaged in ${store.location}: its stored bytes (${key}) do not match the digest taken when it was written`,
       file.name,
@@ -418,13 +423,13 @@ async function materialize(store, manifest, dir, { link = false, sync = true, si
   const written = []
   for (const file of manifest.files) {
     checkSignal(signal)
-    const key = `files/${file.sha256}`
+    const key = `files/${digestOf(manifest, file)}`
     const target = path.join(dir, file.name)
     const local = link ? store.localFile(key) : undefined
     if (local) {
       await fs.promises.link(local, target)
     } else {
-      await checkedRead(store, manifest, file, (stored) => store.getFile(stored, target))
+      await checkedRead(store, manifest, file, (stored) => store.getFile(stored, target, digestAlgorithm(manifest)))
       written.push(target)
     }
     bytesDone += file.size
@@ -445,7 +450,5 @@ async function backup(db, destination, options) {
   if (isWritable(destination) || isWebWritable(destination)) return backupToStream(db, destination, options)
   return backupToStore(db, destination, options)
 }
-
-module.exports = { backup: coding(backup), makeBackups, openStore, FORMAT_VERSION }
 
 module.exports = { backup: coding(backup), makeBackups, openStore, FORMAT_VERSION }

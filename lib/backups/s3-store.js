@@ -138,9 +138,9 @@ class S3Store {
    * nothing changes, so the bytes uploaded are the bytes hashed; verify
    * and restore check them again on the way back.
    */
-  async putFile(source) {
-    const digest = await hashFile(source)
-    const key = `files/${digest.sha256}`
+  async putFile(source, { algorithm }) {
+    const digest = await hashFile(source, algorithm)
+    const key = `files/${digest.digest}`
     if (await this.has(key)) return { ...digest, copied: 0 }
     const Body = fs.createReadStream(source, { highWaterMark: 1 << 20 })
     try {
@@ -170,9 +170,9 @@ class S3Store {
     await stream.promises.pipeline(response.Body, fs.createWriteStream(target, { flags: 'wx' }))
   }
 
-  async getFile(key, target) {
+  async getFile(key, target, algorithm) {
     await this.#download(key, target)
-    return hashFile(target)
+    return hashFile(target, algorithm)
   }
 
   async sync() {}
