@@ -54,7 +54,7 @@ test('JavaScript modules require each other one way only', (t) => {
     })
     graph.set(from, imports)
   }
-  t.true(graph.get('lib/index.js').length > 3, 'the graph was read')
+  t.true(graph.get('lib/database/index.js').length > 3, 'the graph was read')
   t.true(graph.get('lib/backups/index.js').length > 3, 'folders were read')
   t.is(findCycle(graph), null)
 })
@@ -69,4 +69,11 @@ test('Rust modules use each other one way only, and the engine knows nothing of 
   t.true(graph.get('database').includes('engine'), 'the graph was read')
   t.is(findCycle(graph), null)
   t.false(/\bnapi(_derive)?::/.test(fs.readFileSync(path.join(root, 'src', 'engine.rs'), 'utf8')))
+})
+
+test('no JavaScript module is over 600 lines: a concept a file', (t) => {
+  const files = [...jsFiles('lib'), ...jsFiles('bin')]
+  t.true(files.includes(path.join('lib', 'database', 'index.js')), 'folders were read')
+  const long = files.map((file) => [file, fs.readFileSync(path.join(root, file), 'utf8').split('\n').length]).filter(([, lines]) => lines > 600)
+  t.deepEqual(long, [])
 })

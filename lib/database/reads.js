@@ -1,0 +1,97 @@
+'use strict'
+
+/**
+ * Point reads of a database handle: `get` (the value itself when RocksDB
+ * holds it in memory, else a Promise read on the pool), `getSync` and the
+ * binary forms. Built on ./lifecycle.
+ */
+
+const { invalidArgType } = require('../errors')
+const { NEEDS_DISK } = require('../fast')
+const { DatabaseLifecycle } = require('./lifecycle')
+const { kKeys, kValues, kSharedPath, kPooled } = require('./internal')
+
+const NO_OPTIONS = Object.freeze({})
+const SKIP_DECODE = Object.freeze({ skipDecode: true })
+
+/** The options of `get()`: `skipDecode`, `transaction`. */
+function getOptions(options) {
+  // No object made per read on the hot path.
+  if (options === undefined || options === null) return NO_OPTIONS
+  if (typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  return options
+}
+
+/** Reads by key; see `RocksDatabase`. */
+class DatabaseReads extends DatabaseLifecycle {
+  /**
+   * The decoded value of `key`, or `undefined`. A value RocksDB holds in
+   * memory (memtable or block cache) is returned as it is; one that needs
+   * the disk comes as a Promise, read on libuv's pool, so the event loop
+   * never waits for I/O. Options: `skipDecode`, `transaction`.
+   */
+  get(key, options) {
+    const { transaction, skipDecode } = getOptions(options)
+    if (transaction) return transaction.get(key, { skipDecode })
+    return this.#getAsync(key, skipDecode ? null : this[kValues])
+  }
+
+  /**
+   * The decoded value of `key`, or `undefined`, read on the calling thread.
+   * Options: `skipDecode` (the stored bytes), `transaction` (read in it).
+   */
+  getSync(key, options) {
+    const { transaction, skipDecode } = getOptions(options)
+    if (transaction) return transaction.getSync(key, { skipDecode })
+    return skipDecode ? this[kSharedPath].getBinary(key) : this[kSharedPath].get(key, this[kValues])
+  }
+
+  /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
+  getBinary(key, options) {
+    const { transaction } = getOptions(options)
+    if (transaction) return transaction.get(key, SKIP_DECODE)
+    return this.#getAsync(key, null)
+  }
+
+  /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
+  getBinarySync(key, options) {
+    const { transaction } = getOptions(options)
+    if (transaction) return transaction.getSync(key, SKIP_DECODE)
+    return this[kSharedPath].getBinary(key)
+  }
+
+  /** rocksdb-js's name of `getBinary()`. */
+  getBinaryFast(key, options) {
+    return this.getBinary(key, options)
+  }
+
+  /** rocksdb-js's name of `getBinarySync()`. */
+  getBinaryFastSync(key, options) {
+    return this.getBinarySync(key, options)
+  }
+
+  /**
+   * `get()` (decoded by `values`) or `getBinary()` (when `values` is null),
+   * as rocksdb-js answers it (`MaybePromise`): the value itself when RocksDB
+   * holds it in memory (memtable or block cache), read through the shared
+   * buffers; else a Promise of it, read on libuv's pool. Errors are always
+   * a rejected Promise.
+   */
+  #getAsync(key, values) {
+    try {
+      const value = this[kSharedPath].getInMemory(key, values)
+      return value === NEEDS_DISK ? this.#getFromPool(key, values) : value
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  async #getFromPool(key, values) {
+    const encoded = this[kKeys].encode(key)
+    const bytes = await this[kPooled]((db) => db.get(encoded))
+    if (bytes === undefined || bytes === null) return undefined
+    return values === null ? bytes : values.decode(bytes)
+  }
+}
+
+module.exports = { DatabaseReads }

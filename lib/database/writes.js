@@ -1,0 +1,197 @@
+'use strict'
+
+/**
+ * Writes of a database handle: puts and removals (batched, or on the
+ * calling thread), transactions, flushes, clearing, dropping and compacting
+ * a column family, and checkpoints. Built on ./ranges, which transactions'
+ * ranges use.
+ */
+
+const path = require('node:path')
+const { invalidArgValue, checkPath } = require('../errors')
+const { checkRangeOptions } = require('../range')
+const { Transaction, runTransaction, runTransactionSync } = require('../transaction')
+const { DatabaseRanges } = require('./ranges')
+const { kKeys, kValues, kDb, kSharedPath, kPooled, kFailed, kTransactions, kWrites, kListeners, kEncodeRange } = require('./internal')
+
+// Transaction ids, counted per database path (rocksdb-js's are unique to a
+// path, whatever the column family), as 32-bit unsigned integers.
+const transactionIds = new Map()
+function nextTransactionId(dbPath) {
+  const id = ((transactionIds.get(dbPath) ?? 0) + 1) >>> 0 || 1
+  transactionIds.set(dbPath, id)
+  return id
+}
+
+/** Writes; see `RocksDatabase`. */
+class DatabaseWrites extends DatabaseRanges {
+  /**
+   * Stores `value` under `key`. Resolves once RocksDB has accepted the write.
+   * Puts and removes made together (in one turn of JavaScript, or while an
+   * earlier batch is being written) go to RocksDB as one atomic batch.
+   */
+  put(key, value, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.put(key, value)
+    try {
+      return this[kWrites].put(this[kKeys].encode(key), this[kValues].encode(value))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Stores `value` under `key` on the calling thread. */
+  putSync(key, value, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.putSync(key, value)
+    const path = this[kSharedPath]
+    // Encoded first: encoding may run user code, which may use this database.
+    const bytes = this[kValues].encode(value)
+    try {
+      path.put(key, bytes)
+    } catch (error) {
+      throw this[kFailed](error)
+    }
+  }
+
+  /** Removes `key`. Removing a missing key is not an error. Batched like `put()`. */
+  remove(key, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.remove(key)
+    try {
+      return this[kWrites].remove(this[kKeys].encode(key))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Removes `key` on the calling thread. */
+  removeSync(key, options) {
+    const transaction = options?.transaction
+    if (transaction) return transaction.removeSync(key)
+    const path = this[kSharedPath]
+    try {
+      path.remove(key)
+    } catch (error) {
+      throw this[kFailed](error)
+    }
+  }
+
+  /** Flushes the memtables to SST files. */
+  async flush() {
+    try {
+      await this[kPooled]((db) => db.flush())
+    } catch (error) {
+      throw this[kFailed](error)
+    }
+  }
+
+  /** Flushes the memtables to SST files on the calling thread. */
+  flushSync() {
+    try {
+      this[kDb].flushSync()
+    } catch (error) {
+      throw this[kFailed](error)
+    }
+  }
+
+  /**
+   * Runs `callback(txn)` in a transaction (optimistic unless the database was
+   * opened with `pessimistic: true`) and commits when its Promise resolves;
+   * aborts when it throws. A write conflict retries the callback up to
+   * `maxRetries` times (3), after a short pause that lets the transaction
+   * holding the key finish, and then rejects with `ERR_TRANSACTION_CONFLICT`.
+   */
+  transaction(callback, options) {
+    return runTransaction(() => this.#beginTransaction(), callback, options, this.#events)
+  }
+
+  /** The synchronous form of `transaction()`. */
+  transactionSync(callback, options) {
+    return runTransactionSync(() => this.#beginTransaction(), callback, options, this.#events)
+  }
+
+  // rocksdb-js's transaction events ('begin-transaction', 'beforecommit',
+  // 'committed', 'aftercommit'), told to listeners asynchronously, as notify() does.
+  #events = { emit: (name, payload) => this[kListeners].notify(name, [payload], this) }
+
+  /** Checks and encodes the range options of a transaction's `getRange()`. */
+  #encodeTransactionRange = (options) => {
+    options = checkRangeOptions(options)
+    return { ...this[kEncodeRange](options), values: options.values !== false }
+  }
+
+  #beginTransaction() {
+    const db = this[kDb]
+    // Pessimistic transactions lock keys as they write, so they begin at once;
+    // so does any on a read-only database, to refuse it now. `readOnly` also
+    // throws ERR_DATABASE_CLOSED on a closed database.
+    const eager = this.options.pessimistic === true || db.readOnly
+    return new Transaction(db, eager, this[kKeys], this[kValues], this.#encodeTransactionRange, this[kTransactions], nextTransactionId(this.path))
+  }
+
+  /** Removes every key of this column family. */
+  async clear() {
+    await this[kPooled]((db) => db.clear())
+  }
+
+  /** Removes every key of this column family on the calling thread. */
+  clearSync() {
+    this[kDb].clearSync()
+  }
+
+  /**
+   * Drops this column family and closes the handle; on the default family,
+   * which RocksDB cannot drop, removes every key instead (rocksdb-js's
+   * `drop()`: "removes all entries").
+   */
+  async drop() {
+    if (this.name === 'default') return this.clear()
+    await this[kDb].drop()
+  }
+
+  /** The synchronous form of `drop()`. */
+  dropSync() {
+    if (this.name === 'default') return this.clearSync()
+    this[kDb].dropSync()
+  }
+
+  #compactBounds(options) {
+    options = checkRangeOptions(options)
+    return [options.start === undefined ? undefined : this[kKeys].encode(options.start), options.end === undefined ? undefined : this[kKeys].encode(options.end)]
+  }
+
+  /** Compacts this column family, or the `start`..`end` part of it. */
+  async compact(options) {
+    const bounds = this.#compactBounds(options)
+    await this[kPooled]((db) => db.compact(...bounds))
+  }
+
+  /** Compacts on the calling thread. */
+  compactSync(options) {
+    this[kDb].compactSync(...this.#compactBounds(options))
+  }
+
+  /**
+   * Writes a checkpoint of the live database to `targetPath`: a consistent,
+   * independent, writable copy that holds every write acknowledged before the
+   * call. SST files are hardlinked where the filesystem allows and copied
+   * where it does not. Runs on a worker thread.
+   */
+  async createCheckpoint(targetPath) {
+    const target = checkPath('targetPath', targetPath)
+    // Spelt inside the database: refused here. Inside through a symlink: the
+    // native layer, which resolves the path on the pool, refuses it too.
+    const relative = path.relative(this.path, target)
+    if (!relative.startsWith('..') && !path.isAbsolute(relative)) {
+      throw invalidArgValue('targetPath', `must not be inside the database directory ${this.path}`)
+    }
+    try {
+      await this[kPooled]((db) => db.createCheckpoint(target))
+    } catch (error) {
+      throw this[kFailed](error)
+    }
+  }
+}
+
+module.exports = { DatabaseWrites }
