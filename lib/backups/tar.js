@@ -1,61 +1,85 @@
 'use strict'
 
 /**
- * Tar streams (POSIX ustar) of a database: written by `db.backup(stream)`
- * and read back by `backups.restoreStream`, plain or gzipped.
+ * Tar streams of a database: written by `db.backup(stream)` and read back
+ * by `backups.restoreStream`, plain or gzipped. The archive format is
+ * tar-stream's (ustar, with pax headers where a name needs them), so any
+ * tar unpacks what a backup writes, and a restore reads what GNU tar,
+ * bsdtar or tar-stream wrote (pax headers, long names).
  */
 
 const fs = require('node:fs')
 const path = require('node:path')
 const stream = require('node:stream')
 const zlib = require('node:zlib')
+const tar = require('tar-stream')
 const { syncFilesystem } = require('../binding')
 const { codedError } = require('../registry')
 const { checkSignal, corrupt, syncDirectory } = require('./shared')
 const { DB_FILE, NOT_DATA } = require('./format')
 
-function octal(value, length) {
-  return value.toString(8).padStart(length - 1, '0') + '\0'
-}
-
-/** The 512-byte ustar header of a regular file. */
-function tarHeader(name, size, mtime) {
-  const header = Buffer.alloc(512)
-  header.write(name, 0, 100, 'utf8')
-  header.write(octal(0o644, 8), 100)
-  header.write(octal(0, 8), 108)
-  header.write(octal(0, 8), 116)
-  header.write(octal(size, 12), 124)
-  header.write(octal(mtime, 12), 136)
-  header.fill(' ', 148, 156)
-  header.write('0', 156)
-  header.write('ustar\0', 257)
-  header.write('00', 263)
-  let sum = 0
-  for (const byte of header) sum += byte
-  header.write(octal(sum, 7) + ' ', 148)
-  return header
-}
-
-/** Yields the tar archive of `files` in `dir`, chunk by chunk, read through libuv's pool. */
-async function* tarChunks(dir, files, signal, onBytes) {
-  const mtime = Math.floor(Date.now() / 1000)
-  for (const { name, size } of files) {
-    checkSignal(signal)
-    yield tarHeader(name, size, mtime)
-    let read = 0
-    // `end` is inclusive, and an empty file has no last byte.
-    const chunks = size === 0 ? [] : fs.createReadStream(path.join(dir, name), { highWaterMark: 1 << 20, end: size - 1 })
-    for await (const chunk of chunks) {
-      checkSignal(signal)
-      read += chunk.length
-      onBytes(chunk.length)
-      yield chunk
+/** Resolves once `writable` (a tar-stream stream) drains or closes. */
+function drained(writable) {
+  return new Promise((resolve) => {
+    const done = () => {
+      writable.off('drain', done)
+      writable.off('close', done)
+      resolve()
     }
-    if (read !== size) throw codedError('ERR_IO', `${name} changed size while it was archived`)
-    if (size % 512 !== 0) yield Buffer.alloc(512 - (size % 512))
+    writable.on('drain', done)
+    writable.on('close', done)
+  })
+}
+
+/**
+ * Adds the file `name` of `dir`, of `size` bytes, to `pack`, read through
+ * libuv's pool; resolves once the archive has taken it whole.
+ */
+async function addFile(pack, dir, name, size, mtime, signal, onBytes) {
+  let done
+  const taken = new Promise((resolve, reject) => (done = (error) => (error ? reject(error) : resolve())))
+  const entry = pack.entry({ name, size, mode: 0o644, mtime }, done)
+  let read = 0
+  // `end` is inclusive, and an empty file has no last byte.
+  const chunks = size === 0 ? [] : fs.createReadStream(path.join(dir, name), { highWaterMark: 1 << 20, end: size - 1 })
+  for await (const chunk of chunks) {
+    checkSignal(signal)
+    read += chunk.length
+    onBytes(chunk.length)
+    if (!entry.write(chunk)) await drained(entry)
+    if (entry.destroyed) break
   }
-  yield Buffer.alloc(1024)
+  if (read !== size) throw codedError('ERR_IO', `${name} changed size while it was archived`)
+  entry.end()
+  await taken
+}
+
+/**
+ * Yields the tar archive of `files` (`{ name, size }`) in `dir`, chunk by
+ * chunk, each file read through libuv's pool.
+ */
+async function* tarChunks(dir, files, signal, onBytes) {
+  const pack = tar.pack()
+  const mtime = new Date()
+  // Files are added by a loop of their own while the archive is read here;
+  // a failure there destroys the archive, which ends the reading with it.
+  const adding = (async () => {
+    try {
+      for (const { name, size } of files) {
+        checkSignal(signal)
+        await addFile(pack, dir, name, size, mtime, signal, onBytes)
+      }
+      pack.finalize()
+    } catch (error) {
+      pack.destroy(error)
+    }
+  })()
+  try {
+    for await (const chunk of pack) yield chunk
+  } finally {
+    pack.destroy()
+    await adding
+  }
 }
 
 function isWritable(target) {
@@ -101,9 +125,9 @@ function peek(source) {
 
 /**
  * The bytes of a tar or tar.gz stream, gunzipped when gzip's magic number
- * starts it. A damaged gzip, or an error of the source, rejects the
- * iteration (`ERR_ROCKSDB_CORRUPTION` for the first): nothing is left to
- * throw where no one listens.
+ * starts it. A damaged gzip rejects the iteration with
+ * `ERR_ROCKSDB_CORRUPTION`, an error of the source with `ERR_IO` (its error
+ * the `cause`): nothing is left to throw where no one listens.
  */
 async function* archiveBytes(readable) {
   try {
@@ -145,14 +169,12 @@ async function* archiveChunks(readable) {
 
 /** One file being unpacked: written through a FileHandle, so every failure is a rejection. */
 class UnpackedFile {
-  constructor(handle, name, size) {
+  constructor(handle, name) {
     this.handle = handle
     this.name = name
-    this.remaining = size
-    this.padding = (512 - (size % 512)) % 512
   }
 
-  static async create(dir, name, size) {
+  static async create(dir, name) {
     let handle
     try {
       handle = await fs.promises.open(path.join(dir, name), 'wx')
@@ -160,13 +182,12 @@ class UnpackedFile {
       if (error.code === 'EEXIST') throw corrupt(`the archive holds ${JSON.stringify(name)} twice`, undefined)
       throw error
     }
-    return new UnpackedFile(handle, name, size)
+    return new UnpackedFile(handle, name)
   }
 
   async write(bytes) {
     let written = 0
     while (written < bytes.length) written += (await this.handle.write(bytes, written, bytes.length - written)).bytesWritten
-    this.remaining -= bytes.length
   }
 
   async close() {
@@ -177,74 +198,71 @@ class UnpackedFile {
 }
 
 /**
+ * Writes the bytes of `readable` (see `archiveBytes`) into the tar parser
+ * `extract`, as fast as it takes them; a failure destroys the parser with
+ * it, which fails the reading of its entries.
+ */
+async function feed(readable, extract) {
+  try {
+    for await (const chunk of archiveBytes(readable)) {
+      if (extract.destroyed) return
+      if (!extract.write(chunk)) await drained(extract)
+    }
+    extract.end()
+  } catch (error) {
+    extract.destroy(error)
+  }
+}
+
+/**
  * Unpacks a tar or tar.gz stream of a database into `dir` (which must not
  * exist), writing each file through libuv's pool. Only RocksDB's own file
  * names are accepted: an entry named otherwise, or with a path, is refused;
  * `LOCK` and info logs (`LOG`, `LOG.old.*`), which a tar of a live
- * database's directory holds, are skipped.
+ * database's directory holds, are skipped. A damaged or truncated archive
+ * is `ERR_ROCKSDB_CORRUPTION`.
  */
 async function untar(readable, dir, signal) {
   await fs.promises.mkdir(dir, { recursive: true })
-  let pending = Buffer.alloc(0)
-  let current = null // the UnpackedFile being written
-  let skipping = null // { remaining, padding } of an entry left out
-  let ended = false
+  const extract = tar.extract()
+  // What destroyed the parser (the archive's bytes failing, or the parser
+  // finding them damaged): the entry being read then only says it was
+  // destroyed, so this is the error to report.
+  let failure = null
+  extract.on('error', (error) => (failure ??= error))
+  const feeding = feed(readable, extract)
   const names = []
+  let current = null
   try {
-    for await (const chunk of archiveBytes(readable)) {
+    for await (const entry of extract) {
       checkSignal(signal)
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-      while (!ended) {
-        const entry = current ?? skipping
-        if (entry) {
-          if (entry.remaining > 0) {
-            if (pending.length === 0) break
-            const take = Math.min(entry.remaining, pending.length)
-            const piece = pending.subarray(0, take)
-            pending = pending.subarray(take)
-            if (current) await current.write(piece)
-            else skipping.remaining -= take
-            continue
-          }
-          if (pending.length < entry.padding) break
-          pending = pending.subarray(entry.padding)
-          if (current) {
-            await current.close()
-            names.push(current.name)
-          }
-          current = skipping = null
-          continue
-        }
-        if (pending.length < 512) break
-        const header = pending.subarray(0, 512)
-        pending = pending.subarray(512)
-        if (header.every((byte) => byte === 0)) {
-          ended = true
-          break
-        }
-        let sum = 0
-        for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]
-        if (parseInt(header.toString('latin1', 148, 156), 8) !== sum) throw corrupt('the archive has a damaged header (checksum mismatch)', undefined)
-        const name = header.toString('utf8', 0, 100).replace(/\0.*$/s, '')
-        const type = String.fromCharCode(header[156] || 0x30)
-        const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim() || '0', 8)
-        const base = name.replace(/^\.\//, '')
-        if (type === '5' && (base === '' || base === '.' || base === './')) continue
-        if (type === '0' && NOT_DATA.test(base)) {
-          skipping = { remaining: size, padding: (512 - (size % 512)) % 512 }
-          continue
-        }
-        if (type !== '0' || !DB_FILE.test(base)) {
-          throw corrupt(`the archive holds ${JSON.stringify(name)}, which is no file of a RocksDB database`, undefined)
-        }
-        current = await UnpackedFile.create(dir, base, size)
+      const { name, type } = entry.header
+      const base = name.replace(/^\.\//, '')
+      const folder = type === 'directory' && (base === '' || base === '.' || base === './')
+      if (folder || (type === 'file' && NOT_DATA.test(base))) {
+        entry.resume()
+        continue
       }
-      if (ended) break
+      if (type !== 'file' || !DB_FILE.test(base)) {
+        throw corrupt(`the archive holds ${JSON.stringify(name)}, which is no file of a RocksDB database`, undefined)
+      }
+      current = await UnpackedFile.create(dir, base)
+      for await (const chunk of entry) await current.write(chunk)
+      await current.close()
+      names.push(base)
+      current = null
     }
-    if (current || skipping || !ended) throw corrupt('the archive ends early: it is truncated', undefined)
+  } catch (thrown) {
+    extract.destroy()
+    const error = thrown?.code === 'STREAM_DESTROYED' && failure !== null ? failure : thrown
+    // tar-stream's own errors (a damaged header, an archive that ends
+    // early) are not ours; a system error (a full disk) keeps its errno name.
+    if (typeof error?.code === 'string' && error.code !== 'STREAM_DESTROYED') throw error
+    throw corrupt(`the archive is damaged or truncated: ${error?.message ?? error}`, undefined)
   } finally {
     // The file being written is closed before its directory is removed.
     await current?.close().catch(() => {})
+    await feeding
   }
   if (!names.includes('CURRENT')) throw corrupt('the archive holds no database (no CURRENT file)', undefined)
   // The files and the directory on disk, with one sync of the filesystem.
