@@ -378,6 +378,22 @@ test('restoreStream takes a plain tar -czf of a database folder, leaving out LOC
   await restored.close()
 })
 
+test('restoreStream takes a pax-format tar (extended headers before every entry)', async (t) => {
+  const s = scratch(t)
+  const dbPath = s.path('db')
+  const db = RocksDatabase.open(dbPath)
+  for (let i = 0; i < 100; i++) db.putSync(i, { i })
+  await db.close()
+  const archive = s.path('db.tar')
+  const tar = spawnSync('tar', ['--format=pax', '-cf', archive, '-C', dbPath, '.'])
+  if (tar.status !== 0) return t.log(`tar is not usable here: ${tar.stderr}`) || t.pass()
+  t.true(fs.readFileSync(archive).includes('PaxHeaders'), 'the archive has pax headers')
+  await backups.restoreStream(fs.createReadStream(archive), s.path('restored'))
+  const restored = RocksDatabase.open(s.path('restored'))
+  t.deepEqual(restored.getSync(50), { i: 50 })
+  await restored.close()
+})
+
 test('backups calls reject bad options and odd stores with coded errors', async (t) => {
   const s = scratch(t)
   const db = s.open('db')
