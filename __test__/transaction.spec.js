@@ -323,3 +323,28 @@ test('a transaction range after the transaction ends throws ERR_TRANSACTION_DONE
   })
   t.throws(() => [...kept], { code: 'ERR_TRANSACTION_DONE' })
 })
+
+test('a transaction given to a handle of another column family or database is refused, and writes nothing there', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const other = s.open('db', { name: 'other' })
+  const elsewhere = s.open('elsewhere')
+  await db.transaction(async (txn) => {
+    for (const handle of [other, elsewhere]) {
+      t.is(t.throws(() => handle.putSync('k', 'wrong', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+      t.is(t.throws(() => handle.removeSync('k', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+      t.is(t.throws(() => handle.getSync('k', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+      t.is(t.throws(() => handle.getRange({ transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+      t.is((await t.throwsAsync(handle.put('k', 'wrong', { transaction: txn }))).code, 'ERR_INVALID_ARG_VALUE')
+      t.is((await t.throwsAsync(handle.get('k', { transaction: txn }))).code, 'ERR_INVALID_ARG_VALUE')
+    }
+    t.is(t.throws(() => db.putSync('k', 1, { transaction: {} })).code, 'ERR_INVALID_ARG_TYPE')
+    // The handle that began it acts in it.
+    db.putSync('k', 'mine', { transaction: txn })
+    await db.put('j', 'mine too', { transaction: txn })
+  })
+  t.is(db.getSync('k'), 'mine')
+  t.is(db.getSync('j'), 'mine too')
+  t.is(other.getSync('k'), undefined)
+  t.is(elsewhere.getSync('k'), undefined)
+})

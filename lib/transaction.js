@@ -51,6 +51,8 @@ class Transaction {
   #abandoned = false
   /** rocksdb-js's transaction timestamp: seconds since the epoch, with a fraction. */
   #timestamp = nowSeconds()
+  /** The database path and column family the transaction reads and writes. */
+  #owner
 
   /**
    * @param {object} db the native database
@@ -60,8 +62,9 @@ class Transaction {
    * @param {(options: object) => object} encodeRange checks range options and encodes their bounds
    * @param {Set<Transaction>} registry the open transactions of the database
    * @param {number} id the transaction's id, unique to its database path
+   * @param {{ path: string, name: string }} owner the database and column family it acts on
    */
-  constructor(db, eager, keys, values, encodeRange, registry, id) {
+  constructor(db, eager, keys, values, encodeRange, registry, id, owner) {
     /** The transaction's id: a 32-bit unsigned integer unique to its database path. */
     this.id = id
     this.#db = db
@@ -70,7 +73,27 @@ class Transaction {
     this.#values = values
     this.#encodeRange = encodeRange
     this.#registry = registry
+    this.#owner = owner
     registry.add(this)
+  }
+
+  /**
+   * `transaction`, the `transaction` option of a call on the handle of
+   * `path` and column family `name`, checked: a transaction reads and
+   * writes the column family of the handle that began it, so one given to
+   * a handle of another family (or database) is refused, where it would
+   * read and write its own family under that handle's keys.
+   */
+  static actingFor(transaction, path, name) {
+    if (!(transaction instanceof Transaction)) throw invalidArgType('options.transaction', 'a Transaction', transaction)
+    const owner = transaction.#owner
+    if (owner.path !== path || owner.name !== name) {
+      throw invalidArgValue(
+        'options.transaction',
+        `was begun on column family ${JSON.stringify(owner.name)} of ${owner.path}; a transaction reads and writes that family only, so it cannot act for column family ${JSON.stringify(name)} of ${path}`,
+      )
+    }
+    return transaction
   }
 
   /** Throws unless the transaction can still be used. */

@@ -8,6 +8,7 @@
 
 const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions, rangeFlags, packBounds } = require('../range')
 const { invalidArgType, databaseNotOpen } = require('../errors')
+const { Transaction } = require('../transaction')
 const { DatabaseReads } = require('./reads')
 const { kKeys, kValues, kDb, kSharedPath, kIterators, kHandle, kEncodeRange } = require('./internal')
 
@@ -19,6 +20,11 @@ function rangeAliases(options) {
 
 /** Ranges; see `RocksDatabase`. */
 class DatabaseRanges extends DatabaseReads {
+  /** The `transaction` option, checked to act on this handle's family. */
+  #in(transaction) {
+    return Transaction.actingFor(transaction, this.path, this.name)
+  }
+
   [kEncodeRange](options) {
     const { start, end, reverse = false, exclusiveStart = false, inclusiveEnd = false, limit, offset, values = true } = options
     const first = start === undefined ? undefined : this[kKeys].encode(start)
@@ -79,7 +85,7 @@ class DatabaseRanges extends DatabaseReads {
     options = rangeAliases(checkRangeOptions(options))
     // rocksdb-js's `onlyCount`: the number of entries, not the entries.
     if (options.onlyCount === true) return this.getKeysCount(options)
-    if (options.transaction) return options.transaction.getRange(options)
+    if (options.transaction) return this.#in(options.transaction).getRange(options)
     if (options.valuesOnly === true) return this.#range({ ...options, values: true }, true).map((entry) => entry.value)
     return this.#range(options, options.values !== false)
   }
@@ -92,14 +98,14 @@ class DatabaseRanges extends DatabaseReads {
   /** A lazy range of keys only; the options of `getRange()`. */
   getKeys(options) {
     options = rangeAliases(checkRangeOptions(options))
-    if (options.transaction) return options.transaction.getKeys(options)
+    if (options.transaction) return this.#in(options.transaction).getKeys(options)
     return this.#range(options, false)
   }
 
   /** How many keys a range holds; the options of `getRange()`. */
   getKeysCount(options) {
     options = rangeAliases(checkRangeOptions(options))
-    if (options.transaction) return options.transaction.getKeysCount(options)
+    if (options.transaction) return this.#in(options.transaction).getKeysCount(options)
     const range = this[kEncodeRange](options)
     return this[kDb].count(packBounds(range), range.lower?.length ?? 0, rangeFlags(range), range.offset ?? 0, range.limit ?? -1)
   }

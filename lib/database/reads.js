@@ -8,6 +8,7 @@
 
 const { invalidArgType } = require('../errors')
 const { NEEDS_DISK } = require('../fast')
+const { Transaction } = require('../transaction')
 const { DatabaseLifecycle } = require('./lifecycle')
 const { kKeys, kValues, kSharedPath, kPooled } = require('./internal')
 
@@ -24,6 +25,20 @@ function getOptions(options) {
 
 /** Reads by key; see `RocksDatabase`. */
 class DatabaseReads extends DatabaseLifecycle {
+  /** The `transaction` option, checked to act on this handle's family. */
+  #in(transaction) {
+    return Transaction.actingFor(transaction, this.path, this.name)
+  }
+
+  /** `read(transaction)` once checked; a refusal is a rejected Promise, as every error of `get()`. */
+  #inAsync(transaction, read) {
+    try {
+      return read(this.#in(transaction))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
   /**
    * The decoded value of `key`, or `undefined`. A value RocksDB holds in
    * memory (memtable or block cache) is returned as it is; one that needs
@@ -32,7 +47,7 @@ class DatabaseReads extends DatabaseLifecycle {
    */
   get(key, options) {
     const { transaction, skipDecode } = getOptions(options)
-    if (transaction) return transaction.get(key, { skipDecode })
+    if (transaction) return this.#inAsync(transaction, (txn) => txn.get(key, { skipDecode }))
     return this.#getAsync(key, skipDecode ? null : this[kValues])
   }
 
@@ -42,21 +57,21 @@ class DatabaseReads extends DatabaseLifecycle {
    */
   getSync(key, options) {
     const { transaction, skipDecode } = getOptions(options)
-    if (transaction) return transaction.getSync(key, { skipDecode })
+    if (transaction) return this.#in(transaction).getSync(key, { skipDecode })
     return skipDecode ? this[kSharedPath].getBinary(key) : this[kSharedPath].get(key, this[kValues])
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
   getBinary(key, options) {
     const { transaction } = getOptions(options)
-    if (transaction) return transaction.get(key, SKIP_DECODE)
+    if (transaction) return this.#inAsync(transaction, (txn) => txn.get(key, SKIP_DECODE))
     return this.#getAsync(key, null)
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
   getBinarySync(key, options) {
     const { transaction } = getOptions(options)
-    if (transaction) return transaction.getSync(key, SKIP_DECODE)
+    if (transaction) return this.#in(transaction).getSync(key, SKIP_DECODE)
     return this[kSharedPath].getBinary(key)
   }
 

@@ -25,6 +25,11 @@ function nextTransactionId(dbPath) {
 
 /** Writes; see `RocksDatabase`. */
 class DatabaseWrites extends DatabaseRanges {
+  /** The `transaction` option, checked to act on this handle's family. */
+  #in(transaction) {
+    return Transaction.actingFor(transaction, this.path, this.name)
+  }
+
   /**
    * Stores `value` under `key`. Resolves once RocksDB has accepted the write.
    * Puts and removes made together (in one turn of JavaScript, or while an
@@ -32,7 +37,13 @@ class DatabaseWrites extends DatabaseRanges {
    */
   put(key, value, options) {
     const transaction = options?.transaction
-    if (transaction) return transaction.put(key, value)
+    if (transaction) {
+      try {
+        return this.#in(transaction).put(key, value)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
     try {
       return this[kWrites].put(this[kKeys].encode(key), this[kValues].encode(value))
     } catch (error) {
@@ -43,7 +54,7 @@ class DatabaseWrites extends DatabaseRanges {
   /** Stores `value` under `key` on the calling thread. */
   putSync(key, value, options) {
     const transaction = options?.transaction
-    if (transaction) return transaction.putSync(key, value)
+    if (transaction) return this.#in(transaction).putSync(key, value)
     const path = this[kSharedPath]
     // Encoded first: encoding may run user code, which may use this database.
     const bytes = this[kValues].encode(value)
@@ -57,7 +68,13 @@ class DatabaseWrites extends DatabaseRanges {
   /** Removes `key`. Removing a missing key is not an error. Batched like `put()`. */
   remove(key, options) {
     const transaction = options?.transaction
-    if (transaction) return transaction.remove(key)
+    if (transaction) {
+      try {
+        return this.#in(transaction).remove(key)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
     try {
       return this[kWrites].remove(this[kKeys].encode(key))
     } catch (error) {
@@ -68,7 +85,7 @@ class DatabaseWrites extends DatabaseRanges {
   /** Removes `key` on the calling thread. */
   removeSync(key, options) {
     const transaction = options?.transaction
-    if (transaction) return transaction.removeSync(key)
+    if (transaction) return this.#in(transaction).removeSync(key)
     const path = this[kSharedPath]
     try {
       path.remove(key)
@@ -127,7 +144,8 @@ class DatabaseWrites extends DatabaseRanges {
     // so does any on a read-only database, to refuse it now. `readOnly` also
     // throws ERR_DATABASE_CLOSED on a closed database.
     const eager = this.options.pessimistic === true || db.readOnly
-    return new Transaction(db, eager, this[kKeys], this[kValues], this.#encodeTransactionRange, this[kTransactions], nextTransactionId(this.path))
+    const owner = { path: this.path, name: this.name }
+    return new Transaction(db, eager, this[kKeys], this[kValues], this.#encodeTransactionRange, this[kTransactions], nextTransactionId(this.path), owner)
   }
 
   /** Removes every key of this column family. */
