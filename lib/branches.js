@@ -35,8 +35,8 @@ const { checkOpenOptions } = require('./options')
 const RESETTING = 'resetting'
 const REGISTRY_VERSION = 1
 const KIND = { list: 'branches', version: REGISTRY_VERSION, corruptCode: 'ERR_BRANCH_REGISTRY_CORRUPT', states: [CREATING, DELETING, RESETTING] }
-// The options of the probe that holds a branch's RocksDB LOCK while it is
-// reset or deleted: no LOG file, and never a new database.
+// The options of the probe that tries a branch's RocksDB LOCK before a reset
+// or delete: no LOG file, and never a new database.
 const PROBE_OPTIONS = checkOpenOptions({ createIfMissing: false, infoLog: false })
 
 function checkBranchName(name) {

@@ -461,8 +461,9 @@ async function checkStaged(Database, dir) {
  * `recoverRestore` finishes or undoes after a crash. One restore into a path
  * at a time (`ERR_RESTORE_IN_PROGRESS` for the next), and no handle may
  * open the database meanwhile. `checkSource()` runs once the lock is held
- * and the database found closed, before anything is changed. Resolves with the kept checkpoint's info,
- * or `null` when there was no database to keep. `Database` opens them.
+ * and the database found closed, before anything is changed. Resolves
+ * with the kept checkpoint's info, or `null` when there was no database to
+ * keep. `Database` opens them.
  */
 async function replaceDatabase(Database, dbPath, stage, options = {}, checkSource = () => {}) {
   const target = dbPath
