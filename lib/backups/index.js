@@ -228,6 +228,19 @@ async function manifestOf(store, id) {
   return checkManifest(manifest, `${store.location}/${manifestKey(id)}`)
 }
 
+/**
+ * Runs `work()` holding the store's lock (shared for readers, exclusive
+ * for writers); it is released whatever `work` meets.
+ */
+async function locked(store, shared, work) {
+  const lock = await store.lock(shared)
+  try {
+    return await work()
+  } finally {
+    await lock.release()
+  }
+}
+
 /** Checks the options object of a `backups` call. */
 function checkOptions(options) {
   if (options === undefined) return {}
@@ -269,12 +282,7 @@ function backupCalls(Database) {
       const store = openStore(backupDir, options, 'backupDir')
       // Shared, as a restore's: a purge or delete meanwhile would take files
       // from under it and make it report damage that is not there.
-      const lock = await store.lock(true)
-      try {
-        return await verifyLocked(Database, store, backupId, options)
-      } finally {
-        await lock.release()
-      }
+      return locked(store, true, () => verifyLocked(Database, store, backupId, options))
     },
 
     /**
@@ -290,8 +298,7 @@ function backupCalls(Database) {
       if (store instanceof DirectoryStore && (target === store.dir || !path.relative(store.dir, target).startsWith('..'))) {
         throw invalidArgValue('dbDir', `must not be the backup directory ${store.dir} or inside it`)
       }
-      const lock = await store.lock(true)
-      try {
+      return locked(store, true, async () => {
         let id = options.backupId
         if (id === undefined) {
           const manifests = await readManifests(store)
@@ -301,9 +308,7 @@ function backupCalls(Database) {
         const manifest = await manifestOf(store, checkBackupId(id, 'options.backupId'))
         const preRestore = await replaceDatabase(Database, target, (staging) => materialize(store, manifest, staging, options), options.openOptions)
         return { backupId: manifest.backupId, path: target, preRestore }
-      } finally {
-        await lock.release()
-      }
+      })
     },
 
     /**
@@ -324,15 +329,12 @@ function backupCalls(Database) {
       options = checkOptions(options)
       checkBackupId(backupId)
       const store = openStore(backupDir, options, 'backupDir')
-      const lock = await store.lock(false)
-      try {
+      return locked(store, false, async () => {
         await manifestOf(store, backupId)
         await store.delete(manifestKey(backupId))
         await store.sync()
         await collectGarbage(store)
-      } finally {
-        await lock.release()
-      }
+      })
     },
 
     /** Deletes all but the newest `keepCount` backups; resolves with the ids deleted. */
@@ -340,17 +342,14 @@ function backupCalls(Database) {
       options = checkOptions(options)
       if (!Number.isInteger(keepCount) || keepCount < 0) throw invalidArgType('keepCount', 'a non-negative integer', keepCount)
       const store = openStore(backupDir, options, 'backupDir')
-      const lock = await store.lock(false)
-      try {
+      return locked(store, false, async () => {
         const manifests = await readManifests(store)
         const doomed = manifests.slice(0, Math.max(0, manifests.length - keepCount))
         for (const manifest of doomed) await store.delete(manifestKey(manifest.backupId))
         await store.sync()
         await collectGarbage(store)
         return doomed.map((m) => m.backupId)
-      } finally {
-        await lock.release()
-      }
+      })
     },
   }
 }
