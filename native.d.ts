@@ -157,8 +157,11 @@ export declare class NativeIterator {
 
 /** The native half of a `Transaction`. */
 export declare class NativeTransaction {
-  /** The bytes of `key` as this transaction sees them, or `undefined`. */
-  getSync(key: Uint8Array): Buffer | null
+  /**
+   * The bytes of `key` as this transaction sees them, or `undefined`; in
+   * the column family `family` of its database, or its own.
+   */
+  getSync(key: Uint8Array, family?: string | undefined | null): Buffer | null
   /**
    * Up to `max_entries` entries of a range as this transaction sees it (its
    * own writes over its snapshot), packed as `NativeIterator.nextBatch`
@@ -168,16 +171,22 @@ export declare class NativeTransaction {
    * range by resuming after the last key it got.
    */
   rangeBatch(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, maxEntries: number): Buffer | null
-  /** Buffers a write of `value` under `key`. */
-  putSync(key: Uint8Array, value: Uint8Array): void
+  /**
+   * Buffers a write of `value` under `key`, in the column family `family`
+   * of its database, or its own.
+   */
+  putSync(key: Uint8Array, value: Uint8Array, family?: string | undefined | null): void
   /**
    * Buffers the writes of a packed batch (see `batch.rs`), in order: the
    * writes JavaScript made before the transaction's first read. The batch is
    * checked whole first, so a bad one adds nothing.
    */
   apply(ops: Uint8Array): void
-  /** Buffers a removal of `key`. */
-  removeSync(key: Uint8Array): void
+  /**
+   * Buffers a removal of `key`, in the column family `family` of its
+   * database, or its own.
+   */
+  removeSync(key: Uint8Array, family?: string | undefined | null): void
   /**
    * Commits on the calling thread. A conflict fails with
    * `ERR_TRANSACTION_CONFLICT`.

@@ -324,27 +324,72 @@ test('a transaction range after the transaction ends throws ERR_TRANSACTION_DONE
   t.throws(() => [...kept], { code: 'ERR_TRANSACTION_DONE' })
 })
 
-test('a transaction given to a handle of another column family or database is refused, and writes nothing there', async (t) => {
+test('a transaction acts for a handle of another column family of its database, committing both at once', async (t) => {
   const s = scratch(t)
   const db = s.open('db')
-  const other = s.open('db', { name: 'other' })
-  const elsewhere = s.open('elsewhere')
+  const other = s.open('db', { name: 'other', encoding: 'binary' })
+  other.putSync('seen', Buffer.from('before'))
   await db.transaction(async (txn) => {
-    for (const handle of [other, elsewhere]) {
-      t.is(t.throws(() => handle.putSync('k', 'wrong', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
-      t.is(t.throws(() => handle.removeSync('k', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
-      t.is(t.throws(() => handle.getSync('k', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
-      t.is(t.throws(() => handle.getRange({ transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
-      t.is((await t.throwsAsync(handle.put('k', 'wrong', { transaction: txn }))).code, 'ERR_INVALID_ARG_VALUE')
-      t.is((await t.throwsAsync(handle.get('k', { transaction: txn }))).code, 'ERR_INVALID_ARG_VALUE')
-    }
-    t.is(t.throws(() => db.putSync('k', 1, { transaction: {} })).code, 'ERR_INVALID_ARG_TYPE')
-    // The handle that began it acts in it.
     db.putSync('k', 'mine', { transaction: txn })
-    await db.put('j', 'mine too', { transaction: txn })
+    // The other handle's family and encodings, in this transaction.
+    other.putSync('k', Buffer.from('theirs'), { transaction: txn })
+    await other.put('j', Buffer.from('async'), { transaction: txn })
+    other.removeSync('seen', { transaction: txn })
+    t.deepEqual(other.getSync('k', { transaction: txn }), Buffer.from('theirs'))
+    t.deepEqual(await other.get('j', { transaction: txn }), Buffer.from('async'))
+    t.is(other.getSync('seen', { transaction: txn }), undefined)
+    t.is(db.getSync('k', { transaction: txn }), 'mine')
+    // Not visible outside before the commit; the families stay apart.
+    t.is(other.getSync('k'), undefined)
+    t.is(db.getSync('j'), undefined)
+    t.is(t.throws(() => other.getRange({ transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
   })
   t.is(db.getSync('k'), 'mine')
-  t.is(db.getSync('j'), 'mine too')
-  t.is(other.getSync('k'), undefined)
+  t.deepEqual(other.getSync('k'), Buffer.from('theirs'))
+  t.deepEqual(other.getSync('j'), Buffer.from('async'))
+  t.is(other.getSync('seen'), undefined)
+  t.is(db.getSync('j'), undefined)
+  // An aborted one leaves both families as they were.
+  await t.throwsAsync(
+    db.transaction((txn) => {
+      other.putSync('k', Buffer.from('rolled back'), { transaction: txn })
+      db.putSync('k', 'rolled back', { transaction: txn })
+      throw new Error('abort')
+    }),
+    { message: 'abort' },
+  )
+  t.deepEqual(other.getSync('k'), Buffer.from('theirs'))
+  t.is(db.getSync('k'), 'mine')
+})
+
+test('a transaction of another database is refused, and writes nothing there', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const elsewhere = s.open('elsewhere')
+  await db.transaction(async (txn) => {
+    t.is(t.throws(() => elsewhere.putSync('k', 'wrong', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+    t.is(t.throws(() => elsewhere.removeSync('k', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+    t.is(t.throws(() => elsewhere.getSync('k', { transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+    t.is(t.throws(() => elsewhere.getRange({ transaction: txn })).code, 'ERR_INVALID_ARG_VALUE')
+    t.is((await t.throwsAsync(elsewhere.put('k', 'wrong', { transaction: txn }))).code, 'ERR_INVALID_ARG_VALUE')
+    t.is((await t.throwsAsync(elsewhere.get('k', { transaction: txn }))).code, 'ERR_INVALID_ARG_VALUE')
+    t.is(t.throws(() => db.putSync('k', 1, { transaction: {} })).code, 'ERR_INVALID_ARG_TYPE')
+    db.putSync('k', 'mine', { transaction: txn })
+  })
+  t.is(db.getSync('k'), 'mine')
   t.is(elsewhere.getSync('k'), undefined)
+})
+
+test('a pessimistic transaction also writes another column family of its database in the same commit', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { pessimistic: true })
+  const other = s.open('db', { name: 'other', pessimistic: true })
+  await db.transaction((txn) => {
+    other.putSync('k', 'theirs', { transaction: txn })
+    db.putSync('k', 'mine', { transaction: txn })
+    t.is(other.getSync('k', { transaction: txn }), 'theirs')
+    t.is(other.getSync('k'), undefined)
+  })
+  t.is(other.getSync('k'), 'theirs')
+  t.is(db.getSync('k'), 'mine')
 })

@@ -78,22 +78,48 @@ class Transaction {
   }
 
   /**
-   * `transaction`, the `transaction` option of a call on the handle of
-   * `path` and column family `name`, checked: a transaction reads and
-   * writes the column family of the handle that began it, so one given to
-   * a handle of another family (or database) is refused, where it would
-   * read and write its own family under that handle's keys.
+   * Checks `transaction`, the `transaction` option of a call on the handle
+   * of `path` and column family `name`: `true` when the transaction began
+   * on that family (its own methods serve the call), `false` when it began
+   * on another family of the same database (the call goes through
+   * `getSyncIn`, `putSyncIn` and `removeSyncIn`, with the handle's own
+   * encodings). A transaction of another database is refused.
    */
-  static actingFor(transaction, path, name) {
+  static actsOn(transaction, path, name) {
     if (!(transaction instanceof Transaction)) throw invalidArgType('options.transaction', 'a Transaction', transaction)
     const owner = transaction.#owner
-    if (owner.path !== path || owner.name !== name) {
-      throw invalidArgValue(
-        'options.transaction',
-        `was begun on column family ${JSON.stringify(owner.name)} of ${owner.path}; a transaction reads and writes that family only, so it cannot act for column family ${JSON.stringify(name)} of ${path}`,
-      )
+    if (owner.path !== path) {
+      throw invalidArgValue('options.transaction', `was begun on the database ${owner.path}; it cannot act on ${path}`)
     }
-    return transaction
+    return owner.name === name
+  }
+
+  /**
+   * The stored bytes of the encoded `key` in the column family `family` of
+   * the transaction's database, as the transaction sees them, or
+   * `undefined`; tracked for conflicts as `getSync()` is.
+   */
+  getSyncIn(family, key) {
+    return this.#reader().getSync(key, family) ?? undefined
+  }
+
+  /**
+   * Writes the encoded `value` under the encoded `key` in the column family
+   * `family` of the transaction's database; committed with the rest.
+   */
+  putSyncIn(family, key, value) {
+    this.#checkWritable()
+    // A write in another family needs the native transaction: the packed
+    // writes of a transaction that has not read are of its own family.
+    this.#reader().putSync(key, value, family)
+    this.#wrote = true
+  }
+
+  /** Removes the encoded `key` from the column family `family`; committed with the rest. */
+  removeSyncIn(family, key) {
+    this.#checkWritable()
+    this.#reader().removeSync(key, family)
+    this.#wrote = true
   }
 
   /** Throws unless the transaction can still be used. */

@@ -90,6 +90,16 @@ impl Open {
     self.family.engine.family_handle(self.family.cf())
   }
 
+  /// The column family `family` of the transaction's database (`"default"`
+  /// for the default one), or, for `None`, the transaction's own: a
+  /// transaction commits the writes it made in every family at once.
+  fn handle_of(&self, family: Option<&str>) -> DbResult<Arc<BoundColumnFamily<'_>>> {
+    match family {
+      None => self.handle(),
+      Some(name) => self.family.engine.family_handle(Some(name)),
+    }
+  }
+
   /// The transaction, while it has not been consumed (only `commit` and
   /// `drop` take it, and both consume the `Open`, so this never fails).
   fn txn(&self) -> DbResult<&Txn> {
@@ -165,16 +175,18 @@ impl NativeTransaction {
 
 #[napi]
 impl NativeTransaction {
-  /// The bytes of `key` as this transaction sees them, or `undefined`.
+  /// The bytes of `key` as this transaction sees them, or `undefined`; in
+  /// the column family `family` of its database, or its own.
   #[napi]
   pub fn get_sync<'env>(
     &self,
     env: &'env Env,
     key: &[u8],
+    family: Option<String>,
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
     check_key(key)?;
     let value = self.with_open(|open| {
-      let handle = open.handle()?;
+      let handle = open.handle_of(family.as_deref())?;
       with_txn!(open, txn => {
         let mut read = ReadOptions::default();
         read.set_snapshot(&txn.snapshot());
@@ -255,12 +267,18 @@ impl NativeTransaction {
       .map_err(|err| napi::Error::new(ErrorCode::Io, err.reason.clone()))
   }
 
-  /// Buffers a write of `value` under `key`.
+  /// Buffers a write of `value` under `key`, in the column family `family`
+  /// of its database, or its own.
   #[napi]
-  pub fn put_sync(&self, key: &[u8], value: &[u8]) -> napi::Result<(), ErrorCode> {
+  pub fn put_sync(
+    &self,
+    key: &[u8],
+    value: &[u8],
+    family: Option<String>,
+  ) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
     Ok(self.with_open(|open| {
-      let handle = open.handle()?;
+      let handle = open.handle_of(family.as_deref())?;
       with_txn!(open, txn => txn.put_cf(&handle, key, value).map_err(conflict_or))
     })?)
   }
@@ -284,12 +302,13 @@ impl NativeTransaction {
     })?)
   }
 
-  /// Buffers a removal of `key`.
+  /// Buffers a removal of `key`, in the column family `family` of its
+  /// database, or its own.
   #[napi]
-  pub fn remove_sync(&self, key: &[u8]) -> napi::Result<(), ErrorCode> {
+  pub fn remove_sync(&self, key: &[u8], family: Option<String>) -> napi::Result<(), ErrorCode> {
     check_key(key)?;
     Ok(self.with_open(|open| {
-      let handle = open.handle()?;
+      let handle = open.handle_of(family.as_deref())?;
       with_txn!(open, txn => txn.delete_cf(&handle, key).map_err(conflict_or))
     })?)
   }

@@ -7,7 +7,7 @@
  */
 
 const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions, rangeFlags, packBounds } = require('../range')
-const { invalidArgType, databaseNotOpen } = require('../errors')
+const { invalidArgType, invalidArgValue, databaseNotOpen } = require('../errors')
 const { Transaction } = require('../transaction')
 const { DatabaseReads } = require('./reads')
 const { kKeys, kValues, kDb, kSharedPath, kIterators, kHandle, kEncodeRange } = require('./internal')
@@ -20,9 +20,16 @@ function rangeAliases(options) {
 
 /** Ranges; see `RocksDatabase`. */
 class DatabaseRanges extends DatabaseReads {
-  /** The `transaction` option, checked to act on this handle's family. */
+  /**
+   * The `transaction` option of a range: a transaction that began on this
+   * handle's family. Ranges of other families in a transaction are not
+   * read yet.
+   */
   #in(transaction) {
-    return Transaction.actingFor(transaction, this.path, this.name)
+    if (!Transaction.actsOn(transaction, this.path, this.name)) {
+      throw invalidArgValue('options.transaction', `began on another column family than ${JSON.stringify(this.name)}; a range in a transaction reads the family it began on`)
+    }
+    return transaction
   }
 
   [kEncodeRange](options) {

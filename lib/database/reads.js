@@ -25,18 +25,20 @@ function getOptions(options) {
 
 /** Reads by key; see `RocksDatabase`. */
 class DatabaseReads extends DatabaseLifecycle {
-  /** The `transaction` option, checked to act on this handle's family. */
-  #in(transaction) {
-    return Transaction.actingFor(transaction, this.path, this.name)
+  /**
+   * The stored bytes (`raw`) or decoded value of `key` read in
+   * `transaction`: by the transaction itself when it began on this
+   * handle's family, else in this family with this handle's encodings.
+   */
+  #readIn(transaction, key, raw) {
+    if (Transaction.actsOn(transaction, this.path, this.name)) return transaction.getSync(key, raw ? SKIP_DECODE : undefined)
+    const bytes = transaction.getSyncIn(this.name, this[kKeys].encode(key))
+    return bytes === undefined || raw ? bytes : this[kValues].decode(bytes)
   }
 
-  /** `read(transaction)` once checked; a refusal is a rejected Promise, as every error of `get()`. */
-  #inAsync(transaction, read) {
-    try {
-      return read(this.#in(transaction))
-    } catch (error) {
-      return Promise.reject(error)
-    }
+  /** `#readIn` as a Promise: every error of `get()` is a rejected Promise. */
+  async #readInAsync(transaction, key, raw) {
+    return this.#readIn(transaction, key, raw)
   }
 
   /**
@@ -47,7 +49,7 @@ class DatabaseReads extends DatabaseLifecycle {
    */
   get(key, options) {
     const { transaction, skipDecode } = getOptions(options)
-    if (transaction) return this.#inAsync(transaction, (txn) => txn.get(key, { skipDecode }))
+    if (transaction) return this.#readInAsync(transaction, key, skipDecode === true)
     return this.#getAsync(key, skipDecode ? null : this[kValues])
   }
 
@@ -57,21 +59,21 @@ class DatabaseReads extends DatabaseLifecycle {
    */
   getSync(key, options) {
     const { transaction, skipDecode } = getOptions(options)
-    if (transaction) return this.#in(transaction).getSync(key, { skipDecode })
+    if (transaction) return this.#readIn(transaction, key, skipDecode === true)
     return skipDecode ? this[kSharedPath].getBinary(key) : this[kSharedPath].get(key, this[kValues])
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
   getBinary(key, options) {
     const { transaction } = getOptions(options)
-    if (transaction) return this.#inAsync(transaction, (txn) => txn.get(key, SKIP_DECODE))
+    if (transaction) return this.#readInAsync(transaction, key, true)
     return this.#getAsync(key, null)
   }
 
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
   getBinarySync(key, options) {
     const { transaction } = getOptions(options)
-    if (transaction) return this.#in(transaction).getSync(key, SKIP_DECODE)
+    if (transaction) return this.#readIn(transaction, key, true)
     return this[kSharedPath].getBinary(key)
   }
 

@@ -25,9 +25,19 @@ function nextTransactionId(dbPath) {
 
 /** Writes; see `RocksDatabase`. */
 class DatabaseWrites extends DatabaseRanges {
-  /** The `transaction` option, checked to act on this handle's family. */
-  #in(transaction) {
-    return Transaction.actingFor(transaction, this.path, this.name)
+  /**
+   * Writes in `transaction`: by the transaction itself when it began on this
+   * handle's family, else in this family with this handle's encodings,
+   * committed with the transaction's other writes.
+   */
+  #putIn(transaction, key, value) {
+    if (Transaction.actsOn(transaction, this.path, this.name)) return transaction.putSync(key, value)
+    transaction.putSyncIn(this.name, this[kKeys].encode(key), this[kValues].encode(value))
+  }
+
+  #removeIn(transaction, key) {
+    if (Transaction.actsOn(transaction, this.path, this.name)) return transaction.removeSync(key)
+    transaction.removeSyncIn(this.name, this[kKeys].encode(key))
   }
 
   /**
@@ -39,7 +49,8 @@ class DatabaseWrites extends DatabaseRanges {
     const transaction = options?.transaction
     if (transaction) {
       try {
-        return this.#in(transaction).put(key, value)
+        this.#putIn(transaction, key, value)
+        return Promise.resolve()
       } catch (error) {
         return Promise.reject(error)
       }
@@ -54,7 +65,7 @@ class DatabaseWrites extends DatabaseRanges {
   /** Stores `value` under `key` on the calling thread. */
   putSync(key, value, options) {
     const transaction = options?.transaction
-    if (transaction) return this.#in(transaction).putSync(key, value)
+    if (transaction) return this.#putIn(transaction, key, value)
     const path = this[kSharedPath]
     // Encoded first: encoding may run user code, which may use this database.
     const bytes = this[kValues].encode(value)
@@ -70,7 +81,8 @@ class DatabaseWrites extends DatabaseRanges {
     const transaction = options?.transaction
     if (transaction) {
       try {
-        return this.#in(transaction).remove(key)
+        this.#removeIn(transaction, key)
+        return Promise.resolve()
       } catch (error) {
         return Promise.reject(error)
       }
@@ -85,7 +97,7 @@ class DatabaseWrites extends DatabaseRanges {
   /** Removes `key` on the calling thread. */
   removeSync(key, options) {
     const transaction = options?.transaction
-    if (transaction) return this.#in(transaction).removeSync(key)
+    if (transaction) return this.#removeIn(transaction, key)
     const path = this[kSharedPath]
     try {
       path.remove(key)
