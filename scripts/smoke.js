@@ -42,6 +42,14 @@ async function main() {
     })
     RocksDatabase.config({ blockCacheSize: 32 * 1024 * 1024 })
     assert.ok(RocksDatabase.memoryUsage().blockCacheCapacity === 32 * 1024 * 1024)
+    // A transaction writing another column family of its database.
+    const family = RocksDatabase.open(db.path, { name: 'family' })
+    await db.transaction((txn) => {
+      family.putSync('x', 1, { transaction: txn })
+      assert.strictEqual(family.getSync('x', { transaction: txn }), 1)
+    })
+    assert.strictEqual(family.getSync('x'), 1)
+    family.close()
     await db.transaction((txn) => {
       txn.putSync('t', txn.getSync(1).i + 1)
     })
@@ -90,8 +98,17 @@ async function main() {
     const id = await again.backup(path.join(dir, 'store'))
     await backups.verify(path.join(dir, 'store'), id)
     await backups.restore(path.join(dir, 'store'), path.join(dir, 'restored'))
-    const digest = await native.hashFile(path.join(dir, 'store', 'backups', `${id}.json`))
-    assert.strictEqual(digest.sha256.length, 64)
+    for (const algorithm of ['blake3', 'sha256']) {
+      const digest = await native.hashFile(path.join(dir, 'store', 'backups', `${id}.json`), algorithm)
+      assert.strictEqual(digest.digest.length, 64)
+    }
+    await assert.rejects(native.hashFile(path.join(dir, 'store', 'backups', `${id}.json`), 'md5'))
+    // Claims on a directory: shared by handles, exclusive for a reset.
+    const claim = native.claimDirectoryShared(path.join(dir, 'claimed'))
+    assert.strictEqual(native.claimDirectoryExclusive(path.join(dir, 'claimed'), 'reset'), null)
+    assert.strictEqual(native.directoryClaims(path.join(dir, 'claimed')).handles, 1)
+    claim.release()
+    native.claimDirectoryExclusive(path.join(dir, 'claimed'), 'reset').release()
     const shared1 = native.tryLockFile(path.join(dir, 'lock'), true)
     const shared2 = native.tryLockFile(path.join(dir, 'lock'), true)
     assert.strictEqual(native.tryLockFile(path.join(dir, 'lock')), null)
