@@ -315,7 +315,10 @@ export interface RangeOptions {
   key?: Key
   /** rocksdb-js: iterate the values alone. */
   valuesOnly?: boolean
-  /** rocksdb-js: read as this transaction sees it. */
+  /**
+   * rocksdb-js: read as this transaction sees it. It must have begun on this
+   * handle's column family (`ERR_INVALID_ARG_VALUE` otherwise).
+   */
   transaction?: Transaction<any>
 }
 
@@ -323,7 +326,10 @@ export interface RangeOptions {
 export interface GetOptions {
   /** Return the stored bytes, undecoded. */
   skipDecode?: boolean
-  /** Read as this transaction sees it. */
+  /**
+   * Read as this transaction sees it: one of this database, begun on any of
+   * its column families (this handle's family is read, with its encodings).
+   */
   transaction?: Transaction<any>
 }
 
@@ -513,14 +519,18 @@ export declare class RocksDatabase<V = any> {
   getBinaryFastSync(key: Key, options?: GetOptions): Buffer | undefined
   /** The values under `key` (one at most: keys are unique). */
   getValues(key: Key, options?: RangeOptions): RangeIterable<V>
-  /** Stores `value` under `key` on a worker thread; with `transaction`, in it. */
-  put(key: Key, value: V, options?: { transaction?: Transaction<V> }): Promise<void>
-  /** Stores `value` under `key` on the calling thread. */
-  putSync(key: Key, value: V, options?: { transaction?: Transaction<V> }): void
-  /** Removes `key` on a worker thread; a missing key is not an error. */
-  remove(key: Key, options?: { transaction?: Transaction<V> }): Promise<void>
-  /** Removes `key` on the calling thread; a missing key is not an error. */
-  removeSync(key: Key, options?: { transaction?: Transaction<V> }): void
+  /**
+   * Stores `value` under `key` on a worker thread; with `transaction` (one
+   * of this database, begun on any of its column families), in it, in this
+   * handle's family, committed with the transaction's other writes.
+   */
+  put(key: Key, value: V, options?: { transaction?: Transaction<any> }): Promise<void>
+  /** Stores `value` under `key` on the calling thread; `transaction` as for `put()`. */
+  putSync(key: Key, value: V, options?: { transaction?: Transaction<any> }): void
+  /** Removes `key` on a worker thread; a missing key is not an error; `transaction` as for `put()`. */
+  remove(key: Key, options?: { transaction?: Transaction<any> }): Promise<void>
+  /** Removes `key` on the calling thread; a missing key is not an error; `transaction` as for `put()`. */
+  removeSync(key: Key, options?: { transaction?: Transaction<any> }): void
   /** `'opened'` or `'closed'`. */
   readonly status: 'opened' | 'closed'
   /** The compression of new SST files, as rocksdb-js reports it. */
