@@ -36,17 +36,28 @@ fn claims() -> MutexGuard<'static, HashMap<PathBuf, Claims>> {
     .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The key of a directory: its canonical path where it (or its parent)
-/// exists, so that two spellings of one directory share their claims.
+/// The key of a directory: the canonical path of its nearest existing
+/// ancestor (itself, once it exists) followed by the names below it, so that
+/// two spellings of one directory share their claims, and a claim taken
+/// before an open creates the directory (and its parents) keeps its key
+/// after (`/tmp` a symlink, as on macOS, included).
 fn key_of(path: &Path) -> PathBuf {
-  if let Ok(canonical) = std::fs::canonicalize(path) {
-    return canonical;
-  }
-  match (path.parent(), path.file_name()) {
-    (Some(parent), Some(name)) => std::fs::canonicalize(parent)
-      .map(|parent| parent.join(name))
-      .unwrap_or_else(|_| path.to_path_buf()),
-    _ => path.to_path_buf(),
+  let mut below = Vec::new();
+  let mut current = path;
+  loop {
+    if let Ok(canonical) = std::fs::canonicalize(current) {
+      return below
+        .iter()
+        .rev()
+        .fold(canonical, |key, name| key.join(name));
+    }
+    match (current.parent(), current.file_name()) {
+      (Some(parent), Some(name)) => {
+        below.push(name.to_owned());
+        current = parent;
+      }
+      _ => return path.to_path_buf(),
+    }
   }
 }
 
@@ -179,5 +190,21 @@ mod tests {
     drop(reset);
     assert!(claim_directory_shared(path.clone()).is_some());
     assert_eq!(directory_claims(path).handles, 0);
+  }
+
+  #[test]
+  fn a_claim_taken_before_its_directory_exists_keeps_its_key_after() {
+    let root = std::env::temp_dir().join(format!("rb-claim-new-{}", std::process::id()));
+    let path = root.join("a").join("b");
+    let spelt = path.to_string_lossy().into_owned();
+    let claim = claim_directory_shared(spelt.clone()).expect("free");
+    std::fs::create_dir_all(&path).unwrap();
+    assert!(
+      claim_directory_exclusive(spelt.clone(), "reset".into()).is_none(),
+      "the handle's claim is seen once the directory exists"
+    );
+    drop(claim);
+    assert!(claim_directory_exclusive(spelt, "reset".into()).is_some());
+    std::fs::remove_dir_all(root).unwrap();
   }
 }
