@@ -29,7 +29,7 @@ async function rejectsCoded(t, promise, codes) {
 }
 
 /** Waits (without blocking the event loop) until `condition()` holds, at most `ms`. */
-async function until(condition, ms = 5000) {
+async function until(condition, ms = 30_000) {
   const deadline = Date.now() + ms
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('timed out waiting')
