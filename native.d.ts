@@ -593,6 +593,17 @@ export declare function sharedKeyBuffer(shared: ExternalObject<SharedBuffers>): 
 export declare function sharedValueBuffer(shared: ExternalObject<SharedBuffers>): Buffer
 
 /**
+ * Asks the kernel to start writing the file at `path` to disk, on a worker
+ * thread, and resolves once the writes are under way (not done): a backup
+ * asks this of each file it stored while it copies the next one, so the
+ * disk writes one file while the CPU copies another. Asked on the copying
+ * thread instead, it waited there whenever the disk's queue was full, and
+ * copies and writes took turns. A hint: where it is not supported, the
+ * later sync does all the work.
+ */
+export declare function startFileWriteback(path: string): Promise<unknown>
+
+/**
  * The `code`s of failures of the storage under a database (a full disk, an
  * I/O error): after them RocksDB stops writing until it resumes.
  */

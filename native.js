@@ -876,6 +876,7 @@ module.exports.SHARED_KEY_BYTES = nativeBinding.SHARED_KEY_BYTES
 module.exports.SHARED_VALUE_BYTES = nativeBinding.SHARED_VALUE_BYTES
 module.exports.sharedKeyBuffer = nativeBinding.sharedKeyBuffer
 module.exports.sharedValueBuffer = nativeBinding.sharedValueBuffer
+module.exports.startFileWriteback = nativeBinding.startFileWriteback
 module.exports.storageFailureCodes = nativeBinding.storageFailureCodes
 module.exports.syncFilesystem = nativeBinding.syncFilesystem
 module.exports.takeRange = nativeBinding.takeRange

@@ -21,7 +21,7 @@ mod options;
 mod task;
 mod transaction;
 
-pub use backup::{copy_file_hashed, hash_file, sync_filesystem, FileDigest};
+pub use backup::{copy_file_hashed, hash_file, start_file_writeback, sync_filesystem, FileDigest};
 pub use claim::{
   claim_directory_exclusive, claim_directory_shared, directory_claims, DirectoryClaim,
   DirectoryClaims,

@@ -3,7 +3,7 @@
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { copyFileHashed, hashFile, syncFilesystem, tryLockFile } = require('../binding')
+const { copyFileHashed, hashFile, startFileWriteback, syncFilesystem, tryLockFile } = require('../binding')
 const { codedError } = require('../registry')
 const { exists, syncDirectory, corrupt } = require('./shared')
 const { LOCK_FILE, storeLocked } = require('./lock')
@@ -11,7 +11,8 @@ const { VERIFY_SCRATCH } = require('./format')
 
 /** A backup store in a local directory. */
 class DirectoryStore {
-  // Files stored since the last sync() whose bytes may not be on disk yet.
+  // The writebacks started of the files stored since the last sync(),
+  // whose bytes may not be on disk yet.
   #unsynced = []
 
   constructor(dir) {
@@ -68,10 +69,11 @@ class DirectoryStore {
 
   /**
    * Stores the file at `source` under its digest, copying it and taking its
-   * digest (by `algorithm`) in one pass (src/backup.rs). Resolves with `{ size, digest,
-   * copied }`; `copied` is the bytes added to the store. With `sync`, the
-   * kernel starts writing the copy at once and `sync()` waits for it, so the
-   * disk writes one file while the next is copied. With `likelyStored` (an
+   * digest (by `algorithm`) in one pass (src/backup.rs). Resolves with
+   * `{ size, digest, copied }`; `copied` is the bytes added to the store.
+   * With `sync`, the kernel is asked on another thread of the pool to start
+   * writing the copy, and `sync()` waits for it, so the disk writes one file
+   * while the next is copied. With `likelyStored` (an
    * earlier backup had a file of that name and size), the digest is taken
    * first and the file copied only when the store lacks it.
    */
@@ -84,14 +86,16 @@ class DirectoryStore {
     const files = this.#path('files')
     await fs.promises.mkdir(files, { recursive: true })
     const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
-    const digest = await copyFileHashed(source, temp, algorithm, sync)
+    const digest = await copyFileHashed(source, temp, algorithm, false)
     const target = path.join(files, digest.digest)
     if (await exists(target)) {
       await fs.promises.rm(temp, { force: true })
       return { ...digest, copied: 0 }
     }
     await fs.promises.rename(temp, target)
-    if (sync) this.#unsynced.push(target)
+    // Not awaited: the next copy starts meanwhile. A failure is no error of
+    // the backup (the sync below writes what the hint did not).
+    if (sync) this.#unsynced.push(startFileWriteback(target).catch(() => {}))
     return { ...digest, copied: digest.size }
   }
 
@@ -114,7 +118,11 @@ class DirectoryStore {
    * (an fsync of each would flush the disk's cache once per file).
    */
   async sync() {
-    if (this.#unsynced.splice(0).length > 0) await syncFilesystem(this.dir)
+    const writebacks = this.#unsynced.splice(0)
+    if (writebacks.length > 0) {
+      await Promise.all(writebacks)
+      await syncFilesystem(this.dir)
+    }
     for (const dir of [this.dir, this.#path('files'), this.#path('backups')]) await syncDirectory(dir)
   }
 
