@@ -39,7 +39,7 @@ const { syncFilesystem } = require('../binding')
 const { invalidArgType, invalidArgValue, checkPath, coding } = require('../errors')
 const { codedError } = require('../registry')
 const { replaceDatabase, verifyDatabase } = require('../checkpoints')
-const { checkSignal, corrupt, syncDirectory } = require('./shared')
+const { checkSignal, corrupt, syncDirectory, eachAtATime } = require('./shared')
 const { FORMAT, FORMAT_VERSION, NEW_STORE_DIGEST, VERSION_OF_DIGEST, digestAlgorithm, digestOf, manifestKey, checkManifest, readManifests, toInfo, collectGarbage } = require('./format')
 const { DirectoryStore } = require('./directory-store')
 const { S3Store } = require('./s3-store')
@@ -63,15 +63,13 @@ function openStore(destination, options = {}, argument = 'dir') {
 /** Files a backup copies at a time by default: all cores but the event loop's, at most two. */
 const DEFAULT_COPIES = Math.min(2, Math.max(1, os.availableParallelism() - 1))
 
+/** Checks the options of `db.backup()`: those of every `backups` call, and its own. */
 function checkBackupOptions(options) {
-  if (options === undefined) return {}
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  options = checkOptions(options)
   for (const name of ['flushBeforeBackup', 'checkDiskSpace', 'sync', 'backupLogFiles', 'gzip', 'shareTableFiles', 'shareFilesWithChecksum']) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalidArgType(`options.${name}`, 'a boolean', options[name])
   }
   if (options.metadata !== undefined && typeof options.metadata !== 'string') throw invalidArgType('options.metadata', 'a string', options.metadata)
-  if (options.progress !== undefined && typeof options.progress !== 'function') throw invalidArgType('options.progress', 'a function', options.progress)
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', options.signal)
   if (options.maxBackgroundOperations !== undefined && (!Number.isInteger(options.maxBackgroundOperations) || options.maxBackgroundOperations < 1)) {
     throw invalidArgType('options.maxBackgroundOperations', 'a positive integer', options.maxBackgroundOperations)
   }
@@ -130,29 +128,16 @@ async function backupToStore(db, destination, options) {
     // one core busy (src/backup.rs) and the event loop needs one of its own,
     // so by default: one on two cores, two where there are more (each also
     // holds one of libuv's four threads, which the database's async calls
-    // share). The first failure stops the others from starting a file, and
-    // is reported once those running have settled.
-    let next = 0
-    let failure = null
-    const copier = async () => {
-      while (failure === null && next < files.length) {
-        const index = next++
-        try {
-          checkSignal(signal)
-          const { name, size } = files[index]
-          const stored = await store.putFile(path.join(staged.dir, name), { algorithm, sync, likelyStored: known.has(`${name}:${size}`) })
-          entries[index] = { name, size: stored.size, [algorithm]: stored.digest }
-          bytesDone += stored.size
-          bytesCopied += stored.copied
-          filesDone++
-          tell()
-        } catch (error) {
-          failure ??= error
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(options.maxBackgroundOperations ?? DEFAULT_COPIES, files.length) }, copier))
-    if (failure !== null) throw failure
+    // share).
+    await eachAtATime(files, options.maxBackgroundOperations ?? DEFAULT_COPIES, async ({ name, size }, index) => {
+      checkSignal(signal)
+      const stored = await store.putFile(path.join(staged.dir, name), { algorithm, sync, likelyStored: known.has(`${name}:${size}`) })
+      entries[index] = { name, size: stored.size, [algorithm]: stored.digest }
+      bytesDone += stored.size
+      bytesCopied += stored.copied
+      filesDone++
+      tell()
+    })
     checkSignal(signal)
     await store.sync()
     const backupId = (manifests.at(-1)?.backupId ?? 0) + 1
@@ -394,24 +379,12 @@ const VERIFY_DIGESTS_AT_A_TIME = Math.min(2, os.availableParallelism())
 /** Reads every file of `manifest` in a directory store and checks it against its digest. */
 async function checkDigests(store, manifest, bytesTotal, options) {
   let bytes = 0
-  let next = 0
-  let failed = false
-  const checker = async () => {
-    try {
-      while (!failed && next < manifest.files.length) {
-        checkSignal(options.signal)
-        const file = manifest.files[next++]
-        await checkedRead(store, manifest, file, (key) => store.hashStored(key, digestAlgorithm(manifest)))
-        bytes += file.size
-        options.progress?.({ bytesDone: bytes, bytesTotal })
-      }
-    } catch (error) {
-      // The other checker stops at its next file.
-      failed = true
-      throw error
-    }
-  }
-  await Promise.all(Array.from({ length: VERIFY_DIGESTS_AT_A_TIME }, checker))
+  await eachAtATime(manifest.files, VERIFY_DIGESTS_AT_A_TIME, async (file) => {
+    checkSignal(options.signal)
+    await checkedRead(store, manifest, file, (key) => store.hashStored(key, digestAlgorithm(manifest)))
+    bytes += file.size
+    options.progress?.({ bytesDone: bytes, bytesTotal })
+  })
 }
 
 /**

@@ -46,4 +46,27 @@ function corrupt(message, file) {
   return codedError('ERR_ROCKSDB_CORRUPTION', message, { file })
 }
 
-module.exports = { abortError, exists, syncDirectory, checkSignal, corrupt }
+/**
+ * Runs `work(item, index)` for each of `items`, `limit` at a time (each a
+ * call on libuv's pool, mostly). The first failure stops the others from
+ * starting an item, and is thrown once those running have settled, so no
+ * work outlives the call.
+ */
+async function eachAtATime(items, limit, work) {
+  let next = 0
+  let failure = null
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const index = next++
+      try {
+        await work(items[index], index)
+      } catch (error) {
+        failure ??= error
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failure !== null) throw failure
+}
+
+module.exports = { abortError, exists, syncDirectory, checkSignal, corrupt, eachAtATime }

@@ -12,6 +12,7 @@ const path = require('node:path')
 const { tryLockFile } = require('../binding')
 const { codedError, beside } = require('../registry')
 const { DB_FILE } = require('./format')
+const { exists } = require('./shared')
 
 /**
  * Makes a checkpoint of `db` to read a consistent set of files from, in
@@ -83,7 +84,7 @@ async function removeStagingLeftovers(root) {
     } catch (error) {
       // The last backup of another thread finished meanwhile and removed
       // the folder: nothing is left.
-      if (!fs.existsSync(root)) return
+      if (!(await exists(root))) return
       throw error
     }
     if (lock === null) continue // its backup is running
