@@ -231,11 +231,11 @@ export declare function configure(config: ProcessConfig): void
 /**
  * Copies the file at `source` to `target`, which must not exist, on a
  * worker thread, and resolves with the size and digest (`algorithm`:
- * `"blake3"` or `"sha256"`) of the bytes copied. With `startWriteback`,
- * the kernel has begun writing the copy to disk, and the caller syncs it
- * later. A failure removes the partial copy.
+ * `"blake3"` or `"sha256"`) of the bytes copied. A failure removes the
+ * partial copy. The caller starts its writeback (`startFileWriteback`)
+ * and syncs it.
  */
-export declare function copyFileHashed(source: string, target: string, algorithm: string, startWriteback: boolean): Promise<unknown>
+export declare function copyFileHashed(source: string, target: string, algorithm: string): Promise<unknown>
 
 /**
  * Removes a closed database from disk. Refuses while a handle in this process
@@ -595,8 +595,8 @@ export declare function sharedValueBuffer(shared: ExternalObject<SharedBuffers>)
 /**
  * Asks the kernel to start writing the file at `path` to disk, on a worker
  * thread, and resolves once the writes are under way (not done): a backup
- * asks this of each file it stored while it copies the next one, so the
- * disk writes one file while the CPU copies another. Asked on the copying
+ * or a restore asks this of each file it wrote while it copies the next
+ * one, so the disk writes one file while the CPU copies another. Asked on the copying
  * thread instead, it waited there whenever the disk's queue was full, and
  * copies and writes took turns. A hint: where it is not supported, the
  * later sync does all the work.

@@ -118,22 +118,15 @@ fn read_chunks(
 }
 
 /// Copies `source` to `target` (which must not exist) and takes the digest
-/// by `algorithm` of the bytes copied (see `write_hashed`). With
-/// `writeback`, the kernel is asked to start writing the copy to disk, and
-/// the copy returns without waiting (a restore syncs every file once at
-/// the end). A failed copy removes what it wrote.
-pub fn copy_hashed(
-  source: &Path,
-  target: &Path,
-  algorithm: &str,
-  writeback: bool,
-) -> DbResult<FileDigest> {
+/// by `algorithm` of the bytes copied (see `write_hashed`). A failed copy
+/// removes what it wrote.
+pub fn copy_hashed(source: &Path, target: &Path, algorithm: &str) -> DbResult<FileDigest> {
   let out = OpenOptions::new()
     .write(true)
     .create_new(true)
     .open(target)
     .map_err(|err| DbError::io(&err, "cannot create", target))?;
-  let copied = write_hashed(source, algorithm, &out, target, writeback);
+  let copied = write_hashed(source, algorithm, &out, target);
   if copied.is_err() {
     drop(out);
     let _ = fs::remove_file(target);
@@ -151,14 +144,8 @@ pub fn copy_hashed(
 /// BLAKE3 digest itself (2 s per GB against 0.7 s here). Where the kernel
 /// cannot copy (another filesystem, an old kernel), the bytes are read,
 /// hashed and written in one pass.
-fn write_hashed(
-  source: &Path,
-  algorithm: &str,
-  out: &File,
-  target: &Path,
-  writeback: bool,
-) -> DbResult<FileDigest> {
-  let digest = match kernel_copy(source, out, target)? {
+fn write_hashed(source: &Path, algorithm: &str, out: &File, target: &Path) -> DbResult<FileDigest> {
+  match kernel_copy(source, out, target)? {
     Some(size) => {
       let digest = read_chunks(target, algorithm, |_| Ok(()))?;
       if digest.size != size as f64 {
@@ -167,14 +154,10 @@ fn write_hashed(
           format!("{} changed size while it was copied", source.display()),
         ));
       }
-      digest
+      Ok(digest)
     }
-    None => copy_through(source, algorithm, out, target)?,
-  };
-  if writeback {
-    start_writeback(out);
+    None => copy_through(source, algorithm, out, target),
   }
-  Ok(digest)
 }
 
 /// Copies `source` into `out` (the file at `target`) through user space,
@@ -252,30 +235,24 @@ fn start_writeback(file: &File) {
 
 /// Copies the file at `source` to `target`, which must not exist, on a
 /// worker thread, and resolves with the size and digest (`algorithm`:
-/// `"blake3"` or `"sha256"`) of the bytes copied. With `startWriteback`,
-/// the kernel has begun writing the copy to disk, and the caller syncs it
-/// later. A failure removes the partial copy.
+/// `"blake3"` or `"sha256"`) of the bytes copied. A failure removes the
+/// partial copy. The caller starts its writeback (`startFileWriteback`)
+/// and syncs it.
 #[napi]
 pub fn copy_file_hashed(
   source: String,
   target: String,
   algorithm: String,
-  start_writeback: bool,
 ) -> AsyncTask<Blocking<FileDigest>> {
   AsyncTask::new(Blocking::new(move || {
-    copy_hashed(
-      Path::new(&source),
-      Path::new(&target),
-      &algorithm,
-      start_writeback,
-    )
+    copy_hashed(Path::new(&source), Path::new(&target), &algorithm)
   }))
 }
 
 /// Asks the kernel to start writing the file at `path` to disk, on a worker
 /// thread, and resolves once the writes are under way (not done): a backup
-/// asks this of each file it stored while it copies the next one, so the
-/// disk writes one file while the CPU copies another. Asked on the copying
+/// or a restore asks this of each file it wrote while it copies the next
+/// one, so the disk writes one file while the CPU copies another. Asked on the copying
 /// thread instead, it waited there whenever the disk's queue was full, and
 /// copies and writes took turns. A hint: where it is not supported, the
 /// later sync does all the work.
@@ -342,23 +319,14 @@ mod tests {
       ("sha256", hex(&Sha256::digest(&bytes))),
     ] {
       let target = dir.join(format!("target-{algorithm}"));
-      let copied = copy_hashed(&source, &target, algorithm, true).unwrap();
+      let copied = copy_hashed(&source, &target, algorithm).unwrap();
       assert_eq!(fs::read(&target).unwrap(), bytes);
       assert_eq!(copied.size, bytes.len() as f64);
       assert_eq!(copied.digest, expected);
       let read = read_chunks(&target, algorithm, |_| Ok(())).unwrap();
       assert_eq!(read.digest, copied.digest);
-      // Without the writeback hint, the same bytes.
-      let lazy = dir.join(format!("lazy-{algorithm}"));
-      assert_eq!(
-        copy_hashed(&source, &lazy, algorithm, false)
-          .unwrap()
-          .digest,
-        expected
-      );
-      assert_eq!(fs::read(&lazy).unwrap(), bytes);
       // An existing target is refused and left alone.
-      assert!(copy_hashed(&source, &target, algorithm, true).is_err());
+      assert!(copy_hashed(&source, &target, algorithm).is_err());
       assert_eq!(fs::read(&target).unwrap(), bytes);
     }
     // The copy through user space, where the kernel cannot copy.

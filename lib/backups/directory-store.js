@@ -86,7 +86,7 @@ class DirectoryStore {
     const files = this.#path('files')
     await fs.promises.mkdir(files, { recursive: true })
     const temp = path.join(files, `.tmp-${crypto.randomUUID()}`)
-    const digest = await copyFileHashed(source, temp, algorithm, false)
+    const digest = await copyFileHashed(source, temp, algorithm)
     const target = path.join(files, digest.digest)
     if (await exists(target)) {
       await fs.promises.rm(temp, { force: true })
@@ -106,10 +106,10 @@ class DirectoryStore {
 
   /**
    * Copies a stored file to `target`, resolving with the digest of the bytes
-   * copied; the kernel starts writing it, and the caller syncs it.
+   * copied; the caller syncs it.
    */
   async getFile(key, target, algorithm) {
-    return copyFileHashed(this.#path(key), target, algorithm, true)
+    return copyFileHashed(this.#path(key), target, algorithm)
   }
 
   /**

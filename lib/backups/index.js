@@ -35,7 +35,7 @@ const os = require('node:os')
 const path = require('node:path')
 const stream = require('node:stream')
 const zlib = require('node:zlib')
-const { syncFilesystem } = require('../binding')
+const { startFileWriteback, syncFilesystem } = require('../binding')
 const { invalidArgType, invalidArgValue, checkPath, coding } = require('../errors')
 const { codedError } = require('../registry')
 const { replaceDatabase, verifyDatabase } = require('../checkpoints')
@@ -416,15 +416,17 @@ async function checkedRead(store, manifest, file, read) {
 /**
  * Writes the files of `manifest` into the new directory `dir`, checking
  * each against its digest, and syncs them with one sync of the filesystem
- * once all are written (the disk writes one while the next is copied);
- * `sync: false` for a scratch copy. With `link`, a directory store's files
- * are hardlinked instead (they are only read).
+ * once all are written: each file's writeback is started on another thread
+ * of the pool as the next is copied, as a backup does; `sync: false` for a
+ * scratch copy. With `link`, a directory store's files are hardlinked
+ * instead (they are only read).
  */
 async function materialize(store, manifest, dir, { link = false, sync = true, signal, progress } = {}) {
   await fs.promises.mkdir(dir, { recursive: true })
   const bytesTotal = manifest.files.reduce((sum, f) => sum + f.size, 0)
   let bytesDone = 0
-  const written = []
+  // A hint each: the sync below writes what one did not.
+  const writebacks = []
   for (const file of manifest.files) {
     checkSignal(signal)
     const key = `files/${digestOf(manifest, file)}`
@@ -434,13 +436,16 @@ async function materialize(store, manifest, dir, { link = false, sync = true, si
       await fs.promises.link(local, target)
     } else {
       await checkedRead(store, manifest, file, (stored) => store.getFile(stored, target, digestAlgorithm(manifest)))
-      written.push(target)
+      if (sync) writebacks.push(startFileWriteback(target).catch(() => {}))
     }
     bytesDone += file.size
     progress?.({ bytesDone, bytesTotal })
   }
   if (!sync) return
-  if (written.length > 0) await syncFilesystem(dir)
+  if (writebacks.length > 0) {
+    await Promise.all(writebacks)
+    await syncFilesystem(dir)
+  }
   await syncDirectory(dir)
 }
 
