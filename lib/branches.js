@@ -165,7 +165,7 @@ class BranchRegistry {
       fsyncDirectory(this.dir)
     }
     for (const leftover of [staging, `${staging}.tmp`, replaced]) fs.rmSync(leftover, { recursive: true, force: true })
-    if (fs.existsSync(path.join(dir, 'CURRENT'))) record.sequence = readSequence(this.#Database, dir)
+    if (fs.existsSync(path.join(dir, 'CURRENT'))) record.sequence = readSequence(dir)
   }
 
   /**
@@ -296,7 +296,7 @@ class BranchRegistry {
       let record
       try {
         await this.#copyParent(parent, target)
-        record = { id, name, parent, createdAt, sequence: readSequence(this.#Database, target), metadata }
+        record = { id, name, parent, createdAt, sequence: readSequence(target), metadata }
       } catch (error) {
         this.#settle()
         throw error
@@ -389,7 +389,7 @@ class BranchRegistry {
       })
       fs.rmSync(replaced, { recursive: true, force: true })
       delete record.state
-      record.sequence = readSequence(this.#Database, dir)
+      record.sequence = readSequence(dir)
       record.resetAt = new Date().toISOString()
       this.#registry.write(records)
       return toInfo(record, dir)

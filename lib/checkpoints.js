@@ -198,7 +198,7 @@ class CheckpointRegistry {
       let record
       try {
         await db.createCheckpoint(target)
-        const sequence = readSequence(this.#Database, target)
+        const sequence = readSequence(target)
         const { sizeBytes, fileCount, linkMode } = measure(target)
         record = {
           id,
@@ -357,7 +357,7 @@ const SEQUENCE_VIEW = checkOpenOptions({ readOnly: true, infoLog: false, createI
  * through RocksDB directly, not a handle: a reset reads it while it holds
  * the branch's directory, which a handle's open would wait for.
  */
-function readSequence(Database, dir) {
+function readSequence(dir) {
   const view = NativeDatabase.open(dir, SEQUENCE_VIEW)
   try {
     return view.latestSequenceNumber()
