@@ -35,6 +35,37 @@ export declare class FileLock {
 }
 
 /**
+ * The key locks of one database handle: what it takes, it holds until it
+ * unlocks them or the handle closes.
+ */
+export declare class KeyLocks {
+  /**
+   * The key locks of a handle of the database at `path` (its canonical path,
+   * so that every handle of the database names it alike).
+   */
+  constructor(path: string)
+  /**
+   * Locks `key` if nobody holds it and returns `true`; otherwise returns
+   * `false` and, when given, calls `on_unlocked` (in this thread) once the
+   * key is unlocked.
+   */
+  tryLock(key: Buffer, onUnlocked?: () => void): boolean
+  /**
+   * Unlocks `key`, whoever locked it, and calls the callbacks left on it;
+   * `false` when it was not locked.
+   */
+  unlock(key: Buffer): boolean
+  /** Whether `key` is locked, by any handle of the database in any thread. */
+  hasLock(key: Buffer): boolean
+  /**
+   * Unlocks every key this handle locked, and forgets the callbacks it
+   * left on keys others hold (their thread may be ending). For `close()`;
+   * dropping the object does it too.
+   */
+  release(): void
+}
+
+/**
  * The native handle of one column family of an open database. Bytes in,
  * bytes out.
  */
@@ -73,9 +104,12 @@ export declare class NativeDatabase {
   writeBatchSync(ops: Uint8Array): void
   /** Applies a packed batch of writes atomically on a worker thread. */
   writeBatch(ops: Uint8Array): Promise<void>
-  /** Flushes the memtable of this column family to SST files. */
+  /**
+   * Flushes the memtables of every column family of the database to SST
+   * files.
+   */
   flushSync(): void
-  /** Flushes the memtable of this column family on a worker thread. */
+  /** Flushes the memtables of every column family on a worker thread. */
   flush(): Promise<void>
   /** Removes every key of this column family. */
   clearSync(): void
@@ -123,8 +157,12 @@ export declare class NativeDatabase {
    * flag is ignored) without reading their values.
    */
   count(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, limit: number): number
-  /** Starts an optimistic transaction on this column family. */
-  beginTransaction(): NativeTransaction
+  /**
+   * Starts a transaction on this column family (pessimistic when the
+   * database was opened so); with `disable_snapshot`, its reads see the
+   * latest commits instead of the snapshot of its beginning.
+   */
+  beginTransaction(disableSnapshot?: boolean | undefined | null): NativeTransaction
   /**
    * Writes a checkpoint of the live database (every column family) to
    * `target_path` on a worker thread: a consistent, independent, writable
@@ -164,13 +202,14 @@ export declare class NativeTransaction {
   getSync(key: Uint8Array, family?: string | undefined | null): Buffer | null
   /**
    * Up to `max_entries` entries of a range as this transaction sees it (its
-   * own writes over its snapshot), packed as `NativeIterator.nextBatch`
-   * packs them; `undefined` when the range has none. The range is in the
-   * wire format of `iterator.rs`. Each call makes and drops its own RocksDB
-   * iterator, so none can outlive the transaction: JavaScript reads a long
-   * range by resuming after the last key it got.
+   * own writes over its snapshot), in the column family `family` of its
+   * database or its own, packed as `NativeIterator.nextBatch` packs them;
+   * `undefined` when the range has none. The range is in the wire format of
+   * `iterator.rs`. Each call makes and drops its own RocksDB iterator, so
+   * none can outlive the transaction: JavaScript reads a long range by
+   * resuming after the last key it got.
    */
-  rangeBatch(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, maxEntries: number): Buffer | null
+  rangeBatch(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, maxEntries: number, family?: string | undefined | null): Buffer | null
   /**
    * Buffers a write of `value` under `key`, in the column family `family`
    * of its database, or its own.
@@ -189,7 +228,7 @@ export declare class NativeTransaction {
   removeSync(key: Uint8Array, family?: string | undefined | null): void
   /**
    * Commits on the calling thread. A conflict fails with
-   * `ERR_TRANSACTION_CONFLICT`.
+   * `ERR_BUSY`.
    */
   commitSync(): void
   /** Commits on a worker thread. */
@@ -316,6 +355,9 @@ export declare function isDatabaseClosing(path: string): boolean
  */
 export declare function isDatabaseOpen(path: string): boolean
 
+/** How many keys of the database at `path` (canonical) are locked. */
+export declare function keyLockCount(path: string): number
+
 /**
  * The largest size `RocksDatabase.config()` takes, in bytes: 1 PiB, past
  * any machine and within an f64's integers.
@@ -341,6 +383,26 @@ export interface MemoryUsage {
   /** Bytes of the lock buckets optimistic transactions share. */
   lockBuckets: number
 }
+
+/**
+ * Milliseconds since the Unix epoch, with a fraction, greater than every
+ * value this process returned before: when the wall clock has not moved
+ * on (or went back), the next representable number after the last.
+ */
+export declare function monotonicTimestamp(): number
+
+/** A database open for writing in this process, as `registryStatus()` lists it. */
+export interface OpenDatabase {
+  /** Its directory, canonical. */
+  path: string
+  /** `'optimistic'` or `'pessimistic'`: its transactions. */
+  mode: string
+  /** How many handles (of any column family, in any thread) have it open. */
+  refCount: number
+}
+
+/** The databases open for writing in this process, in every thread. */
+export declare function openDatabases(): Array<OpenDatabase>
 
 /**
  * Options of `RocksDatabase.open()` that the native layer acts on. Their
@@ -629,3 +691,13 @@ export declare function takeRange(shared: ExternalObject<SharedBuffers>): Native
  * so no thread blocks on it.
  */
 export declare function tryLockFile(path: string, shared?: boolean | undefined | null): FileLock | null
+
+/**
+ * A new `ArrayBuffer` over the block of `path`, `family` and `key` (the key
+ * encoded), shared with every other such buffer in any thread; a block
+ * that does not exist yet starts as a copy of `initial`.
+ */
+export declare function userSharedBuffer(path: string, family: string, key: Buffer, initial: Buffer): ArrayBuffer
+
+/** How many blocks of the database at `path` are alive, by column family. */
+export declare function userSharedBufferCounts(path: string): Record<string, number>

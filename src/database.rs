@@ -231,18 +231,19 @@ impl NativeDatabase {
     })))
   }
 
-  /// Flushes the memtable of this column family to SST files.
+  /// Flushes the memtables of every column family of the database to SST
+  /// files.
   #[napi]
   pub fn flush_sync(&self) -> napi::Result<(), ErrorCode> {
-    Ok(self.engine()?.flush(self.cf())?)
+    Ok(self.engine()?.flush_all()?)
   }
 
-  /// Flushes the memtable of this column family on a worker thread.
+  /// Flushes the memtables of every column family on a worker thread.
   #[napi(ts_return_type = "Promise<void>")]
   pub fn flush(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
     let family = self.family()?;
     Ok(AsyncTask::new(Blocking::new(move || {
-      family.engine.flush(family.cf())
+      family.engine.flush_all()
     })))
   }
 
@@ -410,10 +411,18 @@ impl NativeDatabase {
     Ok(Scan::new(self.engine()?.clone(), self.cf(), spec)?.count()?)
   }
 
-  /// Starts an optimistic transaction on this column family.
+  /// Starts a transaction on this column family (pessimistic when the
+  /// database was opened so); with `disable_snapshot`, its reads see the
+  /// latest commits instead of the snapshot of its beginning.
   #[napi]
-  pub fn begin_transaction(&self) -> napi::Result<NativeTransaction, ErrorCode> {
-    Ok(NativeTransaction::begin(self.family()?)?)
+  pub fn begin_transaction(
+    &self,
+    disable_snapshot: Option<bool>,
+  ) -> napi::Result<NativeTransaction, ErrorCode> {
+    Ok(NativeTransaction::begin(
+      self.family()?,
+      disable_snapshot != Some(true),
+    )?)
   }
 
   /// Writes a checkpoint of the live database (every column family) to
@@ -451,6 +460,35 @@ impl NativeDatabase {
         .map(|err| vec![err.code.as_str().to_string(), err.message]),
     )
   }
+}
+
+/// A database open for writing in this process, as `registryStatus()` lists it.
+#[napi(object)]
+pub struct OpenDatabase {
+  /// Its directory, canonical.
+  pub path: String,
+  /// `'optimistic'` or `'pessimistic'`: its transactions.
+  pub mode: String,
+  /// How many handles (of any column family, in any thread) have it open.
+  pub ref_count: u32,
+}
+
+/// The databases open for writing in this process, in every thread.
+#[napi]
+pub fn open_databases() -> Vec<OpenDatabase> {
+  engine::open_engines()
+    .into_iter()
+    .map(|(path, pessimistic, handles)| OpenDatabase {
+      path: path.to_string_lossy().into_owned(),
+      mode: if pessimistic {
+        "pessimistic"
+      } else {
+        "optimistic"
+      }
+      .to_string(),
+      ref_count: u32::try_from(handles).unwrap_or(u32::MAX),
+    })
+    .collect()
 }
 
 /// Whether an engine of this process still holds the database at `path`

@@ -45,6 +45,9 @@ pub struct Engine {
   last_error: Mutex<Option<DbError>>,
   /// Open `NativeDatabase` handles on this engine (tasks in flight aside).
   handles: AtomicUsize,
+  /// The names of its column families: those on disk at the open, and those
+  /// created and dropped since, so that a flush reaches every one.
+  families: Mutex<Vec<String>>,
   /// The options the engine was opened with, when they collect statistics:
   /// RocksDB's statistics object is reached through them.
   statistics: Option<Options>,
@@ -258,10 +261,11 @@ impl Engine {
       if pessimistic != engine_options.pessimistic.is_some() {
         return Err(DbError::new(
           ErrorCode::DatabaseOpen,
+          // rocksdb-js's words first, then which path and what to do.
           format!(
-            "{} is already open with {} transactions; open every handle of it with the same `pessimistic` option",
+            "Database already open in '{mode}' mode: {} is already open with {mode} transactions; open every handle of it with the same `pessimistic` option",
             path.display(),
-            if pessimistic { "pessimistic" } else { "optimistic" }
+            mode = if pessimistic { "pessimistic" } else { "optimistic" }
           ),
         ));
       }
@@ -336,6 +340,7 @@ impl Engine {
       needs_resume: AtomicBool::new(false),
       last_error: Mutex::new(None),
       handles: AtomicUsize::new(0),
+      families: Mutex::new(families),
       statistics: opts.get_statistics().map(|_| opts.clone()),
       _released: Released { key },
     })
@@ -452,18 +457,46 @@ impl Engine {
   }
 
   /// The handle of column family `cf` (`None`: the default one), or
-  /// `ERR_ROCKSDB_COLUMN_FAMILY_DROPPED` when it no longer exists.
+  /// `ERR_COLUMN_FAMILY_DROPPED` when it no longer exists.
   pub(crate) fn family_handle(&self, cf: Option<&str>) -> DbResult<Arc<BoundColumnFamily<'_>>> {
     let name = cf.unwrap_or(rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
     with_db!(self, db => db.cf_handle(name)).ok_or_else(|| missing_family(name))
   }
 
   pub(crate) fn create_family(&self, name: &str, opts: &Options) -> DbResult<()> {
-    with_writable!(self, db => Ok(db.create_cf(name, opts)?))
+    with_writable!(self, db => Ok::<(), DbError>(db.create_cf(name, opts)?))?;
+    let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+    if !families.iter().any(|family| family == name) {
+      families.push(name.to_string());
+    }
+    Ok(())
   }
 
   pub(crate) fn drop_family(&self, name: &str) -> DbResult<()> {
-    with_writable!(self, db => Ok(db.drop_cf(name)?))
+    with_writable!(self, db => Ok::<(), DbError>(db.drop_cf(name)?))?;
+    let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+    families.retain(|family| family != name);
+    Ok(())
+  }
+
+  /// Flushes the memtables of every column family to SST files, as
+  /// rocksdb-js's `flush()` does: writes made with the WAL disabled, in any
+  /// family, are then on disk.
+  pub(crate) fn flush_all(&self) -> DbResult<()> {
+    let families = self
+      .families
+      .lock()
+      .unwrap_or_else(|p| p.into_inner())
+      .clone();
+    for name in families {
+      let cf = (name != rust_rocksdb::DEFAULT_COLUMN_FAMILY_NAME).then_some(name.as_str());
+      match self.flush(cf) {
+        // Dropped by another handle meanwhile: nothing of it to flush.
+        Err(err) if err.code == ErrorCode::RocksColumnFamilyDropped => {}
+        result => result?,
+      }
+    }
+    Ok(())
   }
 
   pub(crate) fn get(
@@ -645,6 +678,24 @@ impl Family {
 
 /// Whether an engine of this process holds the directory at `path` with no
 /// handle open on it: work in flight keeps it, or RocksDB is closing it.
+/// The read-write engines open in this process: their canonical directory,
+/// whether they are pessimistic, and how many handles they have.
+pub(crate) fn open_engines() -> Vec<(PathBuf, bool, usize)> {
+  let engines: Vec<_> = lock_open_engines()
+    .iter()
+    .filter_map(|(path, engine)| Some((path.clone(), engine.upgrade()?)))
+    .collect();
+  // Upgraded under the lock, inspected (and the Arcs dropped) after it: the
+  // last Arc of an engine takes the lock again to release it.
+  engines
+    .into_iter()
+    .map(|(path, engine)| {
+      let pessimistic = matches!(engine.db, Db::Pessimistic(_));
+      (path, pessimistic, engine.handles.load(Ordering::Acquire))
+    })
+    .collect()
+}
+
 pub(crate) fn is_closing(path: &Path) -> bool {
   let Ok(key) = std::fs::canonicalize(path) else {
     return false;

@@ -98,7 +98,7 @@ impl ErrorCode {
       ErrorCode::InvalidArgument => "ERR_INVALID_ARG_VALUE",
       ErrorCode::OutOfRange => "ERR_OUT_OF_RANGE",
       ErrorCode::Io => "ERR_IO",
-      ErrorCode::TransactionConflict => "ERR_TRANSACTION_CONFLICT",
+      ErrorCode::TransactionConflict => "ERR_BUSY",
       ErrorCode::TransactionDone => "ERR_TRANSACTION_DONE",
       ErrorCode::RocksNotFound => "ERR_ROCKSDB_NOT_FOUND",
       ErrorCode::RocksCorruption => "ERR_ROCKSDB_CORRUPTION",
@@ -112,9 +112,9 @@ impl ErrorCode {
       ErrorCode::RocksAborted => "ERR_ROCKSDB_ABORTED",
       ErrorCode::RocksBusy => "ERR_ROCKSDB_BUSY",
       ErrorCode::RocksExpired => "ERR_ROCKSDB_EXPIRED",
-      ErrorCode::RocksTryAgain => "ERR_ROCKSDB_TRY_AGAIN",
+      ErrorCode::RocksTryAgain => "ERR_TRY_AGAIN",
       ErrorCode::RocksCompactionTooLarge => "ERR_ROCKSDB_COMPACTION_TOO_LARGE",
-      ErrorCode::RocksColumnFamilyDropped => "ERR_ROCKSDB_COLUMN_FAMILY_DROPPED",
+      ErrorCode::RocksColumnFamilyDropped => "ERR_COLUMN_FAMILY_DROPPED",
       ErrorCode::RocksUnknown => "ERR_ROCKSDB_UNKNOWN",
     }
   }
@@ -145,7 +145,10 @@ impl DbError {
   }
 
   pub fn closed() -> Self {
-    DbError::new(ErrorCode::DatabaseClosed, "The database is closed")
+    DbError::new(
+      ErrorCode::DatabaseClosed,
+      "Database not open (it was never opened, or was closed)",
+    )
   }
 
   /// A failure of the storage under the database (a full disk, an I/O

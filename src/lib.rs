@@ -11,13 +11,16 @@ mod batch;
 mod budget;
 mod checkpoint;
 mod claim;
+mod clock;
 mod database;
 mod engine;
 mod error;
 mod fast;
 mod iterator;
+mod key_lock;
 mod lock;
 mod options;
+mod shared_buffer;
 mod task;
 mod transaction;
 
@@ -26,7 +29,11 @@ pub use claim::{
   claim_directory_exclusive, claim_directory_shared, directory_claims, DirectoryClaim,
   DirectoryClaims,
 };
-pub use database::{destroy_database, is_database_closing, is_database_open, NativeDatabase};
+pub use clock::monotonic_timestamp;
+pub use database::{
+  destroy_database, is_database_closing, is_database_open, open_databases, NativeDatabase,
+  OpenDatabase,
+};
 pub use fast::{
   get_in_memory_shared, get_key, get_shared, put_key, put_shared, range_shared, remove_key,
   remove_shared, shared_key_buffer, shared_value_buffer, take_range, SharedBuffers,
@@ -36,11 +43,13 @@ pub use iterator::{
   NativeIterator, RANGE_HAS_LOWER, RANGE_HAS_UPPER, RANGE_LOWER_INCLUSIVE, RANGE_MAX_BATCH,
   RANGE_REVERSE, RANGE_UPPER_INCLUSIVE, RANGE_VALUES,
 };
+pub use key_lock::{key_lock_count, KeyLocks};
 pub use lock::{try_lock_file, FileLock};
 pub use options::{
   configure, memory_usage, open_option_specs, MemoryUsage, OpenOptionSpec, OpenOptions,
   ProcessConfig, MAX_BUDGET_BYTES,
 };
+pub use shared_buffer::{user_shared_buffer, user_shared_buffer_counts};
 pub use transaction::NativeTransaction;
 
 /// The version of RocksDB this addon is built on, such as `"11.12.0"`.

@@ -53,8 +53,18 @@ fn try_lock(path: &Path, shared: bool) -> DbResult<Option<platform::Held>> {
   platform::try_lock(path, shared)
 }
 
-/// Opens the lock file at `path`, creating it when missing.
-fn open_lock_file(path: &Path) -> DbResult<File> {
+/// Opens the lock file at `path`, creating it when missing. For a shared
+/// lock an existing file is opened for reading only, which is all a shared
+/// lock needs: a backup store on a read-only mount, or a lock file without
+/// its write bit, can still be read under one.
+fn open_lock_file(path: &Path, shared: bool) -> DbResult<File> {
+  if shared {
+    match File::open(path) {
+      Ok(file) => return Ok(file),
+      Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+      Err(err) => return Err(DbError::io(&err, "cannot open lock file", path)),
+    }
+  }
   OpenOptions::new()
     .read(true)
     .write(true)
@@ -178,7 +188,7 @@ mod platform {
           return Ok(None);
         }
       }
-      let file = open_lock_file(path)?;
+      let file = open_lock_file(path, shared)?;
       let metadata = file
         .metadata()
         .map_err(|err| DbError::io(&err, "cannot read", path))?;
@@ -229,7 +239,7 @@ mod platform {
   }
 
   pub fn try_lock(path: &Path, shared: bool) -> DbResult<Option<Held>> {
-    let file = open_lock_file(path)?;
+    let file = open_lock_file(path, shared)?;
     let locked = if shared {
       file.try_lock_shared()
     } else {

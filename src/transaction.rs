@@ -53,6 +53,9 @@ macro_rules! with_txn {
 struct Open {
   txn: Option<Txn>,
   family: Family,
+  /// Whether reads see the snapshot of the transaction's beginning; without
+  /// one (rocksdb-js's `disableSnapshot`) each read sees the latest commits.
+  snapshot: bool,
 }
 
 impl Drop for Open {
@@ -71,13 +74,14 @@ fn done() -> DbError {
 }
 
 /// A write or commit that lost to another transaction: a key changed since
-/// the snapshot (Busy, or TryAgain when history ran out), or, pessimistic,
-/// locked by another transaction past the lock timeout (TimedOut) or in a
-/// deadlock (Busy).
+/// the snapshot (Busy), or, pessimistic, locked by another transaction past
+/// the lock timeout (TimedOut) or in a deadlock (Busy). TryAgain (the
+/// history the check needs was flushed) keeps its own code, as rocksdb-js
+/// reports it; both are worth running the transaction again.
 fn conflict_or(err: rust_rocksdb::Error) -> DbError {
   let err = DbError::from(err);
   match err.code {
-    ErrorCode::RocksBusy | ErrorCode::RocksTryAgain | ErrorCode::RocksTimedOut => {
+    ErrorCode::RocksBusy | ErrorCode::RocksTimedOut => {
       DbError::new(ErrorCode::TransactionConflict, err.message)
     }
     _ => err,
@@ -132,21 +136,23 @@ pub struct NativeTransaction {
 }
 
 impl NativeTransaction {
-  pub(crate) fn begin(family: Family) -> DbResult<NativeTransaction> {
+  pub(crate) fn begin(family: Family, snapshot: bool) -> DbResult<NativeTransaction> {
     // Reads and the conflict checks use the snapshot of the moment the
-    // transaction began.
+    // transaction began, unless it has none: then each read sees the latest
+    // commits, and a conflict is a change after the read (RocksDB tracks the
+    // sequence each key was read at).
     // SAFETY (both transmutes): `Open` keeps the `Arc<Engine>` the transaction
     // borrows and drops the transaction first.
     let txn = match &family.engine.db {
       Db::ReadWrite(db) => {
         let mut txn_options = OptimisticTransactionOptions::new();
-        txn_options.set_snapshot(true);
+        txn_options.set_snapshot(snapshot);
         let txn = db.transaction_opt(&family.options.write, &txn_options);
         Txn::Optimistic(unsafe { std::mem::transmute::<Transaction<'_, _>, OptimisticTxn>(txn) })
       }
       Db::Pessimistic(db) => {
         let mut txn_options = TransactionOptions::new();
-        txn_options.set_snapshot(true);
+        txn_options.set_snapshot(snapshot);
         txn_options.set_deadlock_detect(true);
         let txn = db.transaction_opt(&family.options.write, &txn_options);
         Txn::Pessimistic(unsafe { std::mem::transmute::<Transaction<'_, _>, PessimisticTxn>(txn) })
@@ -157,6 +163,7 @@ impl NativeTransaction {
       open: RefCell::new(Some(Open {
         txn: Some(txn),
         family,
+        snapshot,
       })),
     })
   }
@@ -189,7 +196,9 @@ impl NativeTransaction {
       let handle = open.handle_of(family.as_deref())?;
       with_txn!(open, txn => {
         let mut read = ReadOptions::default();
-        read.set_snapshot(&txn.snapshot());
+        if open.snapshot {
+          read.set_snapshot(&txn.snapshot());
+        }
         let value = match open.txn()? {
           // Tracked, so a change by another writer before the commit is a
           // conflict: what the transaction read still holds when it commits.
@@ -210,12 +219,14 @@ impl NativeTransaction {
   }
 
   /// Up to `max_entries` entries of a range as this transaction sees it (its
-  /// own writes over its snapshot), packed as `NativeIterator.nextBatch`
-  /// packs them; `undefined` when the range has none. The range is in the
-  /// wire format of `iterator.rs`. Each call makes and drops its own RocksDB
-  /// iterator, so none can outlive the transaction: JavaScript reads a long
-  /// range by resuming after the last key it got.
+  /// own writes over its snapshot), in the column family `family` of its
+  /// database or its own, packed as `NativeIterator.nextBatch` packs them;
+  /// `undefined` when the range has none. The range is in the wire format of
+  /// `iterator.rs`. Each call makes and drops its own RocksDB iterator, so
+  /// none can outlive the transaction: JavaScript reads a long range by
+  /// resuming after the last key it got.
   #[napi]
+  #[allow(clippy::too_many_arguments)]
   pub fn range_batch<'env>(
     &self,
     env: &'env Env,
@@ -224,17 +235,20 @@ impl NativeTransaction {
     flags: u32,
     offset: u32,
     max_entries: u32,
+    family: Option<String>,
   ) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
     let spec = ScanSpec::from_wire(bounds, lower_length, flags, offset, -1.0)?;
     let out =
       self.with_open(|open| {
-        let handle = open.handle()?;
+        let handle = open.handle_of(family.as_deref())?;
         let mut scan = Scan::over(open.family.engine.clone(), spec, |_, mut read| {
           // SAFETY (both transmutes): `scan` is dropped before this closure
           // returns, while `open` and the transaction the iterator borrows live.
           Ok(match open.txn()? {
             Txn::Optimistic(txn) => {
-              read.set_snapshot(&txn.snapshot());
+              if open.snapshot {
+                read.set_snapshot(&txn.snapshot());
+              }
               let iter = txn.raw_iterator_cf_opt(&handle, read);
               RawIter::OptimisticTxn(unsafe {
                 std::mem::transmute::<
@@ -244,7 +258,9 @@ impl NativeTransaction {
               })
             }
             Txn::Pessimistic(txn) => {
-              read.set_snapshot(&txn.snapshot());
+              if open.snapshot {
+                read.set_snapshot(&txn.snapshot());
+              }
               let iter = txn.raw_iterator_cf_opt(&handle, read);
               RawIter::PessimisticTxn(unsafe {
                 std::mem::transmute::<
@@ -314,7 +330,7 @@ impl NativeTransaction {
   }
 
   /// Commits on the calling thread. A conflict fails with
-  /// `ERR_TRANSACTION_CONFLICT`.
+  /// `ERR_BUSY`.
   #[napi]
   pub fn commit_sync(&self) -> napi::Result<(), ErrorCode> {
     Ok(self.take()?.commit()?)
