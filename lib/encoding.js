@@ -19,8 +19,8 @@ function isBytes(value) {
   return value instanceof Uint8Array
 }
 
-function requireBytes(name, value) {
-  if (!isBytes(value)) throw invalidArgType(name, 'a Buffer or Uint8Array', value)
+function requireBytes(name, value, lead) {
+  if (!isBytes(value)) throw invalidArgType(name, 'a Buffer or Uint8Array', value, lead)
   if (value.byteLength === 0 && isDetached(value)) throw invalidArgValue(name, 'is a detached buffer (its memory was transferred)')
   return value
 }
@@ -40,7 +40,7 @@ function isDetached(bytes) {
 
 function isKeyPart(part) {
   const type = typeof part
-  return type === 'string' || type === 'number' || type === 'boolean' || part === null || isBytes(part)
+  return type === 'string' || type === 'number' || type === 'boolean' || type === 'symbol' || part === null || isBytes(part)
 }
 
 function checkOrderedKey(key) {
@@ -50,10 +50,12 @@ function checkOrderedKey(key) {
   } else if (Array.isArray(key)) {
     if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
     for (const part of key) {
-      if (!isKeyPart(part)) throw invalidArgType('key', 'a string, number, Buffer or an array of those', key)
+      if (!isKeyPart(part)) throw invalidArgType('key', 'a string, number, symbol, Buffer or an array of those', key)
     }
-  } else if (type !== 'number' && type !== 'boolean' && !isBytes(key)) {
-    throw invalidArgType('key', 'a string, number, Buffer or an array of those', key)
+  } else if (type !== 'number' && type !== 'boolean' && type !== 'symbol' && !isBytes(key)) {
+    // Symbols are keys as rocksdb-js encodes them (ordered-binary: a 2 byte,
+    // then the description; read back as Symbol.for(description)).
+    throw invalidArgType('key', 'a string, number, symbol, Buffer or an array of those', key)
   }
 }
 
@@ -73,14 +75,23 @@ function orderedBytes(name, value) {
   }
 }
 
-function checkBinaryKey(key) {
-  requireBytes('key', key)
-  if (key.length === 0) throw invalidArgValue('key', 'must not be empty')
+/**
+ * Bytes as given, or a string's UTF-8 bytes: what the binary encodings
+ * (and `encoding: false`) store, as rocksdb-js stores them.
+ */
+function bytesOf(name, value, lead) {
+  return typeof value === 'string' ? Buffer.from(value) : requireBytes(name, value, lead)
+}
+
+function binaryKey(key) {
+  const bytes = typeof key === 'string' ? Buffer.from(key) : requireBytes('key', key)
+  if (bytes.length === 0) throw invalidArgValue('key', 'must not be empty', 'Zero length key is not allowed')
+  return bytes
 }
 
 function checkUint32Key(key) {
   if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) {
-    throw invalidArgType('key', 'an integer from 0 to 4294967295', key)
+    throw invalidArgType('key', 'an integer from 0 to 4294967295', key, typeof key === 'number' ? undefined : 'Key is not a number')
   }
 }
 
@@ -118,19 +129,16 @@ const keyEncodings = {
     },
   },
   binary: {
-    encode(key) {
-      checkBinaryKey(key)
-      return key
-    },
+    encode: binaryKey,
     decode(bytes) {
       return bytes
     },
     decodeAt: copyOf,
     write(key, target) {
-      checkBinaryKey(key)
-      if (key.length > target.length) return -1
-      target.set(key)
-      return key.length
+      const bytes = binaryKey(key)
+      if (bytes.length > target.length) return -1
+      target.set(bytes)
+      return bytes.length
     },
   },
   uint32: {
@@ -153,27 +161,71 @@ const keyEncodings = {
   },
 }
 
-function msgpackEncoding() {
-  // Records (msgpackr's shared structures) would tie stored values to
-  // structures kept elsewhere; plain maps keep every value self-describing.
+/**
+ * The msgpack encoding (msgpackr). By default values are plain msgpack
+ * maps, each self-describing; with `settings.structures` (the
+ * `sharedStructuresKey` option) msgpackr's records are used, their
+ * structures stored in the database under that key, as rocksdb-js and
+ * lmdb-js store them.
+ */
+function msgpackEncoding(settings) {
   // copyBuffers: a decoded Buffer must own its bytes, never be a view of a
   // reused read buffer.
-  const packr = new Packr({ useRecords: false, copyBuffers: true })
+  const packr = new Packr({ ...packrOptions(settings), ...(settings.structures ? {} : { useRecords: false }) })
+  return encoderOf(packr, 'msgpack')
+}
+
+/** msgpackr's options from the open options: `freezeData`, `randomAccessStructure`, shared structures. */
+function packrOptions({ freezeData, randomAccessStructure, structures }) {
+  const options = { copyBuffers: true }
+  if (freezeData !== undefined) options.freezeData = freezeData
+  if (randomAccessStructure !== undefined) options.randomAccessStructure = randomAccessStructure
+  if (structures) {
+    options.getStructures = structures.get
+    options.saveStructures = structures.save
+  }
+  return options
+}
+
+/**
+ * A value encoding over an encoder object with `encode(value)` and
+ * `decode(bytes)` (msgpackr's Packr, an `Encoder` class's instance, or a
+ * custom encoder); `encoder` is the object itself, exposed as `db.encoder`.
+ */
+function encoderOf(encoder, what) {
   return {
+    encoder,
     encode(value) {
+      let bytes
       try {
-        return packr.pack(value)
+        bytes = encoder.encode(value)
       } catch (error) {
-        throw invalidArgValue('value', `cannot be encoded by msgpack: ${error.message}`)
+        throw invalidArgValue('value', `cannot be encoded by ${what}: ${error.message}`)
       }
+      return bytesOf(`${what} encode() result`, bytes)
     },
-    decode: (bytes) => packr.unpack(bytes),
-    decodeAt: (buffer, start, end) => packr.unpack(buffer, { start, end }),
+    ...decoderOf(encoder),
   }
 }
 
+/**
+ * `decode` and `decodeAt` of an encoder, as rocksdb-js picks them: its
+ * `decode(bytes)`, else its `readKey(buffer, start, end)`, else none (the
+ * stored bytes are the value).
+ */
+function decoderOf(encoder) {
+  if (encoder instanceof Packr && encoder.decode === Packr.prototype.decode) {
+    // msgpackr reads part of a buffer in place.
+    return { decode: (bytes) => encoder.decode(bytes), decodeAt: (buffer, start, end) => encoder.unpack(buffer, { start, end }) }
+  }
+  // Other encoders get a copy of their own (they may keep views of it).
+  if (typeof encoder.decode === 'function') return { decode: (bytes) => encoder.decode(bytes), decodeAt: (buffer, start, end) => encoder.decode(copyOf(buffer, start, end)) }
+  if (typeof encoder.readKey === 'function') return { decode: (bytes) => encoder.readKey(bytes, 0, bytes.length), decodeAt: (buffer, start, end) => encoder.readKey(copyOf(buffer, start, end), 0, end - start) }
+  return { decode: (bytes) => bytes, decodeAt: copyOf }
+}
+
 const binaryEncoding = {
-  encode: (value) => requireBytes('value', value),
+  encode: (value) => bytesOf('value', value, `Invalid value put in database (${typeof value}), consider using an encoder`),
   decode: (bytes) => bytes,
   decodeAt: copyOf,
 }
@@ -196,7 +248,7 @@ function keyEncoder(name, custom, maxKeySize) {
   } else {
     encoding = Object.hasOwn(keyEncodings, name ?? 'ordered-binary') ? keyEncodings[name ?? 'ordered-binary'] : undefined
     if (!encoding) {
-      throw invalidArgValue('options.keyEncoding', `must be 'ordered-binary', 'binary' or 'uint32'. Received ${JSON.stringify(name)}`)
+      throw invalidArgValue('options.keyEncoding', `must be 'ordered-binary', 'binary' or 'uint32'. Received ${JSON.stringify(name)}`, `Invalid key encoding: ${name}`)
     }
   }
   return maxKeySize === undefined ? encoding : boundedKeys(encoding, maxKeySize)
@@ -212,7 +264,7 @@ const CUSTOM_KEY_BYTES = 1 << 16
  */
 function customKeyEncoder(custom) {
   if (custom === null || typeof custom !== 'object' || typeof custom.writeKey !== 'function' || typeof custom.readKey !== 'function') {
-    throw invalidArgType('options.keyEncoder', 'an object with writeKey() and readKey() methods', custom)
+    throw invalidArgType('options.keyEncoder', 'an object with writeKey() and readKey() methods', custom, 'Custom key encoder must provide both readKey and writeKey')
   }
   const scratch = Buffer.allocUnsafe(CUSTOM_KEY_BYTES)
   const encode = (key) => {
@@ -223,7 +275,11 @@ function customKeyEncoder(custom) {
       throw invalidArgValue('key', `cannot be encoded by options.keyEncoder: ${error?.message ?? error}`)
     }
     if (!Number.isInteger(end) || end <= 0 || end > scratch.length) {
-      throw invalidArgValue('key', `was encoded by options.keyEncoder.writeKey() to ${end} bytes: it must return the end of a non-empty key`)
+      throw invalidArgValue(
+        'key',
+        `was encoded by options.keyEncoder.writeKey() to ${end} bytes: it must return the end of a non-empty key`,
+        end === 0 ? 'Zero length key is not allowed' : undefined,
+      )
     }
     return copyOf(scratch, 0, end)
   }
@@ -261,29 +317,38 @@ function boundedKeys(encoding, maxKeySize) {
 }
 
 /**
- * Resolves the `encoding` and `encoder` options to a value encoder. A custom
- * `encoder` with `encode(value) => Uint8Array` and `decode(bytes) => value`
- * takes precedence.
+ * Resolves the `encoding` and `encoder` options to a value encoder, in
+ * rocksdb-js's order: `encoding: false` stores bytes as given; an
+ * `encoder.Encoder` class is instantiated with msgpackr's options (and the
+ * rest of `encoder`); an `encoder` with `encode(value) => Uint8Array` and
+ * `decode(bytes) => value` is used as it is; else the `encoding` named.
+ * `settings`: `freezeData`, `randomAccessStructure` and `structures`
+ * (`{ get, save }`, msgpackr's `getStructures`/`saveStructures`).
  */
-function valueEncoder(name, custom) {
+function valueEncoder(name, custom, settings = {}) {
+  if (name === false) return binaryEncoding
   if (custom !== undefined) {
-    if (custom === null || typeof custom.encode !== 'function' || typeof custom.decode !== 'function') {
-      throw invalidArgType('options.encoder', 'an object with encode() and decode() methods', custom)
+    if (custom === null || typeof custom !== 'object') throw invalidArgType('options.encoder', 'an object', custom)
+    if (typeof custom.Encoder === 'function') {
+      const { Encoder, ...rest } = custom
+      return encoderOf(new Encoder({ ...packrOptions(settings), ...rest }), 'options.encoder.Encoder')
     }
-    return {
-      encode(value) {
-        const bytes = custom.encode(value)
-        return requireBytes('options.encoder.encode() result', bytes)
-      },
-      decode: (bytes) => custom.decode(bytes),
-      decodeAt: (buffer, start, end) => custom.decode(copyOf(buffer, start, end)),
+    // rocksdb-js's order: without encode() the named encoding encodes, and
+    // without decode() (or readKey()) values read back as stored bytes.
+    if (typeof custom.encode !== 'function') {
+      if (custom.encode !== undefined && custom.encode !== null) throw invalidArgType('options.encoder.encode', 'a function', custom.encode)
+      if (custom.decode !== undefined && custom.decode !== null && typeof custom.decode !== 'function') throw invalidArgType('options.encoder.decode', 'a function', custom.decode)
+      const named = valueEncoder(name, undefined, settings)
+      const decoding = typeof custom.decode === 'function' || typeof custom.readKey === 'function' ? decoderOf(custom) : {}
+      return { ...named, encoder: custom, ...decoding }
     }
+    if (custom.decode !== undefined && custom.decode !== null && typeof custom.decode !== 'function') throw invalidArgType('options.encoder.decode', 'a function', custom.decode)
+    return encoderOf(custom, 'options.encoder')
   }
   switch (name ?? 'msgpack') {
     case 'msgpack':
-      return msgpackEncoding()
+      return msgpackEncoding(settings)
     case 'binary':
-    case false:
       return binaryEncoding
     case 'ordered-binary':
       return orderedBinaryEncoding
@@ -295,4 +360,17 @@ function valueEncoder(name, custom) {
   }
 }
 
-module.exports = { keyEncoder, valueEncoder }
+/** `values` decoding with `decoder` (`db.decoder = ...`), encoding as before. */
+function withDecoder(values, decoder) {
+  if (decoder === null || typeof decoder !== 'object' || typeof decoder.decode !== 'function') {
+    throw invalidArgType('decoder', 'an object with a decode() method', decoder)
+  }
+  return {
+    ...values,
+    decoder,
+    decode: (bytes) => decoder.decode(bytes),
+    decodeAt: (buffer, start, end) => decoder.decode(copyOf(buffer, start, end)),
+  }
+}
+
+module.exports = { keyEncoder, valueEncoder, withDecoder }

@@ -16,14 +16,20 @@ function describe(value) {
   return `type ${type} (${String(value)})`
 }
 
-function invalidArgType(name, expected, value) {
-  const error = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`)
+/**
+ * A TypeError (ERR_INVALID_ARG_TYPE) naming the argument `name`; `lead`, when
+ * given, opens the message (rocksdb-js's wording for the same mistake).
+ */
+function invalidArgType(name, expected, value, lead) {
+  const detail = `the "${name}" argument must be ${expected}. Received ${describe(value)}`
+  const error = new TypeError(lead === undefined ? detail[0].toUpperCase() + detail.slice(1) : `${lead}: ${detail}`)
   error.code = 'ERR_INVALID_ARG_TYPE'
   return error
 }
 
-function invalidArgValue(name, reason) {
-  const error = new TypeError(`The "${name}" argument ${reason}`)
+/** A TypeError (ERR_INVALID_ARG_VALUE) naming the argument `name`; `lead` as for `invalidArgType`. */
+function invalidArgValue(name, reason, lead) {
+  const error = new TypeError(lead === undefined ? `The "${name}" argument ${reason}` : `${lead}: the "${name}" argument ${reason}`)
   error.code = 'ERR_INVALID_ARG_VALUE'
   return error
 }
@@ -51,7 +57,7 @@ function checkPath(name, value) {
 }
 
 function databaseNotOpen() {
-  const error = new Error('The database is closed')
+  const error = new Error('Database not open (it was never opened, or was closed)')
   error.code = 'ERR_DATABASE_CLOSED'
   return error
 }

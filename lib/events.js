@@ -8,9 +8,21 @@
 
 const { invalidArgType } = require('./errors')
 
-/** Checks an event name: a string, a number (rocksdb-js allows them) or a symbol. */
+/**
+ * Checks an event name and returns the name it is kept under: a string, a
+ * number (rocksdb-js allows them) or a symbol as it is; an encoded key (a
+ * Buffer or Uint8Array, as the listeners of a user shared buffer are named)
+ * as a string made from its bytes, so that equal bytes name one event.
+ */
 function checkEvent(event) {
-  if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number or symbol', event)
+  if (event instanceof Uint8Array) return keyEvent(event)
+  if (typeof event !== 'string' && typeof event !== 'symbol' && typeof event !== 'number') throw invalidArgType('event', 'a string, number, symbol or Buffer', event)
+  return event
+}
+
+/** The name of the event of an encoded key; it starts with a NUL, which no name written by hand does. */
+function keyEvent(bytes) {
+  return `\0key:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`
 }
 
 function checkListener(listener) {
@@ -22,7 +34,7 @@ class Listeners {
 
   /** Adds `listener` for `event`. */
   add(event, listener) {
-    checkEvent(event)
+    event = checkEvent(event)
     checkListener(listener)
     const list = this.#byEvent.get(event)
     if (list) list.push(listener)
@@ -45,6 +57,7 @@ class Listeners {
 
   /** Removes `listener` from `event` (the last one added, if added twice); whether it was there. */
   remove(event, listener) {
+    if (event instanceof Uint8Array) event = keyEvent(event)
     const list = this.#byEvent.get(event)
     const index = list ? list.findLastIndex((entry) => entry === listener || entry.listener === listener) : -1
     if (index === -1) return false
@@ -55,6 +68,7 @@ class Listeners {
 
   /** How many listeners `event` has. */
   count(event) {
+    if (event instanceof Uint8Array) event = keyEvent(event)
     return this.#byEvent.get(event)?.length ?? 0
   }
 
@@ -65,6 +79,7 @@ class Listeners {
 
   /** Calls the listeners of `event` with `args` on `self`, now. */
   emit(event, args, self) {
+    if (event instanceof Uint8Array) event = keyEvent(event)
     for (const listener of [...(this.#byEvent.get(event) ?? [])]) this.#call(listener, event, args, self)
   }
 
@@ -93,6 +108,7 @@ class Listeners {
    * returns whether there were any.
    */
   notify(event, args, self) {
+    if (event instanceof Uint8Array) event = keyEvent(event)
     const list = this.#byEvent.get(event)
     if (!list || list.length === 0) return false
     const listeners = [...list]
@@ -103,4 +119,4 @@ class Listeners {
   }
 }
 
-module.exports = { Listeners, checkEvent }
+module.exports = { Listeners, checkEvent, keyEvent }

@@ -4,10 +4,10 @@ export type { MemoryUsage, OpenOptions, ProcessConfig }
 
 /**
  * A key under the default `'ordered-binary'` key encoding: strings, numbers,
- * booleans, Buffers, and arrays of those. Under `keyEncoding: 'binary'`, a
+ * booleans, symbols (as `Symbol.for(description)`), Buffers, and arrays of those. Under `keyEncoding: 'binary'`, a
  * Buffer or Uint8Array.
  */
-export type Key = string | number | boolean | Uint8Array | Array<string | number | boolean | null | Uint8Array>
+export type Key = string | number | boolean | symbol | Uint8Array | Array<string | number | boolean | symbol | null | Uint8Array>
 
 /**
  * Options of `RocksDatabase.open()` and `new RocksDatabase()`: those the
@@ -28,8 +28,21 @@ export interface RocksDatabaseOptions extends Omit<OpenOptions, 'compression'> {
    * @default 'msgpack'
    */
   encoding?: 'msgpack' | 'binary' | 'ordered-binary' | false
-  /** A custom value encoder; takes precedence over `encoding`. */
-  encoder?: { encode(value: any): Uint8Array; decode(bytes: Buffer): any }
+  /**
+   * A custom value encoder, or `{ Encoder }`: a class (msgpackr's `Encoder`
+   * or one extending it) the handle instantiates with msgpackr's options and
+   * the rest of the object. Takes precedence over `encoding`.
+   */
+  encoder?: { encode(value: any): Uint8Array; decode(bytes: Buffer): any } | { Encoder: new (options: any) => { encode(value: any): Uint8Array; decode(bytes: Buffer, options?: any): any }; [option: string]: any }
+  /**
+   * msgpack: the key under which msgpackr's record structures are kept in
+   * the database; values are then msgpackr records.
+   */
+  sharedStructuresKey?: Key
+  /** msgpack: decoded objects and arrays are frozen. */
+  freezeData?: boolean
+  /** msgpack: records laid out for reading single fields in place. */
+  randomAccessStructure?: boolean
   /**
    * How keys are stored: `'ordered-binary'` (strings, numbers and arrays that
    * sort naturally), `'binary'` (raw bytes) or `'uint32'` (unsigned integers).
@@ -359,16 +372,75 @@ export interface RangeIterable<T> extends Iterable<T>, AsyncIterable<T> {
 }
 
 /**
- * A transaction handed to the callback of `transaction()`. Reads see its own
- * writes over one snapshot, taken at its first read; writes become visible to
- * others at commit, all at once.
+ * What a database handle and a transaction have in common (rocksdb-js's
+ * `DBI`): add a method to `DBI.prototype` and both have it.
  */
-export interface Transaction<V = any> {
+export declare class DBI {
+  /** The `Store` under the handle or transaction. */
+  readonly store: Store
+  /** What calls on the store act in: the handle, or the transaction. */
+  readonly _context: this
+}
+
+/**
+ * The path and options of one column family of a database, claimed by the
+ * one `RocksDatabase` made on it (rocksdb-js's `Store`).
+ */
+export declare class Store {
+  constructor(path: string, options?: RocksDatabaseOptions)
+  readonly path: string
+  readonly options: RocksDatabaseOptions
+  readonly name: string
+  readonly readOnly: boolean
+  readonly pessimistic: boolean
+  readonly sharedStructuresKey: Key | undefined
+  readonly encoder: any
+  readonly decoder: any
+  /** Marks the store as the one of a `RocksDatabase`; throws when one claimed it already. */
+  claim(): void
+  isOpen(): boolean
+  /** Opens the handle; whether it was open already. */
+  open(): boolean
+  close(): Promise<void> | undefined
+  encodeKey(key: Key): Buffer
+  decodeKey(bytes: Uint8Array): any
+  encodeValue(value: any): Uint8Array
+  decodeValue(bytes: Uint8Array): any
+  getSync(context: DBI, key: Key, options?: GetOptions): any
+  putSync(context: DBI, key: Key, value: any, options?: { transaction?: Transaction<any> }): void
+  removeSync(context: DBI, key: Key, options?: { transaction?: Transaction<any> }): void
+  getCount(context: DBI, options?: RangeOptions): number
+  getKeys(context: DBI, options?: RangeOptions): RangeIterable<any>
+  getKeysCount(context: DBI, options?: RangeOptions): number
+  tryLock(key: Key, onUnlocked?: () => void): boolean
+  unlock(key: Key): boolean
+  hasLock(key: Key): boolean
+  withLock<T>(key: Key, callback: () => T | Promise<T>): Promise<T>
+}
+
+/**
+ * A transaction: handed to the callback of `transaction()`, or begun with
+ * `new Transaction(db.store)` and committed or aborted by its maker. Reads
+ * see its own writes over one snapshot, taken at its first read; writes
+ * become visible to others at commit, all at once, in every column family
+ * of the database it wrote to.
+ */
+export declare class Transaction<V = any> extends DBI {
+  /**
+   * Begins a transaction on the handle of `store`; pass it as the
+   * `transaction` option of any handle of the database.
+   */
+  constructor(store: Store, options?: { coordinatedRetry?: boolean; disableSnapshot?: boolean })
+  /** The `Store` of the handle the transaction began on. */
+  readonly store: Store
+  /** The stored bytes of `key` as this transaction sees them. */
+  getBinarySync(key: Key): Buffer | undefined
+  getBinary(key: Key): Promise<Buffer | undefined>
   /** The transaction's id, a 32-bit unsigned integer unique to its database path. */
   readonly id: number
-  /** The start time in seconds since the epoch, with a fraction; by default when it was made. */
+  /** The start time in milliseconds since the epoch, with a fraction; by default when it was made. */
   getTimestamp(): number
-  /** Sets the start time (seconds); without `ts`, now. */
+  /** Sets the start time (milliseconds, above 0); without `ts`, now. */
   setTimestamp(ts?: number): void
   /** Bars further writes and the commit (`ERR_TRANSACTION_ABANDONED`); reads keep working. */
   abandonWrites(): void
@@ -390,7 +462,7 @@ export interface Transaction<V = any> {
   putSync(key: Key, value: V): void
   remove(key: Key): Promise<void>
   removeSync(key: Key): void
-  /** Commits; rejects with `ERR_TRANSACTION_CONFLICT` on a conflict. */
+  /** Commits; rejects with `ERR_BUSY` on a conflict. */
   commit(): Promise<void>
   commitSync(): void
   /** Discards every buffered write. */
@@ -402,6 +474,12 @@ export interface Transaction<V = any> {
 export interface TransactionOptions {
   /** How many times a conflicting transaction is run again. @default 3 */
   maxRetries?: number
+  /**
+   * Reads see the latest commits rather than the snapshot of the
+   * transaction's first read; a conflict is then a change made after a
+   * key was read. @default false
+   */
+  disableSnapshot?: boolean
 }
 
 /** What `getStats()` reports. */
@@ -423,17 +501,21 @@ export interface RocksDBError extends Error {
 }
 
 /** A RocksDB database. */
-export declare class RocksDatabase<V = any> {
-  /** Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`. */
-  constructor(path: string, options?: RocksDatabaseOptions)
-  /** Opens the database at `path`, creating it and its parents when absent. */
-  static open<V = any>(path: string, options?: RocksDatabaseOptions): RocksDatabase<V>
+export declare class RocksDatabase<V = any> extends DBI {
+  /**
+   * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
+   * On a `Store`, the handle takes its options (overridden by `options`) and
+   * claims it for good.
+   */
+  constructor(path: string | Store, options?: RocksDatabaseOptions)
+  /** Opens the database at `path` (or on a `Store`), creating it and its parents when absent. */
+  static open<V = any>(path: string | Store, options?: RocksDatabaseOptions): RocksDatabase<V>
   /**
    * `open()` with RocksDB's part (reading its files, writing and syncing new
    * ones) on a worker thread, so the event loop stays free: resolves with
    * the open handle, rejects with the error `open()` would throw.
    */
-  static openAsync<V = any>(path: string, options?: RocksDatabaseOptions): Promise<RocksDatabase<V>>
+  static openAsync<V = any>(path: string | Store, options?: RocksDatabaseOptions): Promise<RocksDatabase<V>>
   /**
    * Sets the memory every database opened from now on shares: one block
    * cache (default 64 MiB) and, with `writeBufferManagerSize`, one budget
@@ -549,9 +631,9 @@ export declare class RocksDatabase<V = any> {
    */
   notify(event: string | number | symbol, ...args: unknown[]): boolean
   /** Flushes the memtables to SST files on a worker thread. */
-  flush(): Promise<void>
+  flush(options?: { allowWriteStall?: boolean }): Promise<void>
   /** Flushes the memtables to SST files on the calling thread. */
-  flushSync(): void
+  flushSync(options?: { allowWriteStall?: boolean }): void
   /** The column family of this handle. */
   readonly name: string
   /** The column families of the database on disk. */
@@ -571,6 +653,35 @@ export declare class RocksDatabase<V = any> {
   /** Removes every key of this column family. */
   clear(): Promise<void>
   clearSync(): void
+  /**
+   * The value encoder in use: msgpackr's encoder (the `msgpack` encoding),
+   * the `encoder` option's object or its `Encoder`'s instance; `null` when
+   * values are stored as given.
+   */
+  readonly encoder: any
+  /** The value decoder: the encoder unless one was set; reads use the one set. */
+  decoder: any
+  /**
+   * Locks `key` for this process (every handle of the database, every
+   * worker thread) if nobody holds it: `true`. Otherwise `false`, and
+   * `onUnlocked` is called once the key is unlocked.
+   */
+  tryLock(key: Key, onUnlocked?: () => void): boolean
+  /** Unlocks `key` (whoever locked it) and calls the callbacks left on it; whether it was locked. */
+  unlock(key: Key): boolean
+  /** Whether `key` is locked by any handle of the database in any thread. */
+  hasLock(key: Key): boolean
+  /** Runs `callback` holding the lock of `key`, waiting while another holds it. */
+  withLock<T>(key: Key, callback: () => T | Promise<T>): Promise<T>
+  /**
+   * An `ArrayBuffer` over memory every worker thread shares, one per
+   * database, column family and `key`, made from a copy of `defaultBuffer`.
+   */
+  getUserSharedBuffer(key: Key, defaultBuffer: ArrayBuffer, options?: { callback?: () => void }): ArrayBuffer & { notify(): boolean; cancel(): void }
+  /** Milliseconds since the epoch, each call in the process later than the last. */
+  getMonotonicTimestamp(): number
+  /** When the oldest snapshot held was taken (seconds since the epoch), or 0. */
+  getOldestSnapshotTimestamp(): number
   /** Drops this column family and closes the handle; on the default family, removes every key. */
   drop(): Promise<void>
   dropSync(): void
@@ -683,3 +794,50 @@ export declare const supportedCompression: readonly string[]
 
 /** The versions of this package and of its RocksDB. */
 export declare const versions: { readonly 'rocksdb-branch': string; readonly rocksdb: string }
+
+/** rocksdb-js's constants, with its values (`FRESH_VERSION_FLAG`, `RETRY_NOW_VALUE`, ...). */
+export declare const constants: Readonly<Record<
+  | 'TRANSACTION_LOG_TOKEN'
+  | 'TRANSACTION_LOG_FILE_HEADER_SIZE'
+  | 'TRANSACTION_LOG_ENTRY_HEADER_SIZE'
+  | 'TRANSACTION_LOG_ENTRY_LAST_FLAG'
+  | 'ONLY_IF_IN_MEMORY_CACHE_FLAG'
+  | 'NOT_IN_MEMORY_CACHE_FLAG'
+  | 'ALWAYS_CREATE_NEW_BUFFER_FLAG'
+  | 'POPULATE_VERSION_FLAG'
+  | 'FRESH_VERSION_FLAG'
+  | 'RETRY_NOW_VALUE'
+  | 'ITERATOR_REVERSE_FLAG'
+  | 'ITERATOR_INCLUSIVE_END_FLAG'
+  | 'ITERATOR_EXCLUSIVE_START_FLAG'
+  | 'ITERATOR_INCLUDE_VALUES_FLAG'
+  | 'ITERATOR_NEEDS_STABLE_VALUE_BUFFER_FLAG'
+  | 'ITERATOR_CONTEXT_IS_TRANSACTION_FLAG'
+  | 'ITERATOR_RESULT_DONE'
+  | 'ITERATOR_RESULT_FAST',
+  number
+>>
+
+/** A database open for writing in this process, as `registryStatus()` lists it. */
+export interface RegistryStatus {
+  path: string
+  mode: 'optimistic' | 'pessimistic'
+  /** The handles open on it, in every thread. */
+  refCount: number
+  /** By column family: how many user shared buffers of it are alive. */
+  columnFamilies: Record<string, { userSharedBuffers: number }>
+  /** How many keys are locked. */
+  locks: number
+}
+
+/** The databases open for writing in this process, in every thread. */
+export declare function registryStatus(): RegistryStatus[]
+
+/** The id of the calling thread (0: the main thread). */
+export declare function currentThreadId(): number
+
+/** Takes the lock of a file (made when missing) without waiting: a token, or 0 when it is taken. */
+export declare function tryFileLock(path: string, shared?: boolean): number
+
+/** Releases the file lock of `token`. */
+export declare function fileLockRelease(token: number): void

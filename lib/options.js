@@ -22,6 +22,9 @@ const JS_OPTIONS = [
   { name: 'maxKeySize', type: 'number', min: 1, max: 2 ** 31 - 1 },
   // The most setTimeout() takes.
   { name: 'idleTimeout', type: 'number', min: 1, max: 2 ** 31 - 1 },
+  // msgpackr's, for the msgpack encoding (./encoding).
+  { name: 'freezeData', type: 'boolean' },
+  { name: 'randomAccessStructure', type: 'boolean' },
 ]
 
 const SPECS = [...openOptionSpecs(), ...JS_OPTIONS]
@@ -88,6 +91,6 @@ function checkConfig(options) {
 }
 
 /** The name of every open option, native or not, in the order declared. */
-const OPEN_OPTION_NAMES = [...SPECS.map((spec) => spec.name), 'encoding', 'encoder']
+const OPEN_OPTION_NAMES = [...SPECS.map((spec) => spec.name), 'encoding', 'encoder', 'sharedStructuresKey']
 
 module.exports = { checkOpenOptions, checkConfig, OPEN_OPTION_NAMES }

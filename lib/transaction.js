@@ -6,6 +6,13 @@ const { PackedWrites } = require('./batch')
 // A range read in a transaction starts with a batch of RANGE_FIRST_BATCH
 // entries; each next batch doubles, up to RANGE_MAX_BATCH.
 const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('./binding')
+const { DBI } = require('./dbi')
+const { Store, kOwner } = require('./database/store')
+const { kTransactionParts } = require('./database/internal')
+
+// Marks the construction of a transaction by a database handle, which hands
+// over its parts itself.
+const kInternal = Symbol('internal')
 
 function abandoned() {
   const error = new Error('the writes of this transaction were abandoned (abandonWrites()); it can no longer write or commit')
@@ -13,8 +20,13 @@ function abandoned() {
   return error
 }
 
-function transactionDone() {
-  const error = new Error('the transaction has already been committed or aborted')
+/**
+ * A transaction used after it ended. rocksdb-js's words: "Transaction not
+ * found" for a use of it, "Transaction has already been committed" (or
+ * "aborted") for an abort after a commit or a commit after an abort.
+ */
+function transactionDone(state) {
+  const error = new Error(state === undefined ? 'Transaction not found: it has already been committed or aborted' : `Transaction has already been ${state}`)
   error.code = 'ERR_TRANSACTION_DONE'
   return error
 }
@@ -29,10 +41,11 @@ function transactionDone() {
  * reads, the commit writes them as one atomic batch. Writes made before any
  * read need no snapshot (nothing they depend on was read), so this commits
  * exactly what the native transaction would, and a transaction of blind writes
- * costs one native call. A pessimistic transaction begins at once, because
- * its writes lock their keys as they are made.
+ * costs one native call. A pessimistic transaction begins at its first read
+ * or write, because its writes lock their keys as they are made (so, as in
+ * rocksdb-js, it holds no snapshot until it does something).
  */
-class Transaction {
+class Transaction extends DBI {
   #db
   #native
   #keys
@@ -49,32 +62,54 @@ class Transaction {
   #wrote = false
   /** Set by abandonWrites(): reads only from then on. */
   #abandoned = false
-  /** rocksdb-js's transaction timestamp: seconds since the epoch, with a fraction. */
-  #timestamp = nowSeconds()
+  /** How it ended: 'committed' or 'aborted' (null while open). */
+  #ended = null
+  /** rocksdb-js's transaction timestamp: milliseconds since the epoch, with a fraction. */
+  #timestamp = nowMilliseconds()
   /** The database path and column family the transaction reads and writes. */
   #owner
+  /** The store of the handle it began on. */
+  #store
+  /** Pessimistic (or read-only): every write goes to the native transaction. */
+  #eager
+  /** rocksdb-js's `disableSnapshot`: reads see the latest commits. */
+  #disableSnapshot
 
   /**
-   * @param {object} db the native database
-   * @param {boolean} eager begin the native transaction now (pessimistic)
-   * @param {object} keys the key encoding
-   * @param {object} values the value encoding
-   * @param {(options: object) => object} encodeRange checks range options and encodes their bounds
-   * @param {Set<Transaction>} registry the open transactions of the database
-   * @param {number} id the transaction's id, unique to its database path
-   * @param {{ path: string, name: string }} owner the database and column family it acts on
+   * Begins a transaction on the handle of `store` (`db.store`), as
+   * rocksdb-js's `new Transaction(store, options)` does, outside of
+   * `db.transaction()`: commit or abort it yourself, and pass it as the
+   * `transaction` option of any handle of the database. `options`:
+   * `disableSnapshot: true` makes every read see the latest commits (and a
+   * conflict is then a change after the read, not after the beginning);
+   * rocksdb-js's `coordinatedRetry` is accepted and without effect here
+   * (see the README).
+   * @param {Store} store the store of an open handle
+   * @param {object} [options]
    */
-  constructor(db, eager, keys, values, encodeRange, registry, id, owner) {
+  constructor(store, options) {
+    super()
+    const parts = store === kInternal ? options : partsOf(store, options)
+    const { db, eager, keys, values, encodeRange, registry, id, owner, disableSnapshot = false } = parts
     /** The transaction's id: a 32-bit unsigned integer unique to its database path. */
     this.id = id
     this.#db = db
-    this.#native = eager ? db.beginTransaction() : null
+    // A read-only database refuses a transaction here, at its beginning.
+    this.#disableSnapshot = disableSnapshot
+    this.#native = eager && db.readOnly ? db.beginTransaction(disableSnapshot) : null
+    this.#eager = eager
     this.#keys = keys
     this.#values = values
     this.#encodeRange = encodeRange
     this.#registry = registry
     this.#owner = owner
+    this.#store = parts.store
     registry.add(this)
+  }
+
+  /** The `Store` of the handle the transaction began on. */
+  get store() {
+    return this.#store
   }
 
   /**
@@ -86,7 +121,11 @@ class Transaction {
    * encodings). A transaction of another database is refused.
    */
   static actsOn(transaction, path, name) {
-    if (!(transaction instanceof Transaction)) throw invalidArgType('options.transaction', 'a Transaction', transaction)
+    if (!(transaction instanceof Transaction)) {
+      // rocksdb-js's words: an object with an id names a transaction it has not got.
+      const lead = transaction !== null && typeof transaction === 'object' && 'id' in transaction ? 'Transaction not found' : 'Invalid transaction'
+      throw invalidArgType('options.transaction', 'a Transaction', transaction, lead)
+    }
     const owner = transaction.#owner
     if (owner.path !== path) {
       throw invalidArgValue('options.transaction', `was begun on the database ${owner.path}; it cannot act on ${path}`)
@@ -134,15 +173,20 @@ class Transaction {
     if (this.#abandoned) throw abandoned()
   }
 
-  /** The transaction's start time in seconds since the epoch, with a fraction; by default when it was made. */
+  /**
+   * The transaction's start time in milliseconds since the epoch, with a
+   * fraction (as rocksdb-js gives it); by default when it was made.
+   */
   getTimestamp() {
     return this.#timestamp
   }
 
-  /** Sets the start time (seconds, with a fraction); without `ts`, now. */
+  /** Sets the start time (milliseconds, with a fraction, above 0); without `ts`, now. */
   setTimestamp(ts) {
-    if (ts === undefined) ts = nowSeconds()
-    if (typeof ts !== 'number' || !Number.isFinite(ts)) throw invalidArgType('ts', 'a number of seconds', ts)
+    if (ts === undefined) ts = nowMilliseconds()
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts <= 0) {
+      throw invalidArgType('ts', 'a positive number of milliseconds', ts, 'Invalid timestamp, expected positive number')
+    }
     this.#timestamp = ts
   }
 
@@ -173,14 +217,19 @@ class Transaction {
   static close(transaction) {
     if (!transaction.#open) return
     transaction.#closed = true
-    transaction.abort()
+    transaction.#discard()
+  }
+
+  /** Aborts `transaction` if it is open, whatever ended it before: for `transaction()` after a failure. */
+  static discard(transaction) {
+    transaction.#discard()
   }
 
   /** The native transaction, begun now if it was not yet, with the writes made so far. */
   #reader() {
     this.#check()
     if (this.#native === null) {
-      const native = this.#db.beginTransaction()
+      const native = this.#db.beginTransaction(this.#disableSnapshot)
       if (!this.#writes.isEmpty) {
         try {
           native.apply(this.#writes.bytes())
@@ -213,10 +262,18 @@ class Transaction {
     return this.#range({ ...this.#encodeRange(options), values: false }, false)
   }
 
-  #range(range, values) {
+  /**
+   * A lazy range, as `getRange()` gives, of the column family `family` of
+   * the transaction's database: `range` encoded by that family's handle,
+   * its keys and values decoded by `decodeKey` and `decodeValue`.
+   */
+  rangeIn(family, range, values, decodeKey, decodeValue) {
+    this.#check()
+    return this.#range(range, values, family, decodeKey, decodeValue)
+  }
+
+  #range(range, values, family, decodeKey = this.#keys.decodeAt, decodeValue = this.#values.decodeAt) {
     const reader = () => this.#reader()
-    const decodeKey = this.#keys.decodeAt
-    const decodeValue = this.#values.decodeAt
     // Each batch is read by an iterator of its own, so no iterator outlives
     // the transaction; the next batch resumes after the last key read.
     return new RangeIterable(function* () {
@@ -230,6 +287,7 @@ class Transaction {
           rangeFlags(current),
           current.offset ?? 0,
           remaining === undefined ? batch : Math.min(batch, remaining),
+          family,
         )
         if (bytes == null) return
         const entries = decodeBatch(bytes, bytes.length, decodeKey, decodeValue, values)
@@ -256,6 +314,16 @@ class Transaction {
     return options?.skipDecode ? bytes : this.#values.decode(bytes)
   }
 
+  /** The stored bytes of `key` as this transaction sees them, or `undefined`; tracked as `getSync()`. */
+  getBinarySync(key) {
+    return this.getSync(key, { skipDecode: true })
+  }
+
+  /** Promise form of `getBinarySync()`. */
+  async getBinary(key) {
+    return this.getBinarySync(key)
+  }
+
   /** Promise form of `getSync()`: the read is served from the transaction's own state and RocksDB's caches. */
   async get(key, options) {
     return this.getSync(key, options)
@@ -266,8 +334,8 @@ class Transaction {
     this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
     const valueBytes = this.#values.encode(value)
-    if (this.#native === null) this.#writes.put(keyBytes, valueBytes)
-    else this.#native.putSync(keyBytes, valueBytes)
+    if (this.#native === null && !this.#eager) this.#writes.put(keyBytes, valueBytes)
+    else this.#reader().putSync(keyBytes, valueBytes)
     this.#wrote = true
   }
 
@@ -280,8 +348,8 @@ class Transaction {
   removeSync(key) {
     this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
-    if (this.#native === null) this.#writes.remove(keyBytes)
-    else this.#native.removeSync(keyBytes)
+    if (this.#native === null && !this.#eager) this.#writes.remove(keyBytes)
+    else this.#reader().removeSync(keyBytes)
     this.#wrote = true
   }
 
@@ -291,21 +359,44 @@ class Transaction {
   }
 
   /**
-   * Commits on a worker thread; rejects with `ERR_TRANSACTION_CONFLICT` on a
+   * Commits on a worker thread; rejects with `ERR_BUSY` on a
    * conflict. A transaction that wrote nothing has nothing to commit: it
    * ends without a conflict whatever it read.
    */
   async commit() {
+    if (this.#committedBefore()) return
     const [finish, writes] = this.#finish()
-    if (finish === 'batch') await this.#db.writeBatch(writes)
-    else if (finish === 'native') await this.#native.commit()
+    try {
+      if (finish === 'batch') await this.#db.writeBatch(writes)
+      else if (finish === 'native') await this.#native.commit()
+    } catch (error) {
+      this.#ended = 'aborted'
+      throw error
+    }
   }
 
   /** Commits on the calling thread. */
   commitSync() {
+    if (this.#committedBefore()) return
     const [finish, writes] = this.#finish()
-    if (finish === 'batch') this.#db.writeBatchSync(writes)
-    else if (finish === 'native') this.#native.commitSync()
+    try {
+      if (finish === 'batch') this.#db.writeBatchSync(writes)
+      else if (finish === 'native') this.#native.commitSync()
+    } catch (error) {
+      this.#ended = 'aborted'
+      throw error
+    }
+  }
+
+  /**
+   * Whether a commit already committed the transaction, so this one has
+   * nothing to do (rocksdb-js lets a commit repeat); throws when it was
+   * aborted instead.
+   */
+  #committedBefore() {
+    if (this.#open || this.#closed) return false
+    if (this.#ended === 'aborted') throw transactionDone('aborted')
+    return true
   }
 
   /**
@@ -316,6 +407,7 @@ class Transaction {
     this.#checkWritable()
     const writes = this.#writes?.bytes()
     this.#end()
+    this.#ended = 'committed'
     if (!this.#wrote) {
       this.#native?.abort()
       return [undefined]
@@ -323,8 +415,18 @@ class Transaction {
     return this.#native === null ? ['batch', writes] : ['native']
   }
 
-  /** Discards every buffered write. Idempotent. */
+  /**
+   * Discards every buffered write. Repeating it does nothing; after a
+   * commit it throws `ERR_TRANSACTION_DONE` (rocksdb-js's "Transaction has
+   * already been committed").
+   */
   abort() {
+    if (!this.#open && !this.#closed && this.#ended === 'committed') throw transactionDone('committed')
+    this.#discard()
+  }
+
+  #discard() {
+    if (this.#open) this.#ended = 'aborted'
     this.#end()
     this.#native?.abort()
   }
@@ -347,8 +449,29 @@ class Transaction {
   }
 }
 
+/** The parts of a transaction begun with `new Transaction(store, options)`. */
+function partsOf(store, options) {
+  if (!(store instanceof Store)) throw invalidArgType('store', 'a Store (the store property of a RocksDatabase)', store)
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', 'an object', options)
+  const handle = store[kOwner]
+  if (handle === null || !handle.isOpen()) throw databaseNotOpen()
+  return handle[kTransactionParts](options)
+}
+
+/** The `disableSnapshot` of transaction options, checked. */
+function disableSnapshotOf(options) {
+  const disableSnapshot = options?.disableSnapshot ?? false
+  if (typeof disableSnapshot !== 'boolean') throw invalidArgType('options.disableSnapshot', 'a boolean', disableSnapshot)
+  return disableSnapshot
+}
+
 function checkTransactionArgs(callback, options) {
-  if (typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback)
+  if (typeof callback !== 'function') {
+    // rocksdb-js's message, which names the argument.
+    const error = new TypeError('Callback must be a function')
+    error.code = 'ERR_INVALID_ARG_TYPE'
+    throw error
+  }
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw invalidArgType('options', 'an object', options)
   }
@@ -359,12 +482,17 @@ function checkTransactionArgs(callback, options) {
   return maxRetries
 }
 
-/** Seconds since the epoch, with a fraction finer than a millisecond. */
-function nowSeconds() {
-  return (performance.timeOrigin + performance.now()) / 1000
+/** Milliseconds since the epoch, with a fraction. */
+function nowMilliseconds() {
+  return performance.timeOrigin + performance.now()
 }
 
 const quiet = { emit() {} }
+
+// The failures of a commit that running the callback again can cure, as
+// rocksdb-js names them: a conflict with another transaction, and RocksDB's
+// TryAgain (the history a conflict check needs was flushed away).
+const RETRYABLE = new Set(['ERR_BUSY', 'ERR_TRY_AGAIN'])
 
 /**
  * Runs `callback(txn, attempt)` (attempt counts from 1) in a transaction
@@ -384,8 +512,8 @@ async function runTransaction(begin, callback, options, events = quiet) {
       events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
       return result
     } catch (error) {
-      txn.abort()
-      if (error?.code !== 'ERR_TRANSACTION_CONFLICT' || attempt >= maxRetries) throw error
+      Transaction.discard(txn)
+      if (!RETRYABLE.has(error?.code) || attempt >= maxRetries) throw error
       // The transaction that won may still be running (holding its locks, in
       // pessimistic mode): give it turns of the event loop, a little more each
       // time, before trying again.
@@ -410,11 +538,11 @@ function runTransactionSync(begin, callback, options, events = quiet) {
       events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
       return result
     } catch (error) {
-      txn.abort()
-      if (error?.code === 'ERR_TRANSACTION_CONFLICT' && attempt < maxRetries) continue
+      Transaction.discard(txn)
+      if (RETRYABLE.has(error?.code) && attempt < maxRetries) continue
       throw error
     }
   }
 }
 
-module.exports = { Transaction, runTransaction, runTransactionSync }
+module.exports = { disableSnapshotOf, Transaction, runTransaction, runTransactionSync, kInternal }

@@ -10,6 +10,7 @@
 const { storageFailureCodes } = require('../binding')
 const { invalidArgValue } = require('../errors')
 const { Listeners, checkEvent } = require('../events')
+const { DBI } = require('../dbi')
 const { kListeners, kUnsubscribe, kFailed } = require('./internal')
 
 // Codes of failures of the storage under a database, reported as 'error'
@@ -25,7 +26,7 @@ function channelName(dbPath) {
 }
 
 /** The listeners of a handle and of the process; see `RocksDatabase`. */
-class DatabaseEvents {
+class DatabaseEvents extends DBI {
   // Listeners by event name (see on()).
   [kListeners] = new Listeners()
   // The BroadcastChannel of this path's events, while there are listeners.
@@ -48,8 +49,7 @@ class DatabaseEvents {
 
   /** Calls the process-global listeners of `event` after the current turn; returns whether there were any. */
   static notify(event, ...args) {
-    checkEvent(event)
-    return globalListeners.notify(event, args, undefined)
+    return globalListeners.notify(checkEvent(event), args, undefined)
   }
 
   /**
@@ -61,6 +61,7 @@ class DatabaseEvents {
    * nobody listens to is not thrown: the failed call reports it anyway.
    */
   on(event, listener) {
+    event = checkEvent(event)
     this[kListeners].add(event, listener)
     // Events named by strings and numbers also come from other threads.
     if (typeof event !== 'symbol') this.#subscribe()
@@ -120,7 +121,7 @@ class DatabaseEvents {
    * rocksdb-js's `notify()`. Returns whether `event` had listeners.
    */
   notify(event, ...args) {
-    checkEvent(event)
+    event = checkEvent(event)
     if (typeof event !== 'symbol') {
       // The other handles of this path, in this thread or another, hear it
       // through the path's BroadcastChannel (which does not echo to the

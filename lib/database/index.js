@@ -7,7 +7,8 @@
  * here what ties a database to its checkpoints, branches and backups.
  */
 
-const { errorCodes, configure, memoryUsage, openOptionSpecs, rocksdbVersion } = require('../binding')
+const { threadId } = require('node:worker_threads')
+const { errorCodes, configure, memoryUsage, openOptionSpecs, rocksdbVersion, openDatabases, keyLockCount, userSharedBufferCounts } = require('../binding')
 const { withCode } = require('../errors')
 const { checkOpenOptions, checkConfig } = require('../options')
 const { CheckpointRegistry, restore } = require('../checkpoints')
@@ -15,14 +16,19 @@ const { BranchRegistry } = require('../branches')
 const { beside } = require('../registry')
 const { backup, makeBackups } = require('../backups')
 const { shutdown } = require('./lifecycle')
-const { DatabaseStats, stats } = require('./stats')
+const { stats } = require('./stats')
+const { DatabaseCoordination } = require('./coordination')
 const { kDb } = require('./internal')
+const { Store } = require('./store')
+const { DBI } = require('../dbi')
+const { Transaction } = require('../transaction')
+const { tryFileLock, fileLockRelease } = require('../file-lock')
 
 /**
  * A RocksDB database. Keys are encoded with ordered-binary and values with
  * msgpack unless the options say otherwise.
  */
-class RocksDatabase extends DatabaseStats {
+class RocksDatabase extends DatabaseCoordination {
   #checkpoints = null
 
   #branches = null
@@ -41,9 +47,13 @@ class RocksDatabase extends DatabaseStats {
     return memoryUsage()
   }
 
-  /** Opens the database at `dbPath`, creating it and its parents when absent. */
+  /**
+   * Opens the database at `dbPath` (or on a `Store`), creating it and its
+   * parents when absent.
+   */
   static open(dbPath, options) {
-    return new RocksDatabase(dbPath, options).open()
+    // `this`: a subclass's open() makes an instance of the subclass.
+    return new this(dbPath, options).open()
   }
 
   /**
@@ -51,7 +61,7 @@ class RocksDatabase extends DatabaseStats {
    * free: resolves with the open handle.
    */
   static async openAsync(dbPath, options) {
-    return new RocksDatabase(dbPath, options).openAsync()
+    return new this(dbPath, options).openAsync()
   }
 
   /**
@@ -184,4 +194,67 @@ const supportedCompression = Object.freeze([...openOptionSpecs().find((spec) => 
 /** The versions of this package and of the RocksDB it is built on. */
 const versions = Object.freeze({ 'rocksdb-branch': require('../../package.json').version, rocksdb: rocksdbVersion() })
 
-module.exports = { RocksDatabase, CheckpointStore, BranchStore, backups, shutdown, supportedCompression, versions, stats, ERROR_CODES }
+/**
+ * rocksdb-js's constants, with its values: the flags and sentinels of its
+ * native calls (`FRESH_VERSION_FLAG`, `RETRY_NOW_VALUE`, ...) and the
+ * layout of its transaction log files. Read them by name.
+ */
+const constants = Object.freeze({
+  TRANSACTION_LOG_TOKEN: 0x574f4f46,
+  TRANSACTION_LOG_FILE_HEADER_SIZE: 13,
+  TRANSACTION_LOG_ENTRY_HEADER_SIZE: 13,
+  TRANSACTION_LOG_ENTRY_LAST_FLAG: 0x01,
+  ONLY_IF_IN_MEMORY_CACHE_FLAG: 0x40000000,
+  NOT_IN_MEMORY_CACHE_FLAG: 0x40000000,
+  ALWAYS_CREATE_NEW_BUFFER_FLAG: 0x20000000,
+  POPULATE_VERSION_FLAG: 0x10000000,
+  FRESH_VERSION_FLAG: 0x08000000,
+  RETRY_NOW_VALUE: 0x04000000,
+  ITERATOR_REVERSE_FLAG: 0x01,
+  ITERATOR_INCLUSIVE_END_FLAG: 0x02,
+  ITERATOR_EXCLUSIVE_START_FLAG: 0x04,
+  ITERATOR_INCLUDE_VALUES_FLAG: 0x08,
+  ITERATOR_NEEDS_STABLE_VALUE_BUFFER_FLAG: 0x10,
+  ITERATOR_CONTEXT_IS_TRANSACTION_FLAG: 0x20,
+  ITERATOR_RESULT_DONE: 0,
+  ITERATOR_RESULT_FAST: 1,
+})
+
+/**
+ * The databases open for writing in this process (every thread): `path`,
+ * `mode` (`'optimistic'` or `'pessimistic'`), `refCount` (the handles open
+ * on it), `columnFamilies` (by name: `userSharedBuffers`, how many user
+ * shared buffers of it are alive) and `locks` (how many keys are locked).
+ */
+function registryStatus() {
+  return openDatabases().map(({ path: dbPath, mode, refCount }) => {
+    const columnFamilies = {}
+    for (const [name, count] of Object.entries(userSharedBufferCounts(dbPath))) columnFamilies[name] = { userSharedBuffers: count }
+    return { path: dbPath, mode, refCount, columnFamilies, locks: keyLockCount(dbPath) }
+  })
+}
+
+/** The id of the calling thread, unique among the threads of the process (0: the main thread). */
+function currentThreadId() {
+  return threadId
+}
+
+module.exports = {
+  RocksDatabase,
+  Store,
+  DBI,
+  Transaction,
+  CheckpointStore,
+  BranchStore,
+  backups,
+  shutdown,
+  supportedCompression,
+  versions,
+  stats,
+  constants,
+  registryStatus,
+  currentThreadId,
+  tryFileLock,
+  fileLockRelease,
+  ERROR_CODES,
+}

@@ -33,4 +33,8 @@ module.exports = {
   kUnsubscribe: Symbol('unsubscribe'),
   // Encodes the options of a range.
   kEncodeRange: Symbol('encodeRange'),
+  // Called by close(): lets a layer let go of what it holds (key locks).
+  kOnClose: Symbol('onClose'),
+  // What a transaction on the handle is made of (`new Transaction(store)`).
+  kTransactionParts: Symbol('transactionParts'),
 }

@@ -9,7 +9,7 @@
 
 const path = require('node:path')
 const { NativeDatabase, destroyDatabase, isDatabaseClosing, claimDirectoryShared, directoryClaims } = require('../binding')
-const { keyEncoder, valueEncoder } = require('../encoding')
+const { keyEncoder, valueEncoder, withDecoder } = require('../encoding')
 const { invalidArgValue, checkPath, databaseNotOpen } = require('../errors')
 const { checkOpenOptions } = require('../options')
 const { SharedPath } = require('../fast')
@@ -18,7 +18,8 @@ const { WriteQueue } = require('../batch')
 const { recoverRestore } = require('../checkpoints')
 const { codedError, beside, released } = require('../registry')
 const { DatabaseEvents } = require('./events')
-const { kKeys, kValues, kDb, kSharedPath, kPooled, kFailed, kIterators, kTransactions, kWrites, kHandle, kUnsubscribe } = require('./internal')
+const { kKeys, kValues, kDb, kSharedPath, kPooled, kFailed, kIterators, kTransactions, kWrites, kHandle, kUnsubscribe, kOnClose } = require('./internal')
+const { Store, kOwner } = require('./store')
 
 // Every handle open in this process, for shutdown() and for destroy(),
 // which closes every handle of its path.
@@ -48,11 +49,22 @@ class DatabaseLifecycle extends DatabaseEvents {
 
   /**
    * Prepares a handle; call `open()` to open it, or use `RocksDatabase.open()`.
-   * @param {string} dbPath
+   * @param {string | Store} dbPath the database directory, or a `Store` (its
+   *   options, overridden by `options`), which the handle claims for good
    * @param {object} [options]
    */
   constructor(dbPath, options) {
     super()
+    let store
+    if (dbPath instanceof Store) {
+      store = dbPath
+      store.claim()
+      dbPath = store.path
+      options = { ...store.options, ...options }
+    } else {
+      store = new Store(dbPath, options)
+      store.claim()
+    }
     // Native iterators in flight, closed with the database so none outlives it.
     this[kIterators] = new Set()
     this[kWrites] = new WriteQueue(
@@ -68,7 +80,58 @@ class DatabaseLifecycle extends DatabaseEvents {
     this.options = checkOpenOptions(options)
     checkSidePaths(this.path, this.options)
     this[kKeys] = keyEncoder(this.options.keyEncoding, this.options.keyEncoder, this.options.maxKeySize)
-    this[kValues] = valueEncoder(this.options.encoding, this.options.encoder)
+    const { encoding, encoder, freezeData, randomAccessStructure, sharedStructuresKey } = this.options
+    const structures = sharedStructuresKey === undefined ? undefined : this.#sharedStructures(sharedStructuresKey)
+    this[kValues] = valueEncoder(encoding, encoder, { freezeData, randomAccessStructure, structures })
+    // rocksdb-js names the encoder after its column family.
+    if (this[kValues].encoder && Object.isExtensible(this[kValues].encoder)) this[kValues].encoder.name = this.name
+    /** The `Store` of the handle: its path and options, as rocksdb-js has it. */
+    this.store = store
+    store[kOwner] = this
+  }
+
+  /**
+   * msgpackr's `getStructures` and `saveStructures` for the record
+   * structures kept under `key`: read with the handle's own encoding,
+   * saved in a transaction of their own, which refuses (returns `false`)
+   * when another thread or process saved others meanwhile, so msgpackr
+   * reads them again and retries.
+   */
+  #sharedStructures(key) {
+    const read = () => {
+      const bytes = this.getBinarySync(key)
+      return bytes === undefined ? undefined : this[kValues].decode(bytes)
+    }
+    return {
+      get: read,
+      save: (structures, isCompatible) =>
+        this.transactionSync((txn) => {
+          const existing = read()
+          if (typeof isCompatible === 'function' ? !isCompatible(existing) : existing !== undefined && existing.length !== isCompatible) return false
+          txn.putSync(key, structures)
+          return true
+        }),
+    }
+  }
+
+  /**
+   * The value encoder in use: msgpackr's `Packr` (the `msgpack` encoding),
+   * the `encoder` option's object (or its `Encoder` class's instance), or
+   * `null` when values are stored as given.
+   */
+  get encoder() {
+    return this[kValues].encoder ?? null
+  }
+
+  /** The value decoder: the encoder unless one was set. */
+  get decoder() {
+    return this[kValues].decoder ?? this.encoder
+  }
+
+  /** Decodes the values this handle reads with `decoder.decode(bytes)` from now on. */
+  set decoder(decoder) {
+    if (decoder === this.decoder) return
+    this[kValues] = withDecoder(this[kValues], decoder)
   }
 
   /** The column family of this handle; `'default'` unless `name` was given. */
@@ -271,6 +334,7 @@ class DatabaseLifecycle extends DatabaseEvents {
       }
     }
     this[kWrites].drain()
+    this[kOnClose]?.()
     openHandles.delete(this)
     this[kUnsubscribe]()
     clearTimeout(this.#idleTimer)

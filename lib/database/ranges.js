@@ -7,7 +7,7 @@
  */
 
 const { RangeIterable, RangeIterator, decodeBatch, checkRangeOptions, rangeFlags, packBounds } = require('../range')
-const { invalidArgType, invalidArgValue, databaseNotOpen } = require('../errors')
+const { invalidArgType, databaseNotOpen } = require('../errors')
 const { Transaction } = require('../transaction')
 const { DatabaseReads } = require('./reads')
 const { kKeys, kValues, kDb, kSharedPath, kIterators, kHandle, kEncodeRange } = require('./internal')
@@ -21,15 +21,16 @@ function rangeAliases(options) {
 /** Ranges; see `RocksDatabase`. */
 class DatabaseRanges extends DatabaseReads {
   /**
-   * The `transaction` option of a range: a transaction that began on this
-   * handle's family. Ranges of other families in a transaction are not
-   * read yet.
+   * A range of `options` in `transaction`: the transaction's own when it
+   * began on this handle's family, else one read through it in this family,
+   * encoded and decoded as this handle does.
    */
-  #in(transaction) {
-    if (!Transaction.actsOn(transaction, this.path, this.name)) {
-      throw invalidArgValue('options.transaction', `began on another column family than ${JSON.stringify(this.name)}; a range in a transaction reads the family it began on`)
+  #in(transaction, options, values) {
+    if (Transaction.actsOn(transaction, this.path, this.name)) {
+      return values ? transaction.getRange(options) : transaction.getKeys(options)
     }
-    return transaction
+    const range = { ...this[kEncodeRange](options), values }
+    return transaction.rangeIn(this.name, range, values, this[kKeys].decodeAt, this[kValues].decodeAt)
   }
 
   [kEncodeRange](options) {
@@ -92,7 +93,7 @@ class DatabaseRanges extends DatabaseReads {
     options = rangeAliases(checkRangeOptions(options))
     // rocksdb-js's `onlyCount`: the number of entries, not the entries.
     if (options.onlyCount === true) return this.getKeysCount(options)
-    if (options.transaction) return this.#in(options.transaction).getRange(options)
+    if (options.transaction) return this.#in(options.transaction, options, options.values !== false)
     if (options.valuesOnly === true) return this.#range({ ...options, values: true }, true).map((entry) => entry.value)
     return this.#range(options, options.values !== false)
   }
@@ -105,14 +106,18 @@ class DatabaseRanges extends DatabaseReads {
   /** A lazy range of keys only; the options of `getRange()`. */
   getKeys(options) {
     options = rangeAliases(checkRangeOptions(options))
-    if (options.transaction) return this.#in(options.transaction).getKeys(options)
+    if (options.transaction) return this.#in(options.transaction, options, false)
     return this.#range(options, false)
   }
 
   /** How many keys a range holds; the options of `getRange()`. */
   getKeysCount(options) {
     options = rangeAliases(checkRangeOptions(options))
-    if (options.transaction) return this.#in(options.transaction).getKeysCount(options)
+    if (options.transaction) {
+      let count = 0
+      for (const _ of this.#in(options.transaction, options, false)) count++
+      return count
+    }
     const range = this[kEncodeRange](options)
     return this[kDb].count(packBounds(range), range.lower?.length ?? 0, rangeFlags(range), range.offset ?? 0, range.limit ?? -1)
   }

@@ -8,11 +8,11 @@
  */
 
 const path = require('node:path')
-const { invalidArgValue, checkPath } = require('../errors')
+const { invalidArgType, invalidArgValue, checkPath } = require('../errors')
 const { checkRangeOptions } = require('../range')
-const { Transaction, runTransaction, runTransactionSync } = require('../transaction')
+const { Transaction, runTransaction, runTransactionSync, kInternal, disableSnapshotOf } = require('../transaction')
 const { DatabaseRanges } = require('./ranges')
-const { kKeys, kValues, kDb, kSharedPath, kPooled, kFailed, kTransactions, kWrites, kListeners, kEncodeRange } = require('./internal')
+const { kKeys, kValues, kDb, kSharedPath, kPooled, kFailed, kTransactions, kWrites, kListeners, kEncodeRange, kTransactionParts } = require('./internal')
 
 // Transaction ids, counted per database path (rocksdb-js's are unique to a
 // path, whatever the column family), as 32-bit unsigned integers.
@@ -21,6 +21,15 @@ function nextTransactionId(dbPath) {
   const id = ((transactionIds.get(dbPath) ?? 0) + 1) >>> 0 || 1
   transactionIds.set(dbPath, id)
   return id
+}
+
+/** Checks the options of `flush()`: `allowWriteStall`, a boolean. */
+function checkFlushOptions(options) {
+  if (options === undefined) return
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  if (options.allowWriteStall !== undefined && typeof options.allowWriteStall !== 'boolean') {
+    throw invalidArgType('options.allowWriteStall', 'a boolean', options.allowWriteStall)
+  }
 }
 
 /** Writes; see `RocksDatabase`. */
@@ -106,8 +115,15 @@ class DatabaseWrites extends DatabaseRanges {
     }
   }
 
-  /** Flushes the memtables to SST files. */
-  async flush() {
+  /**
+   * Flushes the memtables of every column family of the database to SST
+   * files (as rocksdb-js does), on a worker thread: writes made with
+   * `disableWAL` are then on disk. `options.allowWriteStall` (rocksdb-js's)
+   * is accepted; RocksDB's default holds here, a flush waiting rather than
+   * stalling writes.
+   */
+  async flush(options) {
+    checkFlushOptions(options)
     try {
       await this[kPooled]((db) => db.flush())
     } catch (error) {
@@ -115,8 +131,9 @@ class DatabaseWrites extends DatabaseRanges {
     }
   }
 
-  /** Flushes the memtables to SST files on the calling thread. */
-  flushSync() {
+  /** `flush()` on the calling thread. */
+  flushSync(options) {
+    checkFlushOptions(options)
     try {
       this[kDb].flushSync()
     } catch (error) {
@@ -129,15 +146,15 @@ class DatabaseWrites extends DatabaseRanges {
    * opened with `pessimistic: true`) and commits when its Promise resolves;
    * aborts when it throws. A write conflict retries the callback up to
    * `maxRetries` times (3), after a short pause that lets the transaction
-   * holding the key finish, and then rejects with `ERR_TRANSACTION_CONFLICT`.
+   * holding the key finish, and then rejects with `ERR_BUSY`.
    */
   transaction(callback, options) {
-    return runTransaction(() => this.#beginTransaction(), callback, options, this.#events)
+    return runTransaction(() => this.#beginTransaction(options), callback, options, this.#events)
   }
 
   /** The synchronous form of `transaction()`. */
   transactionSync(callback, options) {
-    return runTransactionSync(() => this.#beginTransaction(), callback, options, this.#events)
+    return runTransactionSync(() => this.#beginTransaction(options), callback, options, this.#events)
   }
 
   // rocksdb-js's transaction events ('begin-transaction', 'beforecommit',
@@ -150,14 +167,29 @@ class DatabaseWrites extends DatabaseRanges {
     return { ...this[kEncodeRange](options), values: options.values !== false }
   }
 
-  #beginTransaction() {
+  #beginTransaction(options) {
+    return new Transaction(kInternal, this[kTransactionParts](options))
+  }
+
+  /** What a new transaction on this handle is made of (see `Transaction`), for `options`. */
+  [kTransactionParts](options) {
     const db = this[kDb]
-    // Pessimistic transactions lock keys as they write, so they begin at once;
-    // so does any on a read-only database, to refuse it now. `readOnly` also
-    // throws ERR_DATABASE_CLOSED on a closed database.
-    const eager = this.options.pessimistic === true || db.readOnly
-    const owner = { path: this.path, name: this.name }
-    return new Transaction(db, eager, this[kKeys], this[kValues], this.#encodeTransactionRange, this[kTransactions], nextTransactionId(this.path), owner)
+    return {
+      db,
+      // Pessimistic transactions lock keys as they write, so their writes
+      // go to the native transaction; any on a read-only database begins at
+      // once, to refuse it now.
+      // `readOnly` also throws ERR_DATABASE_CLOSED on a closed database.
+      eager: this.options.pessimistic === true || db.readOnly,
+      keys: this[kKeys],
+      values: this[kValues],
+      encodeRange: this.#encodeTransactionRange,
+      registry: this[kTransactions],
+      id: nextTransactionId(this.path),
+      owner: { path: this.path, name: this.name },
+      store: this.store,
+      disableSnapshot: disableSnapshotOf(options),
+    }
   }
 
   /** Removes every key of this column family. */
