@@ -93,17 +93,20 @@ test('transactions: id, getTimestamp()/setTimestamp(), the attempt argument, get
   const db = s.open('db')
   db.putSync('a', 1)
   const ids = []
-  const before = Date.now() / 1000
+  const before = Date.now()
   await db.transaction(async (txn, attempt) => {
     t.is(attempt, 1)
     ids.push(txn.id)
     t.true(Number.isInteger(txn.id) && txn.id > 0 && txn.id < 2 ** 32)
     const ts = txn.getTimestamp()
-    t.true(ts >= before - 0.01 && ts <= Date.now() / 1000 + 0.01, 'seconds since the epoch, with a fraction')
-    txn.setTimestamp(1700000000.5)
-    t.is(txn.getTimestamp(), 1700000000.5)
+    t.true(ts >= before - 1 && ts <= Date.now() + 1, 'milliseconds since the epoch, with a fraction (as rocksdb-js runs it)')
+    txn.setTimestamp(1700000000000.5)
+    t.is(txn.getTimestamp(), 1700000000000.5)
     txn.setTimestamp()
     t.true(txn.getTimestamp() >= ts)
+    for (const bad of [-1, 0, 'x', null, new Date()]) {
+      t.throws(() => txn.setTimestamp(bad), { instanceOf: TypeError, message: /^Invalid timestamp, expected positive number/ })
+    }
     txn.putSync('b', 2)
     t.is(txn.getKeysCount(), 2, 'its own write is counted')
   })

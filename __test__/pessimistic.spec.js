@@ -48,7 +48,7 @@ test('a pessimistic transaction locks a key at its write: a second writer fails 
   }, { maxRetries: 0 })
   await new Promise(setImmediate)
   t.throws(() => db.transactionSync((txn) => txn.putSync('k', 'second'), { maxRetries: 0 }), {
-    code: 'ERR_TRANSACTION_CONFLICT',
+    code: 'ERR_BUSY',
   })
   // Outside any transaction, a write to the locked key fails too.
   t.throws(() => db.putSync('k', 'outside'), { code: 'ERR_ROCKSDB_TIMED_OUT' })
@@ -71,7 +71,7 @@ test('the same race in optimistic mode: the second writer wins and the first, wh
   await new Promise(setImmediate)
   db.transactionSync((txn) => txn.putSync('k', 'second'), { maxRetries: 0 })
   held.open()
-  await t.throwsAsync(first, { code: 'ERR_TRANSACTION_CONFLICT' })
+  await t.throwsAsync(first, { code: 'ERR_BUSY' })
   t.is(db.getSync('k'), 'second')
 })
 
@@ -123,7 +123,7 @@ test('a transaction that read a key changed since its snapshot fails at its writ
       db.putSync('k', 2)
       txn.putSync('k', txn.getSync('k') + 1)
     }, { maxRetries: 0 }),
-    { code: 'ERR_TRANSACTION_CONFLICT' },
+    { code: 'ERR_BUSY' },
   )
   t.is(db.getSync('k'), 2)
 })

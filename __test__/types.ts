@@ -2,8 +2,8 @@
 // `npm run test:types` (tsc --noEmit) fails when the declarations drift from
 // what the code accepts or returns. It is compiled, never run.
 
-import { BranchStore, CheckpointStore, ERROR_CODES, RocksDatabase, backups, shutdown, supportedCompression, versions } from '..'
-import type { BackupInfo, BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
+import { BranchStore, CheckpointStore, DBI, ERROR_CODES, RocksDatabase, Store, Transaction as TransactionClass, backups, constants, currentThreadId, fileLockRelease, registryStatus, shutdown, supportedCompression, tryFileLock, versions } from '..'
+import type { BackupInfo, BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RegistryStatus, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
 
 interface User {
   name: string
@@ -169,4 +169,38 @@ async function everything(): Promise<void> {
   console.log(prop, intProp, estimate, sequence, listed, one, latest, refreshed, pruned, report, deleted, preRestore, listeners, last, codes)
 }
 
+/** rocksdb-js's framework surface: stores, transactions begun on them, coordination. */
+async function framework(): Promise<void> {
+  class Index extends RocksDatabase {
+    getValues(value: Key) {
+      return super.getKeys({ start: value }).map((key) => key[1])
+    }
+  }
+  const store = new Store('/tmp/db', { name: 'idx', sharedStructuresKey: Symbol.for('s'), freezeData: true })
+  const db: RocksDatabase = RocksDatabase.open(store)
+  const index = new Index('/tmp/index').open()
+  const viaStore: Store = db.store
+  const base: DBI = index
+  const txn = new TransactionClass(db.store, { coordinatedRetry: true })
+  db.putSync('k', 1, { transaction: txn })
+  const raw: Buffer | undefined = txn.getBinarySync('k')
+  await txn.commit()
+  const locked: boolean = db.tryLock('k', () => {}) && db.hasLock('k') && db.unlock('k')
+  const ran: number = await db.withLock('k', () => 1)
+  const shared = db.getUserSharedBuffer('counter', new BigInt64Array(1).buffer, { callback: () => {} })
+  const heard: boolean = shared.notify()
+  shared.cancel()
+  const now: number = db.getMonotonicTimestamp() + db.getOldestSnapshotTimestamp()
+  db.decoder = db.encoder
+  db.flushSync({ allowWriteStall: true })
+  const fresh: number = constants.FRESH_VERSION_FLAG + constants.RETRY_NOW_VALUE
+  const statuses: RegistryStatus[] = registryStatus()
+  const token: number = tryFileLock('/tmp/x.lock', true)
+  fileLockRelease(token)
+  console.log(viaStore, base, raw, locked, ran, heard, now, fresh, statuses, currentThreadId(), index.getValues('a'))
+  const encoded: RocksDatabaseOptions = { encoder: { Encoder: class { encode = (v: unknown) => Buffer.from(String(v)); decode = (b: Buffer) => b.toString() } } }
+  console.log(encoded)
+}
+
 void everything
+void framework
