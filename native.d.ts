@@ -157,6 +157,8 @@ export declare class NativeDatabase {
    * flag is ignored) without reading their values.
    */
   count(bounds: Uint8Array, lowerLength: number, flags: number, offset: number, limit: number): number
+  /** This open of the database, for the verification table's slots. */
+  verificationEpoch(): number
   /**
    * Starts a transaction on this column family (pessimistic when the
    * database was opened so); with `disable_snapshot`, its reads see the
@@ -266,6 +268,12 @@ export declare function claimDirectoryShared(path: string): DirectoryClaim | nul
  * write buffer manager they were opened with.
  */
 export declare function configure(config: ProcessConfig): void
+
+/**
+ * Sets the number of slots (rounded up to a power of two; 0 disables the
+ * table). Refused once the table is made, unless the number is the same.
+ */
+export declare function configureVerificationTable(entries: number): void
 
 /**
  * Copies the file at `source` to `target`, which must not exist, on a
@@ -701,3 +709,51 @@ export declare function userSharedBuffer(path: string, family: string, key: Buff
 
 /** How many blocks of the database at `path` are alive, by column family. */
 export declare function userSharedBufferCounts(path: string): Record<string, number>
+
+/**
+ * Marks a write in flight on the slot: until `verification_settle`, no
+ * version verifies or is published there.
+ */
+export declare function verificationLock(index: number): void
+
+/**
+ * What the slot holds before a read, as a number `verification_publish`
+ * takes back: a version as itself, 0 unused, a settled slot as minus its
+ * generation, a write in flight as -Infinity (nothing may be published).
+ */
+export declare function verificationObserve(index: number): number
+
+/**
+ * Puts `version` in the slot, whatever it holds, unless a write is in
+ * flight there; `false` when it did not.
+ */
+export declare function verificationPopulate(index: number, version: number): boolean
+
+/**
+ * Publishes `version`, read after `verification_observe` gave `observed`,
+ * only if the slot still holds what was observed: a write since moved it,
+ * and then the version read may no longer be the latest.
+ */
+export declare function verificationPublish(index: number, observed: number, version: number): boolean
+
+/**
+ * Ends a write marked by `verification_lock`: the last one leaves the slot
+ * settled at a new generation.
+ */
+export declare function verificationSettle(index: number): void
+
+/**
+ * The slot of `key` in the column family `family` of the database open as
+ * `epoch`; -1 when the table is disabled.
+ */
+export declare function verificationSlot(epoch: number, family: string, key: Uint8Array): number
+
+/**
+ * Settles every slot without a write in flight at a new generation: after
+ * a whole column family was cleared or dropped, no version verifies, and
+ * no read begun before publishes.
+ */
+export declare function verificationSweep(): void
+
+/** Whether the slot holds `version`. */
+export declare function verificationVerify(index: number, version: number): boolean

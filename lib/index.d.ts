@@ -44,6 +44,12 @@ export interface RocksDatabaseOptions extends Omit<OpenOptions, 'compression'> {
   /** msgpack: records laid out for reading single fields in place. */
   randomAccessStructure?: boolean
   /**
+   * This family's writes move its keys' slots in the verification table, so
+   * readers checking cached records with `expectedVersion` see them.
+   * @default false
+   */
+  verificationTable?: boolean
+  /**
    * How keys are stored: `'ordered-binary'` (strings, numbers and arrays that
    * sort naturally), `'binary'` (raw bytes) or `'uint32'` (unsigned integers).
    * @default 'ordered-binary'
@@ -340,6 +346,14 @@ export interface GetOptions {
   /** Return the stored bytes, undecoded. */
   skipDecode?: boolean
   /**
+   * The version of the caller's cached copy: the answer is
+   * `constants.FRESH_VERSION_FLAG` (a number) when the verification table,
+   * or the value read, says it is the latest. The read records its version.
+   */
+  expectedVersion?: number
+  /** Record the version of the value read in the verification table. */
+  populateVersion?: boolean
+  /**
    * Read as this transaction sees it: one of this database, begun on any of
    * its column families (this handle's family is read, with its encodings).
    */
@@ -433,9 +447,9 @@ export declare class Transaction<V = any> extends DBI {
   constructor(store: Store, options?: { coordinatedRetry?: boolean; disableSnapshot?: boolean })
   /** The `Store` of the handle the transaction began on. */
   readonly store: Store
-  /** The stored bytes of `key` as this transaction sees them. */
-  getBinarySync(key: Key): Buffer | undefined
-  getBinary(key: Key): Promise<Buffer | undefined>
+  /** The stored bytes of `key` as this transaction sees them (`FRESH_VERSION_FLAG` with `expectedVersion`, see `GetOptions`). */
+  getBinarySync(key: Key, options?: GetOptions): Buffer | undefined | number
+  getBinary(key: Key, options?: GetOptions): Promise<Buffer | undefined | number>
   /** The transaction's id, a 32-bit unsigned integer unique to its database path. */
   readonly id: number
   /** The start time in milliseconds since the epoch, with a fraction; by default when it was made. */
@@ -463,8 +477,9 @@ export declare class Transaction<V = any> extends DBI {
   remove(key: Key): Promise<void>
   removeSync(key: Key): void
   /** Commits; rejects with `ERR_BUSY` on a conflict. */
-  commit(): Promise<void>
-  commitSync(): void
+  /** Under `coordinatedRetry`, a conflict resolves `constants.RETRY_NOW_VALUE` instead of rejecting. */
+  commit(): Promise<void | number>
+  commitSync(): void | number
   /** Discards every buffered write. */
   abort(): void
   readonly isOpen: boolean
@@ -480,6 +495,11 @@ export interface TransactionOptions {
    * key was read. @default false
    */
   disableSnapshot?: boolean
+  /**
+   * A conflicting commit resolves `constants.RETRY_NOW_VALUE` rather than
+   * rejecting; `transaction()` then runs the callback again. @default false
+   */
+  coordinatedRetry?: boolean
 }
 
 /** What `getStats()` reports. */
@@ -521,7 +541,10 @@ export declare class RocksDatabase<V = any> extends DBI {
    * cache (default 64 MiB) and, with `writeBufferManagerSize`, one budget
    * for all memtables. Options not given keep their value.
    */
-  static config(options: ProcessConfig): void
+  static config(options: ProcessConfig & {
+    /** Slots of the verification table (8 bytes each; 0 disables it), fixed once it is made. @default 131072 */
+    verificationTableEntries?: number
+  }): void
   /** What the memory all databases share holds now, in bytes. */
   static memoryUsage(): MemoryUsage
   /** The absolute directory of the database. */
@@ -588,13 +611,21 @@ export declare class RocksDatabase<V = any> extends DBI {
    * thread (rocksdb-js's `MaybePromise`; `await` works either way). Errors
    * are rejected Promises.
    */
+  get(key: Key, options: GetOptions & { expectedVersion: number }): MaybePromise<V | undefined | number>
   get(key: Key, options?: GetOptions): MaybePromise<V | undefined>
   /** The decoded value of `key`, or `undefined`; read on the calling thread. */
+  getSync(key: Key, options: GetOptions & { expectedVersion: number }): V | undefined | number
   getSync(key: Key, options?: GetOptions): V | undefined
   /** The stored bytes of `key`, or `undefined`; answered like `get()`. */
+  getBinary(key: Key, options: GetOptions & { expectedVersion: number }): MaybePromise<Buffer | undefined | number>
   getBinary(key: Key, options?: GetOptions): MaybePromise<Buffer | undefined>
   /** The stored bytes of `key`, or `undefined`; read on the calling thread. */
+  getBinarySync(key: Key, options: GetOptions & { expectedVersion: number }): Buffer | undefined | number
   getBinarySync(key: Key, options?: GetOptions): Buffer | undefined
+  /** Whether the verification table holds `version` as the latest of `key` (no read is made). */
+  verifyVersion(key: Key, version: number): boolean
+  /** Records `version` as the latest of `key` in the verification table, unless a write of it is in flight. */
+  populateVersion(key: Key, version: number): void
   /** rocksdb-js's name of `getBinary()`. */
   getBinaryFast(key: Key, options?: GetOptions): MaybePromise<Buffer | undefined>
   /** rocksdb-js's name of `getBinarySync()`. */
@@ -806,6 +837,7 @@ export declare const constants: Readonly<Record<
   | 'ALWAYS_CREATE_NEW_BUFFER_FLAG'
   | 'POPULATE_VERSION_FLAG'
   | 'FRESH_VERSION_FLAG'
+  | 'VERSION_NOT_UNIQUE_FLAG'
   | 'RETRY_NOW_VALUE'
   | 'ITERATOR_REVERSE_FLAG'
   | 'ITERATOR_INCLUSIVE_END_FLAG'

@@ -25,6 +25,7 @@ const JS_OPTIONS = [
   // msgpackr's, for the msgpack encoding (./encoding).
   { name: 'freezeData', type: 'boolean' },
   { name: 'randomAccessStructure', type: 'boolean' },
+  { name: 'verificationTable', type: 'boolean' },
 ]
 
 const SPECS = [...openOptionSpecs(), ...JS_OPTIONS]

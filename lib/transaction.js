@@ -9,6 +9,9 @@ const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('./binding')
 const { DBI } = require('./dbi')
 const { Store, kOwner } = require('./database/store')
 const { kTransactionParts } = require('./database/internal')
+const { isVersioned, slotOf, verificationLock, verificationSettle } = require('./verification')
+
+const SKIP_DECODE = Object.freeze({ skipDecode: true })
 
 // Marks the construction of a transaction by a database handle, which hands
 // over its parts itself.
@@ -74,6 +77,14 @@ class Transaction extends DBI {
   #eager
   /** rocksdb-js's `disableSnapshot`: reads see the latest commits. */
   #disableSnapshot
+  /** Whether its own family is in the verification table (`verificationTable: true`). */
+  #verified
+  /** The verification table's slots its writes hold until they end (../verification). */
+  #intents = []
+  /** rocksdb-js's `coordinatedRetry`: a conflict at commit resolves RETRY_NOW_VALUE. */
+  #coordinatedRetry
+  /** The conflict a commit answered RETRY_NOW_VALUE for. */
+  #conflict = null
 
   /**
    * Begins a transaction on the handle of `store` (`db.store`), as
@@ -82,20 +93,23 @@ class Transaction extends DBI {
    * `transaction` option of any handle of the database. `options`:
    * `disableSnapshot: true` makes every read see the latest commits (and a
    * conflict is then a change after the read, not after the beginning);
-   * rocksdb-js's `coordinatedRetry` is accepted and without effect here
-   * (see the README).
+   * `coordinatedRetry: true` makes a commit that conflicts resolve
+   * `constants.RETRY_NOW_VALUE` (run the work again now) instead of
+   * rejecting with `ERR_BUSY`, as rocksdb-js's does.
    * @param {Store} store the store of an open handle
    * @param {object} [options]
    */
   constructor(store, options) {
     super()
     const parts = store === kInternal ? options : partsOf(store, options)
-    const { db, eager, keys, values, encodeRange, registry, id, owner, disableSnapshot = false } = parts
+    const { db, eager, keys, values, encodeRange, registry, id, owner, disableSnapshot = false, verificationTable = false, coordinatedRetry = false } = parts
     /** The transaction's id: a 32-bit unsigned integer unique to its database path. */
     this.id = id
     this.#db = db
     // A read-only database refuses a transaction here, at its beginning.
     this.#disableSnapshot = disableSnapshot
+    this.#verified = verificationTable
+    this.#coordinatedRetry = coordinatedRetry
     this.#native = eager && db.readOnly ? db.beginTransaction(disableSnapshot) : null
     this.#eager = eager
     this.#keys = keys
@@ -146,8 +160,9 @@ class Transaction extends DBI {
    * Writes the encoded `value` under the encoded `key` in the column family
    * `family` of the transaction's database; committed with the rest.
    */
-  putSyncIn(family, key, value) {
+  putSyncIn(family, key, value, slot) {
     this.#checkWritable()
+    if (slot !== undefined) this.#intend(slot)
     // A write in another family needs the native transaction: the packed
     // writes of a transaction that has not read are of its own family.
     this.#reader().putSync(key, value, family)
@@ -155,8 +170,9 @@ class Transaction extends DBI {
   }
 
   /** Removes the encoded `key` from the column family `family`; committed with the rest. */
-  removeSyncIn(family, key) {
+  removeSyncIn(family, key, slot) {
     this.#checkWritable()
+    if (slot !== undefined) this.#intend(slot)
     this.#reader().removeSync(key, family)
     this.#wrote = true
   }
@@ -197,6 +213,8 @@ class Transaction extends DBI {
    */
   abandonWrites() {
     if (this.#open) this.#abandoned = true
+    // rocksdb-js's: the abandoned writes no longer hold their slots.
+    this.#settleIntents()
   }
 
   /** How many keys a range holds as this transaction sees it; the options of `getRange()`. */
@@ -223,6 +241,28 @@ class Transaction extends DBI {
   /** Aborts `transaction` if it is open, whatever ended it before: for `transaction()` after a failure. */
   static discard(transaction) {
     transaction.#discard()
+  }
+
+  /** Whether `transaction` wrote anything: its reads may then see writes not yet committed. */
+  static hasWritten(transaction) {
+    return transaction.#wrote
+  }
+
+  /**
+   * Marks the verification table's `slot` as written until the transaction
+   * ends, so no version verifies or is published there meanwhile.
+   */
+  #intend(slot) {
+    verificationLock(slot)
+    this.#intents.push(slot)
+  }
+
+  /** Lets go of the slots its writes held: after the commit or the abort. */
+  #settleIntents() {
+    const intents = this.#intents
+    if (intents.length === 0) return
+    this.#intents = []
+    for (const slot of intents) verificationSettle(slot)
   }
 
   /** The native transaction, begun now if it was not yet, with the writes made so far. */
@@ -309,19 +349,23 @@ class Transaction extends DBI {
    * callback of `transaction()` runs again).
    */
   getSync(key, options) {
+    if (options && isVersioned(options)) {
+      // Through the handle it began on, which knows the table's slots.
+      return this.#store[kOwner].getSync(key, { ...options, transaction: this })
+    }
     const bytes = this.#reader().getSync(this.#keys.encode(key))
     if (bytes == null) return undefined
     return options?.skipDecode ? bytes : this.#values.decode(bytes)
   }
 
   /** The stored bytes of `key` as this transaction sees them, or `undefined`; tracked as `getSync()`. */
-  getBinarySync(key) {
-    return this.getSync(key, { skipDecode: true })
+  getBinarySync(key, options) {
+    return this.getSync(key, options ? { ...options, skipDecode: true } : SKIP_DECODE)
   }
 
   /** Promise form of `getBinarySync()`. */
-  async getBinary(key) {
-    return this.getBinarySync(key)
+  async getBinary(key, options) {
+    return this.getBinarySync(key, options)
   }
 
   /** Promise form of `getSync()`: the read is served from the transaction's own state and RocksDB's caches. */
@@ -334,6 +378,7 @@ class Transaction extends DBI {
     this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
     const valueBytes = this.#values.encode(value)
+    if (this.#verified) this.#intend(slotOf(this.#db, this.#owner.name, keyBytes))
     if (this.#native === null && !this.#eager) this.#writes.put(keyBytes, valueBytes)
     else this.#reader().putSync(keyBytes, valueBytes)
     this.#wrote = true
@@ -348,6 +393,7 @@ class Transaction extends DBI {
   removeSync(key) {
     this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
+    if (this.#verified) this.#intend(slotOf(this.#db, this.#owner.name, keyBytes))
     if (this.#native === null && !this.#eager) this.#writes.remove(keyBytes)
     else this.#reader().removeSync(keyBytes)
     this.#wrote = true
@@ -370,8 +416,9 @@ class Transaction extends DBI {
       if (finish === 'batch') await this.#db.writeBatch(writes)
       else if (finish === 'native') await this.#native.commit()
     } catch (error) {
-      this.#ended = 'aborted'
-      throw error
+      return this.#failed(error)
+    } finally {
+      this.#settleIntents()
     }
   }
 
@@ -383,9 +430,23 @@ class Transaction extends DBI {
       if (finish === 'batch') this.#db.writeBatchSync(writes)
       else if (finish === 'native') this.#native.commitSync()
     } catch (error) {
-      this.#ended = 'aborted'
-      throw error
+      return this.#failed(error)
+    } finally {
+      this.#settleIntents()
     }
+  }
+
+  /**
+   * A commit failed with `error`: the transaction is aborted, and the error
+   * thrown, or under `coordinatedRetry` a conflict answered RETRY_NOW_VALUE.
+   */
+  #failed(error) {
+    this.#ended = 'aborted'
+    if (this.#coordinatedRetry && RETRYABLE.has(error?.code)) {
+      this.#conflict = error
+      return RETRY_NOW_VALUE
+    }
+    throw error
   }
 
   /**
@@ -429,6 +490,7 @@ class Transaction extends DBI {
     if (this.#open) this.#ended = 'aborted'
     this.#end()
     this.#native?.abort()
+    this.#settleIntents()
   }
 
   /**
@@ -440,7 +502,13 @@ class Transaction extends DBI {
     // The callback committed or aborted it itself; an abandoned one has
     // nothing it may commit.
     if (!transaction.#open || transaction.#abandoned) return undefined
-    return sync ? transaction.commitSync() : transaction.commit()
+    // `transaction()` retries a conflict itself: RETRY_NOW_VALUE becomes the
+    // conflict again.
+    const retried = (result) => {
+      if (result === RETRY_NOW_VALUE) throw transaction.#conflict
+      return result
+    }
+    return sync ? retried(transaction.commitSync()) : transaction.commit().then(retried)
   }
 
   /** Whether the transaction can still be used. */
@@ -458,6 +526,13 @@ function partsOf(store, options) {
   return handle[kTransactionParts](options)
 }
 
+/** The `coordinatedRetry` of transaction options, checked. */
+function coordinatedRetryOf(options) {
+  const coordinatedRetry = options?.coordinatedRetry ?? false
+  if (typeof coordinatedRetry !== 'boolean') throw invalidArgType('options.coordinatedRetry', 'a boolean', coordinatedRetry)
+  return coordinatedRetry
+}
+
 /** The `disableSnapshot` of transaction options, checked. */
 function disableSnapshotOf(options) {
   const disableSnapshot = options?.disableSnapshot ?? false
@@ -465,84 +540,17 @@ function disableSnapshotOf(options) {
   return disableSnapshot
 }
 
-function checkTransactionArgs(callback, options) {
-  if (typeof callback !== 'function') {
-    // rocksdb-js's message, which names the argument.
-    const error = new TypeError('Callback must be a function')
-    error.code = 'ERR_INVALID_ARG_TYPE'
-    throw error
-  }
-  if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw invalidArgType('options', 'an object', options)
-  }
-  const maxRetries = options?.maxRetries ?? 3
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
-    throw invalidArgValue('options.maxRetries', `must be a non-negative integer. Received ${maxRetries}`)
-  }
-  return maxRetries
-}
-
 /** Milliseconds since the epoch, with a fraction. */
 function nowMilliseconds() {
   return performance.timeOrigin + performance.now()
 }
-
-const quiet = { emit() {} }
 
 // The failures of a commit that running the callback again can cure, as
 // rocksdb-js names them: a conflict with another transaction, and RocksDB's
 // TryAgain (the history a conflict check needs was flushed away).
 const RETRYABLE = new Set(['ERR_BUSY', 'ERR_TRY_AGAIN'])
 
-/**
- * Runs `callback(txn, attempt)` (attempt counts from 1) in a transaction
- * and commits when it resolves, retrying conflicts. `events.emit(name,
- * payload)` is told rocksdb-js's transaction events.
- */
-async function runTransaction(begin, callback, options, events = quiet) {
-  const maxRetries = checkTransactionArgs(callback, options)
-  for (let attempt = 0; ; attempt++) {
-    const txn = begin()
-    try {
-      events.emit('begin-transaction', txn)
-      const result = await callback(txn, attempt + 1)
-      events.emit('beforecommit', txn)
-      await Transaction.finishCallback(txn, false)
-      events.emit('committed', txn)
-      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
-      return result
-    } catch (error) {
-      Transaction.discard(txn)
-      if (!RETRYABLE.has(error?.code) || attempt >= maxRetries) throw error
-      // The transaction that won may still be running (holding its locks, in
-      // pessimistic mode): give it turns of the event loop, a little more each
-      // time, before trying again.
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)))
-    }
-  }
-}
+/** What a commit under `coordinatedRetry` resolves on a conflict: run the work again (rocksdb-js's value). */
+const RETRY_NOW_VALUE = 0x04000000
 
-function runTransactionSync(begin, callback, options, events = quiet) {
-  const maxRetries = checkTransactionArgs(callback, options)
-  for (let attempt = 0; ; attempt++) {
-    const txn = begin()
-    try {
-      events.emit('begin-transaction', txn)
-      const result = callback(txn, attempt + 1)
-      if (result && typeof result.then === 'function') {
-        throw invalidArgType('callback', 'a synchronous function (use transaction() for async work)', result)
-      }
-      events.emit('beforecommit', txn)
-      Transaction.finishCallback(txn, true)
-      events.emit('committed', txn)
-      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
-      return result
-    } catch (error) {
-      Transaction.discard(txn)
-      if (RETRYABLE.has(error?.code) && attempt < maxRetries) continue
-      throw error
-    }
-  }
-}
-
-module.exports = { disableSnapshotOf, Transaction, runTransaction, runTransactionSync, kInternal }
+module.exports = { RETRY_NOW_VALUE, RETRYABLE, coordinatedRetryOf, disableSnapshotOf, Transaction, kInternal }

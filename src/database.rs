@@ -411,6 +411,12 @@ impl NativeDatabase {
     Ok(Scan::new(self.engine()?.clone(), self.cf(), spec)?.count()?)
   }
 
+  /// This open of the database, for the verification table's slots.
+  #[napi]
+  pub fn verification_epoch(&self) -> napi::Result<u32, ErrorCode> {
+    Ok(self.engine()?.epoch)
+  }
+
   /// Starts a transaction on this column family (pessimistic when the
   /// database was opened so); with `disable_snapshot`, its reads see the
   /// latest commits instead of the snapshot of its beginning.

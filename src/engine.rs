@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -51,8 +51,16 @@ pub struct Engine {
   /// The options the engine was opened with, when they collect statistics:
   /// RocksDB's statistics object is reached through them.
   statistics: Option<Options>,
+  /// This open of the database, unique in the process: the verification
+  /// table's slots of one open are never those of another, so nothing
+  /// cached before a close (and a change by another process, a restore)
+  /// is taken for fresh after the reopen.
+  pub epoch: u32,
   _released: Released,
 }
+
+/// The epoch of the next engine opened.
+static NEXT_EPOCH: AtomicU32 = AtomicU32::new(1);
 
 /// Runs `$body` with `$db` bound to whichever kind of RocksDB the engine holds,
 /// for methods all three kinds have.
@@ -342,6 +350,7 @@ impl Engine {
       handles: AtomicUsize::new(0),
       families: Mutex::new(families),
       statistics: opts.get_statistics().map(|_| opts.clone()),
+      epoch: NEXT_EPOCH.fetch_add(1, Ordering::Relaxed),
       _released: Released { key },
     })
   }

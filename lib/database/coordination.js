@@ -13,7 +13,8 @@ const { KeyLocks, userSharedBuffer, monotonicTimestamp } = require('../binding')
 const { databaseNotOpen } = require('../errors')
 const { keyEvent } = require('../events')
 const { DatabaseStats } = require('./stats')
-const { kKeys, kOnClose } = require('./internal')
+const { kKeys, kOnClose, kDb } = require('./internal')
+const { slotOf, checkVersion, verificationVerify, verificationPopulate } = require('../verification')
 
 /** A TypeError with rocksdb-js's message for a missing or wrong argument. */
 function argumentError(message, code = 'ERR_INVALID_ARG_TYPE') {
@@ -153,6 +154,28 @@ class DatabaseCoordination extends DatabaseStats {
       forgetListener.register(buffer, { db: this, event, callback })
     }
     return buffer
+  }
+
+  /**
+   * Whether the verification table says `version` is the latest version of
+   * `key` in this family: a copy of that version cached is then still
+   * fresh, known without a read. `false` when the table does not know
+   * (or is disabled, `verificationTableEntries: 0`).
+   */
+  verifyVersion(key, version) {
+    const slot = slotOf(this[kDb], this.name, this[kKeys].encode(key))
+    return verificationVerify(slot, checkVersion('version', version))
+  }
+
+  /**
+   * Records `version` as the latest of `key` in the verification table,
+   * unless a write of the key is in flight; for a caller that read the
+   * value and knows its version (`populateVersion: true` on a read does it
+   * for you, and only when no older snapshot could still see another value).
+   */
+  populateVersion(key, version) {
+    const slot = slotOf(this[kDb], this.name, this[kKeys].encode(key))
+    verificationPopulate(slot, checkVersion('version', version))
   }
 
   /**

@@ -21,8 +21,9 @@ const { DatabaseCoordination } = require('./coordination')
 const { kDb } = require('./internal')
 const { Store } = require('./store')
 const { DBI } = require('../dbi')
-const { Transaction } = require('../transaction')
+const { Transaction, RETRY_NOW_VALUE } = require('../transaction')
 const { tryFileLock, fileLockRelease } = require('../file-lock')
+const { FRESH_VERSION_FLAG, VERSION_NOT_UNIQUE_FLAG, configure: configureVerification } = require('../verification')
 
 /**
  * A RocksDB database. Keys are encoded with ordered-binary and values with
@@ -39,7 +40,12 @@ class RocksDatabase extends DatabaseCoordination {
    * set, one budget for all memtables. Options not given keep their value.
    */
   static config(options) {
-    configure(checkConfig(options))
+    const checked = checkConfig(options)
+    // The verification table's size, the one setting that is not the
+    // native memory's: refused once the table is made.
+    if (checked.verificationTableEntries !== undefined) configureVerification(checked.verificationTableEntries)
+    delete checked.verificationTableEntries
+    configure(checked)
   }
 
   /** What the memory all databases share holds now, in bytes. */
@@ -208,8 +214,9 @@ const constants = Object.freeze({
   NOT_IN_MEMORY_CACHE_FLAG: 0x40000000,
   ALWAYS_CREATE_NEW_BUFFER_FLAG: 0x20000000,
   POPULATE_VERSION_FLAG: 0x10000000,
-  FRESH_VERSION_FLAG: 0x08000000,
-  RETRY_NOW_VALUE: 0x04000000,
+  FRESH_VERSION_FLAG,
+  VERSION_NOT_UNIQUE_FLAG,
+  RETRY_NOW_VALUE,
   ITERATOR_REVERSE_FLAG: 0x01,
   ITERATOR_INCLUSIVE_END_FLAG: 0x02,
   ITERATOR_EXCLUSIVE_START_FLAG: 0x04,

@@ -10,7 +10,8 @@ const { invalidArgType } = require('../errors')
 const { NEEDS_DISK } = require('../fast')
 const { Transaction } = require('../transaction')
 const { DatabaseLifecycle } = require('./lifecycle')
-const { kKeys, kValues, kSharedPath, kPooled } = require('./internal')
+const { kKeys, kValues, kSharedPath, kPooled, kDb } = require('./internal')
+const { isVersioned, readVersioned, slotOf, snapshotsAllow, isNotUnique } = require('../verification')
 
 const NO_OPTIONS = Object.freeze({})
 const SKIP_DECODE = Object.freeze({ skipDecode: true })
@@ -36,6 +37,52 @@ class DatabaseReads extends DatabaseLifecycle {
     return bytes === undefined || raw ? bytes : this[kValues].decode(bytes)
   }
 
+  /**
+   * A read with `expectedVersion` or `populateVersion` (see
+   * ../verification): `FRESH_VERSION_FLAG` when the caller's version is
+   * the latest, else the value (its bytes when `raw`), a Promise of it when
+   * `sync` is false.
+   */
+  #readVersioned(key, options, raw, sync) {
+    const { transaction } = options
+    if (transaction) return this.#readInVersioned(transaction, key, options, raw, sync)
+    const encoded = this[kKeys].encode(key)
+    const context = {
+      slot: slotOf(this[kDb], this.name, encoded),
+      verifyFirst: true,
+      mayPublish: (version) => snapshotsAllow(this, version),
+    }
+    const read = sync ? () => this.getBinarySync(key) : () => this.#getAsync(key, null)
+    const decode = (bytes) => (bytes === undefined || typeof bytes === 'number' || raw ? bytes : this[kValues].decode(bytes))
+    const answer = readVersioned(context, options, read)
+    return answer instanceof Promise ? answer.then(decode) : sync ? decode(answer) : Promise.resolve(decode(answer))
+  }
+
+  /** `#readVersioned` in a transaction: its own read, which the commit checks, always made. */
+  #readInVersioned(transaction, key, options, raw, sync) {
+    const own = Transaction.actsOn(transaction, this.path, this.name)
+    const encoded = this[kKeys].encode(key)
+    const context = {
+      slot: slotOf(this[kDb], this.name, encoded),
+      verifyFirst: false,
+      // A transaction that wrote may read its own writes, not yet committed.
+      mayPublish: (version) => !Transaction.hasWritten(transaction) && snapshotsAllow(this, version),
+      isLatest: (version) => {
+        const latest = this.getBinarySync(key)
+        return latest === undefined || !isNotUnique(latest) || latest.readDoubleBE(0) !== version
+      },
+    }
+    const read = () => (own ? transaction.getSync(key, SKIP_DECODE) : transaction.getSyncIn(this.name, encoded))
+    const answer = readVersioned(context, options, read)
+    const value = answer === undefined || typeof answer === 'number' || raw ? answer : this[kValues].decode(answer)
+    return sync ? value : Promise.resolve(value)
+  }
+
+  /** `#readVersioned` as a Promise that carries its errors too. */
+  async #readVersionedAsync(key, options, raw) {
+    return this.#readVersioned(key, options, raw, false)
+  }
+
   /** `#readIn` as a Promise: every error of `get()` is a rejected Promise. */
   async #readInAsync(transaction, key, raw) {
     return this.#readIn(transaction, key, raw)
@@ -49,6 +96,7 @@ class DatabaseReads extends DatabaseLifecycle {
    */
   get(key, options) {
     const { transaction, skipDecode } = getOptions(options)
+    if (options && isVersioned(options)) return this.#readVersionedAsync(key, options, skipDecode === true)
     if (transaction) return this.#readInAsync(transaction, key, skipDecode === true)
     return this.#getAsync(key, skipDecode ? null : this[kValues])
   }
@@ -59,6 +107,7 @@ class DatabaseReads extends DatabaseLifecycle {
    */
   getSync(key, options) {
     const { transaction, skipDecode } = getOptions(options)
+    if (options && isVersioned(options)) return this.#readVersioned(key, options, skipDecode === true, true)
     if (transaction) return this.#readIn(transaction, key, skipDecode === true)
     return skipDecode ? this[kSharedPath].getBinary(key) : this[kSharedPath].get(key, this[kValues])
   }
@@ -66,6 +115,7 @@ class DatabaseReads extends DatabaseLifecycle {
   /** The stored bytes of `key` as a Buffer, or `undefined`; read like `get()`. */
   getBinary(key, options) {
     const { transaction } = getOptions(options)
+    if (options && isVersioned(options)) return this.#readVersionedAsync(key, options, true)
     if (transaction) return this.#readInAsync(transaction, key, true)
     return this.#getAsync(key, null)
   }
@@ -73,6 +123,7 @@ class DatabaseReads extends DatabaseLifecycle {
   /** The stored bytes of `key` as a Buffer, or `undefined`, read on the calling thread. */
   getBinarySync(key, options) {
     const { transaction } = getOptions(options)
+    if (options && isVersioned(options)) return this.#readVersioned(key, options, true, true)
     if (transaction) return this.#readIn(transaction, key, true)
     return this[kSharedPath].getBinary(key)
   }

@@ -10,7 +10,9 @@
 const path = require('node:path')
 const { invalidArgType, invalidArgValue, checkPath } = require('../errors')
 const { checkRangeOptions } = require('../range')
-const { Transaction, runTransaction, runTransactionSync, kInternal, disableSnapshotOf } = require('../transaction')
+const { Transaction, kInternal, disableSnapshotOf, coordinatedRetryOf } = require('../transaction')
+const { runTransaction, runTransactionSync } = require('../transaction-run')
+const { slotOf, guardWrite, verificationSweep } = require('../verification')
 const { DatabaseRanges } = require('./ranges')
 const { kKeys, kValues, kDb, kSharedPath, kPooled, kFailed, kTransactions, kWrites, kListeners, kEncodeRange, kTransactionParts } = require('./internal')
 
@@ -41,12 +43,29 @@ class DatabaseWrites extends DatabaseRanges {
    */
   #putIn(transaction, key, value) {
     if (Transaction.actsOn(transaction, this.path, this.name)) return transaction.putSync(key, value)
-    transaction.putSyncIn(this.name, this[kKeys].encode(key), this[kValues].encode(value))
+    const encoded = this[kKeys].encode(key)
+    transaction.putSyncIn(this.name, encoded, this[kValues].encode(value), this.#slotOf(encoded))
   }
 
   #removeIn(transaction, key) {
     if (Transaction.actsOn(transaction, this.path, this.name)) return transaction.removeSync(key)
-    transaction.removeSyncIn(this.name, this[kKeys].encode(key))
+    const encoded = this[kKeys].encode(key)
+    transaction.removeSyncIn(this.name, encoded, this.#slotOf(encoded))
+  }
+
+  /** Whether this family is in the verification table (`verificationTable: true`): its writes move their keys' slots. */
+  get #tracked() {
+    return this.options.verificationTable === true
+  }
+
+  /** The verification table's slot of the encoded `key` when this family is in the table. */
+  #slotOf(encoded) {
+    return this.#tracked ? slotOf(this[kDb], this.name, encoded) : undefined
+  }
+
+  /** `write()`, holding the slot of `key` meanwhile (this family is in the verification table). */
+  #verified(key, write) {
+    return guardWrite(this.#slotOf(this[kKeys].encode(key)), write)
   }
 
   /**
@@ -65,6 +84,7 @@ class DatabaseWrites extends DatabaseRanges {
       }
     }
     try {
+      if (this.#tracked) return this.#verified(key, () => this[kWrites].put(this[kKeys].encode(key), this[kValues].encode(value)))
       return this[kWrites].put(this[kKeys].encode(key), this[kValues].encode(value))
     } catch (error) {
       return Promise.reject(error)
@@ -79,7 +99,8 @@ class DatabaseWrites extends DatabaseRanges {
     // Encoded first: encoding may run user code, which may use this database.
     const bytes = this[kValues].encode(value)
     try {
-      path.put(key, bytes)
+      if (this.#tracked) this.#verified(key, () => path.put(key, bytes))
+      else path.put(key, bytes)
     } catch (error) {
       throw this[kFailed](error)
     }
@@ -97,6 +118,7 @@ class DatabaseWrites extends DatabaseRanges {
       }
     }
     try {
+      if (this.#tracked) return this.#verified(key, () => this[kWrites].remove(this[kKeys].encode(key)))
       return this[kWrites].remove(this[kKeys].encode(key))
     } catch (error) {
       return Promise.reject(error)
@@ -109,7 +131,8 @@ class DatabaseWrites extends DatabaseRanges {
     if (transaction) return this.#removeIn(transaction, key)
     const path = this[kSharedPath]
     try {
-      path.remove(key)
+      if (this.#tracked) this.#verified(key, () => path.remove(key))
+      else path.remove(key)
     } catch (error) {
       throw this[kFailed](error)
     }
@@ -189,17 +212,36 @@ class DatabaseWrites extends DatabaseRanges {
       owner: { path: this.path, name: this.name },
       store: this.store,
       disableSnapshot: disableSnapshotOf(options),
+      verificationTable: this.options.verificationTable === true,
+      coordinatedRetry: coordinatedRetryOf(options),
     }
   }
 
   /** Removes every key of this column family. */
   async clear() {
-    await this[kPooled]((db) => db.clear())
+    try {
+      await this[kPooled]((db) => db.clear())
+    } finally {
+      this.#sweep()
+    }
   }
 
   /** Removes every key of this column family on the calling thread. */
   clearSync() {
-    this[kDb].clearSync()
+    try {
+      this[kDb].clearSync()
+    } finally {
+      this.#sweep()
+    }
+  }
+
+  /**
+   * After a whole family in the verification table was cleared or dropped,
+   * no version recorded for it is the latest any more: every slot moves
+   * (the table cannot tell a family's slots from another's).
+   */
+  #sweep() {
+    if (this.#tracked) verificationSweep()
   }
 
   /**
@@ -209,13 +251,21 @@ class DatabaseWrites extends DatabaseRanges {
    */
   async drop() {
     if (this.name === 'default') return this.clear()
-    await this[kDb].drop()
+    try {
+      await this[kDb].drop()
+    } finally {
+      this.#sweep()
+    }
   }
 
   /** The synchronous form of `drop()`. */
   dropSync() {
     if (this.name === 'default') return this.clearSync()
-    this[kDb].dropSync()
+    try {
+      this[kDb].dropSync()
+    } finally {
+      this.#sweep()
+    }
   }
 
   #compactBounds(options) {

@@ -1,0 +1,81 @@
+'use strict'
+
+/**
+ * `transaction()` and `transactionSync()`: run a callback in a transaction,
+ * commit when it returns, and run it again after a conflict.
+ */
+
+const { invalidArgType, invalidArgValue } = require('./errors')
+const { Transaction, RETRYABLE } = require('./transaction')
+
+function checkTransactionArgs(callback, options) {
+  if (typeof callback !== 'function') {
+    // rocksdb-js's message, which names the argument.
+    const error = new TypeError('Callback must be a function')
+    error.code = 'ERR_INVALID_ARG_TYPE'
+    throw error
+  }
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw invalidArgType('options', 'an object', options)
+  }
+  const maxRetries = options?.maxRetries ?? 3
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+    throw invalidArgValue('options.maxRetries', `must be a non-negative integer. Received ${maxRetries}`)
+  }
+  return maxRetries
+}
+
+const quiet = { emit() {} }
+
+/**
+ * Runs `callback(txn, attempt)` (attempt counts from 1) in a transaction
+ * and commits when it resolves, retrying conflicts. `events.emit(name,
+ * payload)` is told rocksdb-js's transaction events.
+ */
+async function runTransaction(begin, callback, options, events = quiet) {
+  const maxRetries = checkTransactionArgs(callback, options)
+  for (let attempt = 0; ; attempt++) {
+    const txn = begin()
+    try {
+      events.emit('begin-transaction', txn)
+      const result = await callback(txn, attempt + 1)
+      events.emit('beforecommit', txn)
+      await Transaction.finishCallback(txn, false)
+      events.emit('committed', txn)
+      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
+      return result
+    } catch (error) {
+      Transaction.discard(txn)
+      if (!RETRYABLE.has(error?.code) || attempt >= maxRetries) throw error
+      // The transaction that won may still be running (holding its locks, in
+      // pessimistic mode): give it turns of the event loop, a little more each
+      // time, before trying again.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)))
+    }
+  }
+}
+
+function runTransactionSync(begin, callback, options, events = quiet) {
+  const maxRetries = checkTransactionArgs(callback, options)
+  for (let attempt = 0; ; attempt++) {
+    const txn = begin()
+    try {
+      events.emit('begin-transaction', txn)
+      const result = callback(txn, attempt + 1)
+      if (result && typeof result.then === 'function') {
+        throw invalidArgType('callback', 'a synchronous function (use transaction() for async work)', result)
+      }
+      events.emit('beforecommit', txn)
+      Transaction.finishCallback(txn, true)
+      events.emit('committed', txn)
+      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
+      return result
+    } catch (error) {
+      Transaction.discard(txn)
+      if (RETRYABLE.has(error?.code) && attempt < maxRetries) continue
+      throw error
+    }
+  }
+}
+
+module.exports = { runTransaction, runTransactionSync }
