@@ -128,6 +128,7 @@ test('properties, estimateCount and getStats read RocksDB', (t) => {
   t.is(db.getDBProperty('rocksdb.no-such-property'), undefined)
   const stats = db.getStats()
   t.is(stats.estimatedKeys, 500)
+  t.is(stats.entryCount, 500, "lmdb-js's name of it")
   t.true(stats.memtableBytes > 0)
   t.true(stats.sequence >= 500)
   t.throws(() => db.getDBProperty(5), { instanceOf: TypeError, message: /"name"/ })

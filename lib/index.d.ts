@@ -505,6 +505,8 @@ export interface TransactionOptions {
 /** What `getStats()` reports. */
 export interface DatabaseStats {
   estimatedKeys: number
+  /** `estimatedKeys` under lmdb-js's name (Harper reads it). */
+  entryCount: number
   liveDataBytes: number
   sstFilesBytes: number
   memtableBytes: number

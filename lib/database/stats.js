@@ -132,14 +132,17 @@ class DatabaseStats extends DatabaseWrites {
   /**
    * Sizes and counts of this column family, under this package's names
    * (`estimatedKeys`, `liveDataBytes`, `sstFilesBytes`, `memtableBytes`,
-   * `sequence`, `text`) and under RocksDB's property names, as rocksdb-js
+   * `sequence`, `text`; `entryCount`, lmdb-js's name of `estimatedKeys`) and under RocksDB's property names, as rocksdb-js
    * reports them; with `enableStats`, RocksDB's statistics too: the most
    * telling tickers and histograms, or all of them with `all`.
    */
   getStats(all = false) {
     const int = (name) => this.getDBIntProperty(name) ?? 0
+    const estimatedKeys = int('rocksdb.estimate-num-keys')
     const stats = {
-      estimatedKeys: int('rocksdb.estimate-num-keys'),
+      estimatedKeys,
+      // lmdb-js's name, which Harper reads from either engine.
+      entryCount: estimatedKeys,
       liveDataBytes: int('rocksdb.estimate-live-data-size'),
       sstFilesBytes: int('rocksdb.total-sst-files-size'),
       memtableBytes: int('rocksdb.cur-size-all-mem-tables'),
