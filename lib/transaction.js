@@ -405,9 +405,10 @@ class Transaction extends DBI {
   }
 
   /**
-   * Commits on a worker thread; rejects with `ERR_BUSY` on a
-   * conflict. A transaction that wrote nothing has nothing to commit: it
-   * ends without a conflict whatever it read.
+   * Commits on a worker thread; rejects with `ERR_BUSY` on a conflict (or,
+   * under `coordinatedRetry`, resolves `RETRY_NOW_VALUE`). A transaction
+   * that wrote nothing has nothing to commit: it ends without a conflict
+   * whatever it read. Committing again does nothing.
    */
   async commit() {
     if (this.#committedBefore()) return
