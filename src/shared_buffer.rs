@@ -33,22 +33,24 @@ unsafe impl Send for Block {}
 unsafe impl Sync for Block {}
 
 impl Block {
-  fn new(initial: &[u8]) -> Block {
+  /// A block holding a copy of `initial`; `None` when the memory cannot be
+  /// had (an error for the caller, not an abort of the process).
+  fn new(initial: &[u8]) -> Option<Block> {
     // Never zero-sized (the allocator forbids it, and napi refuses an
     // external buffer without memory), even for an empty default buffer.
-    let layout = Layout::from_size_align(initial.len().max(8), 8).expect("a valid layout");
+    let layout = Layout::from_size_align(initial.len().max(8), 8).ok()?;
     // SAFETY: the layout has a non-zero size.
     let data = unsafe { alloc_zeroed(layout) };
     if data.is_null() {
-      std::alloc::handle_alloc_error(layout);
+      return None;
     }
     // SAFETY: `data` has room for `initial.len()` bytes and does not overlap it.
     unsafe { std::ptr::copy_nonoverlapping(initial.as_ptr(), data, initial.len()) };
-    Block {
+    Some(Block {
       data,
       len: initial.len(),
       layout,
-    }
+    })
   }
 }
 
@@ -66,21 +68,21 @@ type Blocks = HashMap<(String, String, Vec<u8>), Weak<Block>>;
 static BLOCKS: LazyLock<Mutex<Blocks>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The block of `path`, `family` and `key`, made from `initial` when there
-/// is none alive.
-fn block_for(path: String, family: String, key: Vec<u8>, initial: &[u8]) -> Arc<Block> {
+/// is none alive; `None` when its memory cannot be had.
+fn block_for(path: String, family: String, key: Vec<u8>, initial: &[u8]) -> Option<Arc<Block>> {
   let mut blocks = BLOCKS
     .lock()
     .unwrap_or_else(|poisoned| poisoned.into_inner());
   let id = (path, family, key);
   if let Some(block) = blocks.get(&id).and_then(Weak::upgrade) {
-    return block;
+    return Some(block);
   }
   // Entries of collected blocks go when the next block is made, so the
   // table stays as large as the blocks alive.
   blocks.retain(|_, block| block.strong_count() > 0);
-  let block = Arc::new(Block::new(initial));
+  let block = Arc::new(Block::new(initial)?);
   blocks.insert(id, Arc::downgrade(&block));
-  block
+  Some(block)
 }
 
 /// How many blocks of the database at `path` are alive, by column family.
@@ -119,7 +121,15 @@ pub fn user_shared_buffer<'env>(
   key: Buffer,
   initial: Buffer,
 ) -> napi::Result<Unknown<'env>> {
-  let block = block_for(path, family, key.to_vec(), &initial);
+  let Some(block) = block_for(path, family, key.to_vec(), &initial) else {
+    return Err(napi::Error::new(
+      napi::Status::GenericFailure,
+      format!(
+        "cannot allocate {} bytes for a user shared buffer",
+        initial.len()
+      ),
+    ));
+  };
   let (data, len) = (block.data, block.len);
   // The lock of the table is not held here: making the buffer can collect
   // garbage, whose finalizers drop blocks.
@@ -157,21 +167,24 @@ mod tests {
 
   #[test]
   fn one_block_per_key_while_alive() {
-    let a = block_for("/p".into(), "default".into(), b"k".to_vec(), &[1, 2, 3]);
-    let b = block_for("/p".into(), "default".into(), b"k".to_vec(), &[9, 9, 9]);
+    let made = |family: &str, initial: &[u8]| {
+      block_for("/p".into(), family.into(), b"k".to_vec(), initial).expect("memory")
+    };
+    let a = made("default", &[1, 2, 3]);
+    let b = made("default", &[9, 9, 9]);
     assert!(Arc::ptr_eq(&a, &b), "the second ask shares the first block");
     // SAFETY: the block holds 3 bytes copied from the first default.
     assert_eq!(
       unsafe { std::slice::from_raw_parts(a.data, a.len) },
       &[1, 2, 3]
     );
-    let other = block_for("/p".into(), "other".into(), b"k".to_vec(), &[7]);
+    let other = made("other", &[7]);
     assert!(
       !Arc::ptr_eq(&a, &other),
       "families have blocks of their own"
     );
     drop((a, b));
-    let again = block_for("/p".into(), "default".into(), b"k".to_vec(), &[4]);
+    let again = made("default", &[4]);
     // SAFETY: the new block holds 1 byte.
     assert_eq!(
       unsafe { std::slice::from_raw_parts(again.data, again.len) },
@@ -182,7 +195,7 @@ mod tests {
 
   #[test]
   fn an_empty_default_makes_an_empty_block() {
-    let block = block_for("/empty".into(), "default".into(), Vec::new(), &[]);
+    let block = block_for("/empty".into(), "default".into(), Vec::new(), &[]).expect("memory");
     assert_eq!(block.len, 0);
     assert!(!block.data.is_null());
   }
