@@ -476,8 +476,11 @@ export declare class Transaction<V = any> extends DBI {
   putSync(key: Key, value: V): void
   remove(key: Key): Promise<void>
   removeSync(key: Key): void
-  /** Commits; rejects with `ERR_BUSY` on a conflict. */
-  /** Under `coordinatedRetry`, a conflict resolves `constants.RETRY_NOW_VALUE` instead of rejecting. */
+  /**
+   * Commits; rejects with `ERR_BUSY` on a conflict (under `coordinatedRetry`,
+   * resolves `constants.RETRY_NOW_VALUE` instead), which leaves the
+   * transaction open and empty, ready for its work to run again on it.
+   */
   commit(): Promise<void | number>
   commitSync(): void | number
   /** Discards every buffered write. */

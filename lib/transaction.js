@@ -438,16 +438,34 @@ class Transaction extends DBI {
   }
 
   /**
-   * A commit failed with `error`: the transaction is aborted, and the error
-   * thrown, or under `coordinatedRetry` a conflict answered RETRY_NOW_VALUE.
+   * A commit failed with `error`. A conflict (`ERR_BUSY`, `ERR_TRY_AGAIN`)
+   * resets the transaction in place, as rocksdb-js does: it is open again,
+   * with its id and timestamp, no writes, and a fresh snapshot at its next
+   * read, so the caller runs its work again on it and commits again; under
+   * `coordinatedRetry` the conflict answers RETRY_NOW_VALUE instead of
+   * rejecting. Any other failure aborts it.
    */
   #failed(error) {
     this.#ended = 'aborted'
-    if (this.#coordinatedRetry && RETRYABLE.has(error?.code)) {
+    if (!RETRYABLE.has(error?.code) || this.#closed) throw error
+    this.#reset()
+    if (this.#coordinatedRetry) {
       this.#conflict = error
       return RETRY_NOW_VALUE
     }
     throw error
+  }
+
+  /** Opens the transaction again, as new but for its id and timestamp. */
+  #reset() {
+    this.#native?.abort()
+    this.#native = null
+    this.#writes = new PackedWrites()
+    this.#wrote = false
+    this.#abandoned = false
+    this.#ended = null
+    this.#open = true
+    this.#registry.add(this)
   }
 
   /**
@@ -503,8 +521,8 @@ class Transaction extends DBI {
     // The callback committed or aborted it itself; an abandoned one has
     // nothing it may commit.
     if (!transaction.#open || transaction.#abandoned) return undefined
-    // `transaction()` retries a conflict itself: RETRY_NOW_VALUE becomes the
-    // conflict again.
+    // `transaction()` retries a conflict itself, on a new transaction:
+    // RETRY_NOW_VALUE becomes the conflict again.
     const retried = (result) => {
       if (result === RETRY_NOW_VALUE) throw transaction.#conflict
       return result
