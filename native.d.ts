@@ -366,6 +366,22 @@ export declare function isDatabaseOpen(path: string): boolean
 /** How many keys of the database at `path` (canonical) are locked. */
 export declare function keyLockCount(path: string): number
 
+/** What a store has written since the process opened it. */
+export interface LogCounters {
+  transactionsWritten: number
+  entriesWritten: number
+  bytesWritten: number
+  rotations: number
+  uncommittedTransactions: number
+  currentSequence: number
+}
+
+/** A place in a log: a file's sequence number and an offset in it. */
+export interface LogPosition {
+  sequence: number
+  offset: number
+}
+
 /**
  * The largest size `RocksDatabase.config()` takes, in bytes: 1 PiB, past
  * any machine and within an f64's integers.
@@ -690,6 +706,37 @@ export declare function syncFilesystem(path: string): Promise<unknown>
 
 /** The range parked by the last `rangeShared`, as an iterator over the rest. */
 export declare function takeRange(shared: ExternalObject<SharedBuffers>): NativeIterator
+
+/** Where the committed entries of a log end. */
+export declare function transactionLogCommitted(dbPath: string, name: string): LogPosition
+
+/** What a log's store wrote since the process opened it. */
+export declare function transactionLogCounters(dbPath: string, name: string): LogCounters
+
+/** The transaction written at (`sequence`, `offset`) ended. */
+export declare function transactionLogFinish(dbPath: string, name: string, sequence: number, offset: number): void
+
+/**
+ * Forgets the store of a log whose files were deleted, so its next use
+ * starts again from the files on disk.
+ */
+export declare function transactionLogForget(dbPath: string, name: string): void
+
+/**
+ * Opens (at its first use in the process) the log `name` of the database
+ * at `db_path`, whose files rotate past `max_file_size` bytes (0: never).
+ */
+export declare function transactionLogOpen(dbPath: string, name: string, maxFileSize: number): void
+
+/** `transactionLogWriteSync` on a worker thread. */
+export declare function transactionLogWrite(dbPath: string, name: string, maxFileSize: number, timestamp: number, entries: Array<Buffer>): Promise<LogPosition>
+
+/**
+ * Appends one transaction's entries to a log on the calling thread;
+ * returns where they start (`sequence`, `offset`), to pass to
+ * `transactionLogFinish` once the transaction committed or aborted.
+ */
+export declare function transactionLogWriteSync(dbPath: string, name: string, maxFileSize: number, timestamp: number, entries: Array<Buffer>): LogPosition
 
 /**
  * Takes the exclusive lock of the file at `path` (created when missing) if

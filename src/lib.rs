@@ -23,6 +23,7 @@ mod options;
 mod shared_buffer;
 mod task;
 mod transaction;
+mod transaction_log;
 mod verification;
 
 pub use backup::{copy_file_hashed, hash_file, start_file_writeback, sync_filesystem, FileDigest};

@@ -1,0 +1,546 @@
+//! Transaction logs in rocksdb-js's file format: per database and log name,
+//! a directory `<db>/transaction_logs/<name>/` of files `<sequence>.txnlog`,
+//! each a 13-byte header (the token, version 1, a float64 timestamp, all
+//! big-endian) and then entries, each a 13-byte header (the float64
+//! timestamp of its transaction, the u32 length of its data, a flags byte,
+//! `LAST_IN_TRANSACTION` on a transaction's last entry) and its data.
+//!
+//! A transaction's entries are written as one append before RocksDB commits
+//! it, so the log holds every write the database acknowledged. Until the
+//! commit ends, its start is in the store's set of uncommitted positions:
+//! readers of committed entries stop at the first of them (the committed
+//! watermark), so an entry is seen only once everything before it ended.
+//!
+//! One store per directory serves every handle and thread of the process.
+//! At its first use the newest file's torn tail, if a crash left one, is cut.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi_derive::napi;
+
+use crate::error::{DbError, DbResult, ErrorCode};
+use crate::task::Blocking;
+
+pub const TOKEN: u32 = 0x574f_4f46;
+pub const VERSION: u8 = 1;
+pub const FILE_HEADER_SIZE: usize = 13;
+pub const ENTRY_HEADER_SIZE: usize = 13;
+pub const LAST_IN_TRANSACTION: u8 = 0x01;
+
+/// A place in a store: the file's sequence number and an offset in it.
+/// Ordered as the log is: by file, then offset.
+type Position = (u32, u32);
+
+struct Inner {
+  /// The newest file's sequence number; its file may not exist yet.
+  sequence: u32,
+  /// The newest file, open for appending, once it exists.
+  file: Option<File>,
+  /// Bytes of the newest file.
+  size: u64,
+  /// Where each transaction written but not yet committed or aborted starts.
+  uncommitted: BTreeSet<Position>,
+  transactions_written: u64,
+  entries_written: u64,
+  bytes_written: u64,
+  rotations: u64,
+}
+
+/// The log files of one log name of one database.
+pub struct LogStore {
+  dir: PathBuf,
+  max_file_size: u64,
+  inner: Mutex<Inner>,
+}
+
+type Stores = HashMap<PathBuf, Arc<LogStore>>;
+
+static STORES: LazyLock<Mutex<Stores>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn stores() -> MutexGuard<'static, Stores> {
+  STORES
+    .lock()
+    .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The file of sequence `sequence` in `dir`.
+fn file_path(dir: &Path, sequence: u32) -> PathBuf {
+  dir.join(format!("{sequence}.txnlog"))
+}
+
+/// The sequence numbers of the log files in `dir`, ascending.
+pub fn sequences(dir: &Path) -> DbResult<Vec<u32>> {
+  let mut found = Vec::new();
+  let entries = match fs::read_dir(dir) {
+    Ok(entries) => entries,
+    Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+    Err(err) => return Err(DbError::io(&err, "list the transaction log", dir)),
+  };
+  for entry in entries.flatten() {
+    let name = entry.file_name();
+    if let Some(sequence) = name
+      .to_str()
+      .and_then(|name| name.strip_suffix(".txnlog"))
+      .and_then(|number| number.parse::<u32>().ok())
+    {
+      found.push(sequence);
+    }
+  }
+  found.sort_unstable();
+  Ok(found)
+}
+
+/// Where the well-framed entries of a log file's bytes end: after the
+/// header, each entry must fit whole; a frame that does not (a write cut by
+/// a crash) ends them. `None` when the header is not a version 1 header.
+pub fn valid_length(bytes: &[u8]) -> Option<usize> {
+  if bytes.len() < FILE_HEADER_SIZE
+    || u32::from_be_bytes(bytes[0..4].try_into().ok()?) != TOKEN
+    || bytes[4] != VERSION
+  {
+    return None;
+  }
+  let mut at = FILE_HEADER_SIZE;
+  while at + ENTRY_HEADER_SIZE <= bytes.len() {
+    let length = u32::from_be_bytes(bytes[at + 8..at + 12].try_into().ok()?) as usize;
+    let timestamp = f64::from_be_bytes(bytes[at..at + 8].try_into().ok()?);
+    if timestamp == 0.0 || length == 0 || at + ENTRY_HEADER_SIZE + length > bytes.len() {
+      break;
+    }
+    at += ENTRY_HEADER_SIZE + length;
+  }
+  Some(at)
+}
+
+/// The entries of one transaction, framed: `timestamp` on each, the last
+/// one flagged.
+pub fn frame(timestamp: f64, entries: &[&[u8]]) -> Vec<u8> {
+  let total: usize = entries
+    .iter()
+    .map(|data| ENTRY_HEADER_SIZE + data.len())
+    .sum();
+  let mut out = Vec::with_capacity(total);
+  for (index, data) in entries.iter().enumerate() {
+    out.extend_from_slice(&timestamp.to_be_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.push(if index + 1 == entries.len() {
+      LAST_IN_TRANSACTION
+    } else {
+      0
+    });
+    out.extend_from_slice(data);
+  }
+  out
+}
+
+fn file_header(timestamp: f64) -> [u8; FILE_HEADER_SIZE] {
+  let mut header = [0u8; FILE_HEADER_SIZE];
+  header[0..4].copy_from_slice(&TOKEN.to_be_bytes());
+  header[4] = VERSION;
+  header[5..13].copy_from_slice(&timestamp.to_be_bytes());
+  header
+}
+
+impl LogStore {
+  /// The store of `dir`, opened (its newest file's torn tail cut) at its
+  /// first use in the process.
+  pub fn of(dir: PathBuf, max_file_size: u64) -> DbResult<Arc<LogStore>> {
+    let mut stores = stores();
+    if let Some(store) = stores.get(&dir) {
+      if !store.changed_on_disk() {
+        return Ok(store.clone());
+      }
+      // Files changed under a store with nothing in flight (purged, cut by
+      // another process, restored): it is opened again from them.
+    }
+    let store = Arc::new(LogStore::open(dir.clone(), max_file_size)?);
+    stores.insert(dir, store.clone());
+    Ok(store)
+  }
+
+  fn open(dir: PathBuf, max_file_size: u64) -> DbResult<LogStore> {
+    let sequence = sequences(&dir)?.last().copied().unwrap_or(1);
+    let path = file_path(&dir, sequence);
+    let (file, size) = match OpenOptions::new().read(true).append(true).open(&path) {
+      Ok(mut file) => {
+        let mut bytes = Vec::new();
+        file
+          .read_to_end(&mut bytes)
+          .map_err(|err| DbError::io(&err, "read the transaction log", &path))?;
+        if bytes.len() < FILE_HEADER_SIZE {
+          // Created and not yet headed when a crash came: made anew at the
+          // next write.
+          return Ok(LogStore::empty(dir, sequence, max_file_size));
+        }
+        let Some(valid) = valid_length(&bytes) else {
+          return Err(DbError::new(
+            ErrorCode::RocksCorruption,
+            format!(
+              "{} is not a transaction log file (bad header)",
+              path.display()
+            ),
+          ));
+        };
+        if valid < bytes.len() {
+          // A write a crash cut short: its transaction never committed.
+          file
+            .set_len(valid as u64)
+            .map_err(|err| DbError::io(&err, "cut the torn tail of the transaction log", &path))?;
+        }
+        (Some(file), valid as u64)
+      }
+      Err(err) if err.kind() == std::io::ErrorKind::NotFound => (None, 0),
+      Err(err) => return Err(DbError::io(&err, "open the transaction log", &path)),
+    };
+    let store = LogStore::empty(dir, sequence, max_file_size);
+    {
+      let mut inner = store.inner();
+      inner.file = file;
+      inner.size = size;
+    }
+    Ok(store)
+  }
+
+  fn empty(dir: PathBuf, sequence: u32, max_file_size: u64) -> LogStore {
+    LogStore {
+      dir,
+      max_file_size,
+      inner: Mutex::new(Inner {
+        sequence,
+        file: None,
+        size: 0,
+        uncommitted: BTreeSet::new(),
+        transactions_written: 0,
+        entries_written: 0,
+        bytes_written: 0,
+        rotations: 0,
+      }),
+    }
+  }
+
+  /// Whether the files on disk are not those the store wrote (and it has
+  /// no transaction in flight, which a reopen would forget).
+  fn changed_on_disk(&self) -> bool {
+    let inner = self.inner();
+    if !inner.uncommitted.is_empty() {
+      return false;
+    }
+    let newest = sequences(&self.dir)
+      .ok()
+      .and_then(|found| found.last().copied());
+    let size = fs::metadata(file_path(&self.dir, inner.sequence)).map(|meta| meta.len());
+    match (newest, size) {
+      (Some(newest), Ok(size)) => newest != inner.sequence || size != inner.size,
+      (None, Err(_)) => inner.file.is_some(),
+      _ => true,
+    }
+  }
+
+  fn inner(&self) -> MutexGuard<'_, Inner> {
+    self
+      .inner
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner())
+  }
+
+  /// Appends one transaction's entries, stamped `timestamp`, and marks it
+  /// uncommitted: returns where it starts, for `finish`.
+  pub fn write(&self, timestamp: f64, entries: &[&[u8]]) -> DbResult<Position> {
+    let framed = frame(timestamp, entries);
+    let mut inner = self.inner();
+    // A full file is left for a new one; a transaction is never split, and
+    // one larger than the limit fills a file alone.
+    if inner.file.is_some()
+      && self.max_file_size > 0
+      && inner.size > FILE_HEADER_SIZE as u64
+      && inner.size + framed.len() as u64 > self.max_file_size
+    {
+      inner.sequence += 1;
+      inner.file = None;
+      inner.size = 0;
+      inner.rotations += 1;
+    }
+    if inner.file.is_none() {
+      fs::create_dir_all(&self.dir)
+        .map_err(|err| DbError::io(&err, "create the transaction log directory", &self.dir))?;
+      let path = file_path(&self.dir, inner.sequence);
+      // Appending, so a write cut short and then cut off leaves the next
+      // one at the end; a file left empty by a crash is started again.
+      let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(&path)
+        .map_err(|err| DbError::io(&err, "create the transaction log file", &path))?;
+      file
+        .set_len(0)
+        .map_err(|err| DbError::io(&err, "create the transaction log file", &path))?;
+      file
+        .write_all(&file_header(timestamp))
+        .map_err(|err| DbError::io(&err, "write the transaction log header", &path))?;
+      inner.file = Some(file);
+      inner.size = FILE_HEADER_SIZE as u64;
+    }
+    let start = (inner.sequence, inner.size as u32);
+    let path = file_path(&self.dir, inner.sequence);
+    let file = inner.file.as_mut().expect("opened above");
+    if let Err(err) = file.write_all(&framed) {
+      // What was written of it is a torn tail: cut it, so the next
+      // transaction starts on a frame boundary.
+      let _ = file.set_len(start.1 as u64);
+      return Err(DbError::io(&err, "write the transaction log", &path));
+    }
+    inner.size += framed.len() as u64;
+    inner.uncommitted.insert(start);
+    inner.transactions_written += 1;
+    inner.entries_written += entries.len() as u64;
+    inner.bytes_written += framed.len() as u64;
+    Ok(start)
+  }
+
+  /// The transaction written at `start` committed or aborted: readers of
+  /// committed entries no longer wait for it.
+  pub fn finish(&self, start: Position) {
+    self.inner().uncommitted.remove(&start);
+  }
+
+  /// Where committed entries end: the start of the first transaction not
+  /// yet ended, or the end of the log.
+  pub fn committed(&self) -> Position {
+    let inner = self.inner();
+    inner
+      .uncommitted
+      .first()
+      .copied()
+      .unwrap_or((inner.sequence, inner.size as u32))
+  }
+}
+
+/// `LogStore::of` for a database path and log name.
+// For the napi functions below, which tests do not call.
+#[cfg_attr(test, allow(dead_code))]
+fn store(db_path: &str, name: &str, max_file_size: f64) -> DbResult<Arc<LogStore>> {
+  let dir = Path::new(db_path).join("transaction_logs").join(name);
+  LogStore::of(dir, max_file_size.max(0.0) as u64)
+}
+
+/// A place in a log: a file's sequence number and an offset in it.
+#[napi(object)]
+#[cfg_attr(test, allow(dead_code))]
+pub struct LogPosition {
+  pub sequence: u32,
+  pub offset: u32,
+}
+
+/// What a store has written since the process opened it.
+#[napi(object)]
+#[cfg_attr(test, allow(dead_code))]
+pub struct LogCounters {
+  pub transactions_written: f64,
+  pub entries_written: f64,
+  pub bytes_written: f64,
+  pub rotations: f64,
+  pub uncommitted_transactions: u32,
+  pub current_sequence: u32,
+}
+
+/// Opens (at its first use in the process) the log `name` of the database
+/// at `db_path`, whose files rotate past `max_file_size` bytes (0: never).
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_open(
+  db_path: String,
+  name: String,
+  max_file_size: f64,
+) -> napi::Result<(), ErrorCode> {
+  store(&db_path, &name, max_file_size)?;
+  Ok(())
+}
+
+/// Appends one transaction's entries to a log on the calling thread;
+/// returns where they start (`sequence`, `offset`), to pass to
+/// `transactionLogFinish` once the transaction committed or aborted.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_write_sync(
+  db_path: String,
+  name: String,
+  max_file_size: f64,
+  timestamp: f64,
+  entries: Vec<Buffer>,
+) -> napi::Result<LogPosition, ErrorCode> {
+  let store = store(&db_path, &name, max_file_size)?;
+  let slices: Vec<&[u8]> = entries.iter().map(|entry| entry.as_ref()).collect();
+  let (sequence, offset) = store.write(timestamp, &slices)?;
+  Ok(LogPosition { sequence, offset })
+}
+
+/// `transactionLogWriteSync` on a worker thread.
+#[napi(ts_return_type = "Promise<LogPosition>")]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_write(
+  db_path: String,
+  name: String,
+  max_file_size: f64,
+  timestamp: f64,
+  entries: Vec<Buffer>,
+) -> napi::Result<AsyncTask<Blocking<LogPosition>>, ErrorCode> {
+  let store = store(&db_path, &name, max_file_size)?;
+  let owned: Vec<Vec<u8>> = entries.iter().map(|entry| entry.to_vec()).collect();
+  Ok(AsyncTask::new(Blocking::new(move || {
+    let slices: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let (sequence, offset) = store.write(timestamp, &slices)?;
+    Ok(LogPosition { sequence, offset })
+  })))
+}
+
+/// The transaction written at (`sequence`, `offset`) ended.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_finish(
+  db_path: String,
+  name: String,
+  sequence: u32,
+  offset: u32,
+) -> napi::Result<(), ErrorCode> {
+  store(&db_path, &name, 0.0)?.finish((sequence, offset));
+  Ok(())
+}
+
+/// Where the committed entries of a log end.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_committed(
+  db_path: String,
+  name: String,
+) -> napi::Result<LogPosition, ErrorCode> {
+  let (sequence, offset) = store(&db_path, &name, 0.0)?.committed();
+  Ok(LogPosition { sequence, offset })
+}
+
+/// What a log's store wrote since the process opened it.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_counters(
+  db_path: String,
+  name: String,
+) -> napi::Result<LogCounters, ErrorCode> {
+  let store = store(&db_path, &name, 0.0)?;
+  let inner = store.inner();
+  Ok(LogCounters {
+    transactions_written: inner.transactions_written as f64,
+    entries_written: inner.entries_written as f64,
+    bytes_written: inner.bytes_written as f64,
+    rotations: inner.rotations as f64,
+    uncommitted_transactions: inner.uncommitted.len() as u32,
+    current_sequence: inner.sequence,
+  })
+}
+
+/// Forgets the store of a log whose files were deleted, so its next use
+/// starts again from the files on disk.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_forget(db_path: String, name: String) {
+  let dir = Path::new(&db_path).join("transaction_logs").join(name);
+  stores().remove(&dir);
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+      "rocksdb-branch-txnlog-{name}-{}",
+      std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+  }
+
+  #[test]
+  fn frames_and_headers_are_rocksdb_js_format() {
+    let framed = frame(1.5, &[b"ab", b"c"]);
+    assert_eq!(framed.len(), 2 * ENTRY_HEADER_SIZE + 3);
+    assert_eq!(&framed[0..8], &1.5f64.to_be_bytes());
+    assert_eq!(&framed[8..12], &2u32.to_be_bytes());
+    assert_eq!(framed[12], 0, "not the last entry");
+    assert_eq!(framed[15 + 12], LAST_IN_TRANSACTION);
+    let header = file_header(2.0);
+    assert_eq!(&header[0..4], b"WOOF");
+    assert_eq!(header[4], 1);
+  }
+
+  #[test]
+  fn writes_rotate_and_the_watermark_waits_for_uncommitted_transactions() {
+    let dir = scratch("rotate");
+    let store = LogStore::open(dir.clone(), 100).expect("open");
+    let first = store.write(1.0, &[&[1u8; 40]]).expect("write");
+    assert_eq!(first, (1, FILE_HEADER_SIZE as u32));
+    let second = store.write(2.0, &[&[2u8; 40]]).expect("write");
+    assert_eq!(second.0, 2, "the second does not fit the first file");
+    assert_eq!(store.committed(), first, "nothing ended yet");
+    store.finish(second);
+    assert_eq!(
+      store.committed(),
+      first,
+      "the first still holds the watermark"
+    );
+    store.finish(first);
+    assert_eq!(
+      store.committed(),
+      (2, (FILE_HEADER_SIZE + ENTRY_HEADER_SIZE + 40) as u32)
+    );
+    assert_eq!(sequences(&dir).expect("list"), vec![1, 2]);
+    fs::remove_dir_all(&dir).expect("clean");
+  }
+
+  #[test]
+  fn one_store_per_directory_opened_again_when_its_files_change() {
+    let dir = scratch("shared");
+    let store = LogStore::of(dir.clone(), 0).expect("open");
+    assert!(Arc::ptr_eq(
+      &store,
+      &LogStore::of(dir.clone(), 0).expect("again")
+    ));
+    let start = store.write(1.0, &[b"x"]).expect("write");
+    assert!(
+      Arc::ptr_eq(&store, &LogStore::of(dir.clone(), 0).expect("again")),
+      "a transaction in flight keeps the store"
+    );
+    store.finish(start);
+    fs::remove_dir_all(&dir).expect("purge");
+    let reopened = LogStore::of(dir.clone(), 0).expect("reopen");
+    assert!(
+      !Arc::ptr_eq(&store, &reopened),
+      "its files went: opened anew"
+    );
+    assert_eq!(reopened.committed(), (1, 0));
+    stores().remove(&dir);
+  }
+
+  #[test]
+  fn a_torn_tail_is_cut_at_open() {
+    let dir = scratch("torn");
+    let store = LogStore::open(dir.clone(), 0).expect("open");
+    store.write(1.0, &[b"whole"]).expect("write");
+    drop(store);
+    let path = file_path(&dir, 1);
+    let whole = fs::metadata(&path).expect("stat").len();
+    let mut file = OpenOptions::new().append(true).open(&path).expect("open");
+    file
+      .write_all(&frame(2.0, &[&[9u8; 100]])[..50])
+      .expect("tear");
+    drop(file);
+    let store = LogStore::open(dir.clone(), 0).expect("reopen");
+    assert_eq!(fs::metadata(&path).expect("stat").len(), whole);
+    assert_eq!(store.committed(), (1, whole as u32));
+    fs::remove_dir_all(&dir).expect("clean");
+  }
+}
