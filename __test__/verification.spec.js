@@ -38,6 +38,10 @@ test.serial('populateVersion and verifyVersion: per key, per database, 0 is no v
   t.false(db.verifyVersion('k', 0), '0 is never a version')
   t.throws(() => db.verifyVersion('k', 'x'), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE', message: /"version"/ })
   t.throws(() => db.getSync('k', { expectedVersion: 'x' }), { instanceOf: TypeError, message: /expectedVersion/ })
+  db.close()
+  t.throws(() => db.verifyVersion('k', 1.5e12), { code: 'ERR_DATABASE_CLOSED' })
+  t.throws(() => db.populateVersion('k', 1.5e12), { code: 'ERR_DATABASE_CLOSED' })
+  t.throws(() => db.getSync('k', { expectedVersion: 1.5e12 }), { code: 'ERR_DATABASE_CLOSED' })
 })
 
 test.serial('expectedVersion: FRESH_VERSION_FLAG from the table without a read, or from the value read, which records it', async (t) => {

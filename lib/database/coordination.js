@@ -163,6 +163,7 @@ class DatabaseCoordination extends DatabaseStats {
    * (or is disabled, `verificationTableEntries: 0`).
    */
   verifyVersion(key, version) {
+    if (!this.isOpen()) throw databaseNotOpen()
     const slot = slotOf(this[kDb], this.name, this[kKeys].encode(key))
     return verificationVerify(slot, checkVersion('version', version))
   }
@@ -174,6 +175,7 @@ class DatabaseCoordination extends DatabaseStats {
    * for you, and only when no older snapshot could still see another value).
    */
   populateVersion(key, version) {
+    if (!this.isOpen()) throw databaseNotOpen()
     const slot = slotOf(this[kDb], this.name, this[kKeys].encode(key))
     verificationPopulate(slot, checkVersion('version', version))
   }

@@ -6,7 +6,7 @@
  * binary forms. Built on ./lifecycle.
  */
 
-const { invalidArgType } = require('../errors')
+const { invalidArgType, databaseNotOpen } = require('../errors')
 const { NEEDS_DISK } = require('../fast')
 const { Transaction } = require('../transaction')
 const { DatabaseLifecycle } = require('./lifecycle')
@@ -44,6 +44,9 @@ class DatabaseReads extends DatabaseLifecycle {
    * `sync` is false.
    */
   #readVersioned(key, options, raw, sync) {
+    // The table could answer without touching the database: a closed one
+    // still refuses.
+    if (!this.isOpen()) throw databaseNotOpen()
     const { transaction } = options
     if (transaction) return this.#readInVersioned(transaction, key, options, raw, sync)
     const encoded = this[kKeys].encode(key)
