@@ -2,7 +2,7 @@
 // `npm run test:types` (tsc --noEmit) fails when the declarations drift from
 // what the code accepts or returns. It is compiled, never run.
 
-import { BranchStore, CheckpointStore, DBI, ERROR_CODES, RocksDatabase, Store, Transaction as TransactionClass, backups, constants, currentThreadId, fileLockRelease, registryStatus, shutdown, supportedCompression, tryFileLock, versions } from '..'
+import { BranchStore, CheckpointStore, DBI, ERROR_CODES, RocksDatabase, Store, Transaction as TransactionClass, TransactionLog, backups, constants, currentThreadId, fileLockRelease, parseTransactionLog, registryStatus, shutdown, supportedCompression, tryFileLock, versions } from '..'
 import type { BackupInfo, BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RegistryStatus, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
 
 interface User {
@@ -193,6 +193,16 @@ async function framework(): Promise<void> {
   const plain: Buffer | undefined = versioned.getBinarySync('k')
   await db.transaction(async () => {}, { coordinatedRetry: true, disableSnapshot: true, maxRetries: 0 })
   console.log(committed, known, answer, plain, constants.VERSION_NOT_UNIQUE_FLAG)
+  const log: TransactionLog = db.useLog('audit')
+  await db.transaction(async (t) => {
+    log.addEntry(Buffer.from('x'), t.id)
+    t.useLog(7).addEntry(new Uint8Array(1))
+  })
+  for (const entry of log.query({ start: 0, readUncommitted: false })) console.log(entry.timestamp, entry.data.length, entry.endTxn)
+  const names: string[] = db.listLogs()
+  const counted: { path: string; entries: number }[] = db.purgeLogs({ includeEntryCounts: true })
+  const paths: string[] = db.purgeLogs({ before: Date.now() })
+  console.log(names, counted, paths, parseTransactionLog('/tmp/1.txnlog').entries.length, log.getLogFileSize(1))
   const locked: boolean = db.tryLock('k', () => {}) && db.hasLock('k') && db.unlock('k')
   const ran: number = await db.withLock('k', () => 1)
   const shared = db.getUserSharedBuffer('counter', new BigInt64Array(1).buffer, { callback: () => {} })

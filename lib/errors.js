@@ -116,4 +116,22 @@ function coding(fn) {
   }
 }
 
-module.exports = { withCode, coding, invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }
+/** A transaction's writes were abandoned (`abandonWrites()`): it can no longer write or commit. */
+function transactionAbandoned() {
+  const error = new Error('the writes of this transaction were abandoned (abandonWrites()); it can no longer write or commit')
+  error.code = 'ERR_TRANSACTION_ABANDONED'
+  return error
+}
+
+/**
+ * A transaction used after it ended. rocksdb-js's words: "Transaction not
+ * found" for a use of it, "Transaction has already been committed" (or
+ * "aborted") for an abort after a commit or a commit after an abort.
+ */
+function transactionDone(state) {
+  const error = new Error(state === undefined ? 'Transaction not found: it has already been committed or aborted' : `Transaction has already been ${state}`)
+  error.code = 'ERR_TRANSACTION_DONE'
+  return error
+}
+
+module.exports = { transactionAbandoned, transactionDone, withCode, coding, invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }

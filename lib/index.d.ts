@@ -43,6 +43,10 @@ export interface RocksDatabaseOptions extends Omit<OpenOptions, 'compression'> {
   freezeData?: boolean
   /** msgpack: records laid out for reading single fields in place. */
   randomAccessStructure?: boolean
+  /** Bytes of a transaction log file before the log moves on to the next (0: one file). @default 16 MiB */
+  transactionLogMaxSize?: number
+  /** How old (ms) a transaction log file `purgeLogs()` deletes by default. @default 3 days */
+  transactionLogRetention?: number
   /**
    * This family's writes move its keys' slots in the verification table, so
    * readers checking cached records with `expectedVersion` see them.
@@ -447,6 +451,8 @@ export declare class Transaction<V = any> extends DBI {
   constructor(store: Store, options?: { coordinatedRetry?: boolean; disableSnapshot?: boolean })
   /** The `Store` of the handle the transaction began on. */
   readonly store: Store
+  /** The transaction log `name` with this transaction bound: its `addEntry(data)` adds to it. */
+  useLog(name: string | number): { name: string; path: string; addEntry(data: Uint8Array | ArrayBuffer): void; query(options?: TransactionLogQueryOptions): IterableIterator<TransactionLogEntry> }
   /** The stored bytes of `key` as this transaction sees them (`FRESH_VERSION_FLAG` with `expectedVersion`, see `GetOptions`). */
   getBinarySync(key: Key, options?: GetOptions): Buffer | undefined | number
   getBinary(key: Key, options?: GetOptions): Promise<Buffer | undefined | number>
@@ -486,6 +492,63 @@ export declare class Transaction<V = any> extends DBI {
   /** Discards every buffered write. */
   abort(): void
   readonly isOpen: boolean
+}
+
+/** Options of `purgeLogs()`. */
+export interface PurgeLogsOptions {
+  /** Delete files last written before this time (ms since the epoch). */
+  before?: number
+  /** Delete every file of the logs, and the logs. */
+  destroy?: boolean
+  /** Only this log. */
+  name?: string | number
+  /** Return `{ path, entries }` for each deleted file. */
+  includeEntryCounts?: boolean
+}
+
+/** An entry of a transaction log, as `query()` gives it. */
+export interface TransactionLogEntry {
+  /** Its transaction's timestamp (ms since the epoch). */
+  timestamp: number
+  data: Buffer
+  /** Whether it is its transaction's last entry. */
+  endTxn: boolean
+}
+
+/** Options of `TransactionLog.query()`. */
+export interface TransactionLogQueryOptions {
+  /** From this timestamp; without it, only what commits from now on. */
+  start?: number
+  /** Up to this timestamp, exclusive. */
+  end?: number
+  exclusiveStart?: boolean
+  /** From the first entry stamped `start`, and every later one. */
+  exactStart?: boolean
+  /** Also entries of transactions not (yet) committed. */
+  readUncommitted?: boolean
+}
+
+/** A transaction log of a database (`db.useLog(name)`). */
+export declare class TransactionLog {
+  readonly name: string
+  /** The directory of its files. */
+  readonly path: string
+  /** Adds `data` to the open transaction `transactionId`: written just before it commits. */
+  addEntry(data: Uint8Array | ArrayBuffer, transactionId: number): void
+  /** Entries of committed transactions in log order; iterating again goes on from where it stopped. */
+  query(options?: TransactionLogQueryOptions): IterableIterator<TransactionLogEntry>
+  /** Bytes of the file `sequence`, or of all of them. */
+  getLogFileSize(sequence?: number): number
+  /** Its files, and what this process wrote to it. */
+  getStats(): Record<string, unknown>
+}
+
+/** A transaction log file read whole. */
+export declare function parseTransactionLog(file: string): {
+  size: number
+  version: number
+  timestamp: number
+  entries: { timestamp: number; length: number; flags: number; data: Buffer }[]
 }
 
 /** Options of `transaction()`. */
@@ -714,6 +777,20 @@ export declare class RocksDatabase<V = any> extends DBI {
    * database, column family and `key`, made from a copy of `defaultBuffer`.
    */
   getUserSharedBuffer(key: Key, defaultBuffer: ArrayBuffer, options?: { callback?: () => void }): ArrayBuffer & { notify(): boolean; cancel(): void }
+  /**
+   * The transaction log `name` of this database, shared by every handle and
+   * thread of the process (`<path>/transaction_logs/<name>/`).
+   */
+  useLog(name: string | number): TransactionLog
+  /** The names of this database's transaction logs. */
+  listLogs(): string[]
+  /**
+   * Deletes transaction log files last written before `before` (default:
+   * `transactionLogRetention` ago), never a log's newest; `destroy` deletes
+   * logs whole; `name` limits it to one log. The deleted files.
+   */
+  purgeLogs(options: PurgeLogsOptions & { includeEntryCounts: true }): { path: string; entries: number }[]
+  purgeLogs(options?: PurgeLogsOptions): string[]
   /** Milliseconds since the epoch, each call in the process later than the last. */
   getMonotonicTimestamp(): number
   /** When the oldest snapshot held was taken (seconds since the epoch), or 0. */

@@ -26,6 +26,10 @@ const JS_OPTIONS = [
   { name: 'freezeData', type: 'boolean' },
   { name: 'randomAccessStructure', type: 'boolean' },
   { name: 'verificationTable', type: 'boolean' },
+  // Transaction logs (./transaction-log): bytes of a file before the next
+  // one (0: one file), and how long purgeLogs() keeps files, in ms.
+  { name: 'transactionLogMaxSize', type: 'number', min: 0, max: 2 ** 32 - 1 },
+  { name: 'transactionLogRetention', type: 'number', min: 0, max: Number.MAX_SAFE_INTEGER },
 ]
 
 const SPECS = [...openOptionSpecs(), ...JS_OPTIONS]

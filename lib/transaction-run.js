@@ -8,6 +8,20 @@
 const { invalidArgType, invalidArgValue } = require('./errors')
 const { Transaction, RETRYABLE } = require('./transaction')
 
+/** The `coordinatedRetry` of transaction options, checked. */
+function coordinatedRetryOf(options) {
+  const coordinatedRetry = options?.coordinatedRetry ?? false
+  if (typeof coordinatedRetry !== 'boolean') throw invalidArgType('options.coordinatedRetry', 'a boolean', coordinatedRetry)
+  return coordinatedRetry
+}
+
+/** The `disableSnapshot` of transaction options, checked. */
+function disableSnapshotOf(options) {
+  const disableSnapshot = options?.disableSnapshot ?? false
+  if (typeof disableSnapshot !== 'boolean') throw invalidArgType('options.disableSnapshot', 'a boolean', disableSnapshot)
+  return disableSnapshot
+}
+
 function checkTransactionArgs(callback, options) {
   if (typeof callback !== 'function') {
     // rocksdb-js's message, which names the argument.
@@ -28,14 +42,27 @@ function checkTransactionArgs(callback, options) {
 const quiet = { emit() {} }
 
 /**
+ * The transaction of the next attempt after `txn` failed: itself when its
+ * commit conflicted (the conflict reset it, and its log entries, written
+ * once, stand for the retry, as in rocksdb-js), else none: it is aborted
+ * and the next attempt begins another.
+ */
+function next(txn, retry) {
+  if (retry && Transaction.isReset(txn)) return txn
+  Transaction.discard(txn)
+  return null
+}
+
+/**
  * Runs `callback(txn, attempt)` (attempt counts from 1) in a transaction
  * and commits when it resolves, retrying conflicts. `events.emit(name,
  * payload)` is told rocksdb-js's transaction events.
  */
 async function runTransaction(begin, callback, options, events = quiet) {
   const maxRetries = checkTransactionArgs(callback, options)
+  let txn = null
   for (let attempt = 0; ; attempt++) {
-    const txn = begin()
+    txn ??= begin()
     try {
       events.emit('begin-transaction', txn)
       const result = await callback(txn, attempt + 1)
@@ -45,8 +72,9 @@ async function runTransaction(begin, callback, options, events = quiet) {
       events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
       return result
     } catch (error) {
-      Transaction.discard(txn)
-      if (!RETRYABLE.has(error?.code) || attempt >= maxRetries) throw error
+      const retry = RETRYABLE.has(error?.code) && attempt < maxRetries
+      txn = next(txn, retry)
+      if (!retry) throw error
       // The transaction that won may still be running (holding its locks, in
       // pessimistic mode): give it turns of the event loop, a little more each
       // time, before trying again.
@@ -57,8 +85,9 @@ async function runTransaction(begin, callback, options, events = quiet) {
 
 function runTransactionSync(begin, callback, options, events = quiet) {
   const maxRetries = checkTransactionArgs(callback, options)
+  let txn = null
   for (let attempt = 0; ; attempt++) {
-    const txn = begin()
+    txn ??= begin()
     try {
       events.emit('begin-transaction', txn)
       const result = callback(txn, attempt + 1)
@@ -71,11 +100,11 @@ function runTransactionSync(begin, callback, options, events = quiet) {
       events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
       return result
     } catch (error) {
-      Transaction.discard(txn)
-      if (RETRYABLE.has(error?.code) && attempt < maxRetries) continue
-      throw error
+      const retry = RETRYABLE.has(error?.code) && attempt < maxRetries
+      txn = next(txn, retry)
+      if (!retry) throw error
     }
   }
 }
 
-module.exports = { runTransaction, runTransactionSync }
+module.exports = { runTransaction, runTransactionSync, coordinatedRetryOf, disableSnapshotOf }

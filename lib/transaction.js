@@ -1,6 +1,6 @@
 'use strict'
 
-const { invalidArgType, invalidArgValue, databaseNotOpen } = require('./errors')
+const { invalidArgType, invalidArgValue, databaseNotOpen, transactionDone, transactionAbandoned } = require('./errors')
 const { RangeIterable, decodeBatch, lastKeyOf, rangeFlags, packBounds } = require('./range')
 const { PackedWrites } = require('./batch')
 // A range read in a transaction starts with a batch of RANGE_FIRST_BATCH
@@ -9,30 +9,19 @@ const { RANGE_FIRST_BATCH, RANGE_MAX_BATCH } = require('./binding')
 const { DBI } = require('./dbi')
 const { Store, kOwner } = require('./database/store')
 const { kTransactionParts } = require('./database/internal')
-const { isVersioned, slotOf, verificationLock, verificationSettle } = require('./verification')
+const { isVersioned, slotOf, WriteIntents } = require('./verification')
 
+const { LogBatch, boundLog } = require('./transaction-log')
 const SKIP_DECODE = Object.freeze({ skipDecode: true })
+
+// The open transactions of the process, by database path and id, for
+// `TransactionLog.addEntry(data, txnId)`.
+const openTransactions = new Map()
+const transactionKey = (dbPath, id) => `${dbPath}\0${id}`
 
 // Marks the construction of a transaction by a database handle, which hands
 // over its parts itself.
 const kInternal = Symbol('internal')
-
-function abandoned() {
-  const error = new Error('the writes of this transaction were abandoned (abandonWrites()); it can no longer write or commit')
-  error.code = 'ERR_TRANSACTION_ABANDONED'
-  return error
-}
-
-/**
- * A transaction used after it ended. rocksdb-js's words: "Transaction not
- * found" for a use of it, "Transaction has already been committed" (or
- * "aborted") for an abort after a commit or a commit after an abort.
- */
-function transactionDone(state) {
-  const error = new Error(state === undefined ? 'Transaction not found: it has already been committed or aborted' : `Transaction has already been ${state}`)
-  error.code = 'ERR_TRANSACTION_DONE'
-  return error
-}
 
 /**
  * A transaction handed to the callback of `db.transaction()`. Reads see its
@@ -80,11 +69,15 @@ class Transaction extends DBI {
   /** Whether its own family is in the verification table (`verificationTable: true`). */
   #verified
   /** The verification table's slots its writes hold until they end (../verification). */
-  #intents = []
+  #intents = new WriteIntents()
   /** rocksdb-js's `coordinatedRetry`: a conflict at commit resolves RETRY_NOW_VALUE. */
   #coordinatedRetry
   /** The conflict a commit answered RETRY_NOW_VALUE for. */
   #conflict = null
+  /** Set by a conflict's reset, until the transaction is used again: `transaction()` may run it again. */
+  #wasReset = false
+  /** Its transaction log entries (../transaction-log), made at the first. */
+  #logs = null
 
   /**
    * Begins a transaction on the handle of `store` (`db.store`), as
@@ -117,6 +110,7 @@ class Transaction extends DBI {
     this.#encodeRange = encodeRange
     this.#registry = registry
     this.#owner = owner
+    openTransactions.set(transactionKey(owner.path, id), this)
     this.#store = parts.store
     registry.add(this)
   }
@@ -162,7 +156,7 @@ class Transaction extends DBI {
    */
   putSyncIn(family, key, value, slot) {
     this.#checkWritable()
-    if (slot !== undefined) this.#intend(slot)
+    if (slot !== undefined) this.#intents.hold(slot)
     // A write in another family needs the native transaction: the packed
     // writes of a transaction that has not read are of its own family.
     this.#reader().putSync(key, value, family)
@@ -172,7 +166,7 @@ class Transaction extends DBI {
   /** Removes the encoded `key` from the column family `family`; committed with the rest. */
   removeSyncIn(family, key, slot) {
     this.#checkWritable()
-    if (slot !== undefined) this.#intend(slot)
+    if (slot !== undefined) this.#intents.hold(slot)
     this.#reader().removeSync(key, family)
     this.#wrote = true
   }
@@ -186,7 +180,9 @@ class Transaction extends DBI {
   /** Throws unless the transaction can still write and commit. */
   #checkWritable() {
     this.#check()
-    if (this.#abandoned) throw abandoned()
+    // Written to again: no longer as a conflict's reset left it.
+    this.#wasReset = false
+    if (this.#abandoned) throw transactionAbandoned()
   }
 
   /**
@@ -214,7 +210,7 @@ class Transaction extends DBI {
   abandonWrites() {
     if (this.#open) this.#abandoned = true
     // rocksdb-js's: the abandoned writes no longer hold their slots.
-    this.#settleIntents()
+    this.#intents.release()
   }
 
   /** How many keys a range holds as this transaction sees it; the options of `getRange()`. */
@@ -229,6 +225,7 @@ class Transaction extends DBI {
     this.#open = false
     this.#writes = null
     this.#registry.delete(this)
+    openTransactions.delete(transactionKey(this.#owner.path, this.id))
   }
 
   /** The database closed: abort, and refuse everything after with ERR_DATABASE_CLOSED. */
@@ -248,22 +245,41 @@ class Transaction extends DBI {
     return transaction.#wrote
   }
 
-  /**
-   * Marks the verification table's `slot` as written until the transaction
-   * ends, so no version verifies or is published there meanwhile.
-   */
-  #intend(slot) {
-    verificationLock(slot)
-    this.#intents.push(slot)
+  /** The open transaction `id` of the database at `dbPath`, if there is one. */
+  static find(dbPath, id) {
+    return openTransactions.get(transactionKey(dbPath, id))
   }
 
-  /** Lets go of the slots its writes held: after the commit or the abort. */
-  #settleIntents() {
-    const intents = this.#intents
-    if (intents.length === 0) return
-    this.#intents = []
-    for (const slot of intents) verificationSettle(slot)
+  /** Whether a conflict reset `transaction` and it was not used since: it can run again. */
+  static isReset(transaction) {
+    return transaction.#wasReset && transaction.#open
   }
+
+  /**
+   * Adds an entry to the transaction log `name` (whose files rotate past
+   * `maxSize` bytes), written with the transaction's others just before it
+   * commits. A transaction's entries are written once: after a conflict
+   * reset it, the entries its first commit wrote stand, and new ones are
+   * not added (as in rocksdb-js, so a retry does not log twice).
+   */
+  addLogEntry(name, maxSize, data) {
+    this.#checkWritable()
+    this.#wasReset = false
+    this.#logs ??= new LogBatch(this.#owner.path)
+    this.#logs.add(name, maxSize, data)
+  }
+
+  /**
+   * The transaction log `name` of the database (`db.useLog(name)`) bound to
+   * this transaction: its `addEntry(data)` adds to this transaction.
+   */
+  useLog(name) {
+    this.#check()
+    return boundLog(this.#store[kOwner].useLog(name), this.id)
+  }
+
+
+
 
   /** The native transaction, begun now if it was not yet, with the writes made so far. */
   #reader() {
@@ -378,7 +394,7 @@ class Transaction extends DBI {
     this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
     const valueBytes = this.#values.encode(value)
-    if (this.#verified) this.#intend(slotOf(this.#db, this.#owner.name, keyBytes))
+    if (this.#verified) this.#intents.hold(slotOf(this.#db, this.#owner.name, keyBytes))
     if (this.#native === null && !this.#eager) this.#writes.put(keyBytes, valueBytes)
     else this.#reader().putSync(keyBytes, valueBytes)
     this.#wrote = true
@@ -393,7 +409,7 @@ class Transaction extends DBI {
   removeSync(key) {
     this.#checkWritable()
     const keyBytes = this.#keys.encode(key)
-    if (this.#verified) this.#intend(slotOf(this.#db, this.#owner.name, keyBytes))
+    if (this.#verified) this.#intents.hold(slotOf(this.#db, this.#owner.name, keyBytes))
     if (this.#native === null && !this.#eager) this.#writes.remove(keyBytes)
     else this.#reader().removeSync(keyBytes)
     this.#wrote = true
@@ -414,12 +430,15 @@ class Transaction extends DBI {
     if (this.#committedBefore()) return
     const [finish, writes] = this.#finish()
     try {
+      // The log first: it holds every transaction the database commits.
+      await this.#logs?.write(this.#timestamp)
       if (finish === 'batch') await this.#db.writeBatch(writes)
       else if (finish === 'native') await this.#native.commit()
+      this.#logs?.end()
     } catch (error) {
       return this.#failed(error)
     } finally {
-      this.#settleIntents()
+      this.#intents.release()
     }
   }
 
@@ -428,12 +447,14 @@ class Transaction extends DBI {
     if (this.#committedBefore()) return
     const [finish, writes] = this.#finish()
     try {
+      this.#logs?.writeSync(this.#timestamp)
       if (finish === 'batch') this.#db.writeBatchSync(writes)
       else if (finish === 'native') this.#native.commitSync()
+      this.#logs?.end()
     } catch (error) {
       return this.#failed(error)
     } finally {
-      this.#settleIntents()
+      this.#intents.release()
     }
   }
 
@@ -447,7 +468,10 @@ class Transaction extends DBI {
    */
   #failed(error) {
     this.#ended = 'aborted'
-    if (!RETRYABLE.has(error?.code) || this.#closed) throw error
+    if (!RETRYABLE.has(error?.code) || this.#closed) {
+      this.#logs?.end()
+      throw error
+    }
     this.#reset()
     if (this.#coordinatedRetry) {
       this.#conflict = error
@@ -465,7 +489,9 @@ class Transaction extends DBI {
     this.#abandoned = false
     this.#ended = null
     this.#open = true
+    this.#wasReset = true
     this.#registry.add(this)
+    openTransactions.set(transactionKey(this.#owner.path, this.id), this)
   }
 
   /**
@@ -509,7 +535,11 @@ class Transaction extends DBI {
     if (this.#open) this.#ended = 'aborted'
     this.#end()
     this.#native?.abort()
-    this.#settleIntents()
+    this.#intents.release()
+    // Written entries of a transaction that will not commit stay in the
+    // log (its files only grow); they no longer hold readers back.
+    this.#logs?.end()
+    this.#logs = null
   }
 
   /**
@@ -545,20 +575,6 @@ function partsOf(store, options) {
   return handle[kTransactionParts](options)
 }
 
-/** The `coordinatedRetry` of transaction options, checked. */
-function coordinatedRetryOf(options) {
-  const coordinatedRetry = options?.coordinatedRetry ?? false
-  if (typeof coordinatedRetry !== 'boolean') throw invalidArgType('options.coordinatedRetry', 'a boolean', coordinatedRetry)
-  return coordinatedRetry
-}
-
-/** The `disableSnapshot` of transaction options, checked. */
-function disableSnapshotOf(options) {
-  const disableSnapshot = options?.disableSnapshot ?? false
-  if (typeof disableSnapshot !== 'boolean') throw invalidArgType('options.disableSnapshot', 'a boolean', disableSnapshot)
-  return disableSnapshot
-}
-
 /** Milliseconds since the epoch, with a fraction. */
 function nowMilliseconds() {
   return performance.timeOrigin + performance.now()
@@ -572,4 +588,4 @@ const RETRYABLE = new Set(['ERR_BUSY', 'ERR_TRY_AGAIN'])
 /** What a commit under `coordinatedRetry` resolves on a conflict: run the work again (rocksdb-js's value). */
 const RETRY_NOW_VALUE = 0x04000000
 
-module.exports = { RETRY_NOW_VALUE, RETRYABLE, coordinatedRetryOf, disableSnapshotOf, Transaction, kInternal }
+module.exports = { RETRY_NOW_VALUE, RETRYABLE, Transaction, kInternal }

@@ -136,6 +136,28 @@ function guardWrite(slot, write) {
   return result
 }
 
+/**
+ * The slots a transaction's writes hold until it commits or aborts: no
+ * version verifies or is published there meanwhile.
+ */
+class WriteIntents {
+  #slots = []
+
+  /** Marks `slot` as written until `release()`. */
+  hold(slot) {
+    verificationLock(slot)
+    this.#slots.push(slot)
+  }
+
+  /** Lets go of every slot held: after the commit or the abort. */
+  release() {
+    const slots = this.#slots
+    if (slots.length === 0) return
+    this.#slots = []
+    for (const slot of slots) verificationSettle(slot)
+  }
+}
+
 /** `RocksDatabase.config({ verificationTableEntries })`. */
 function configure(entries) {
   if (!Number.isInteger(entries) || entries < 0 || entries > 2 ** 31) {
@@ -155,6 +177,7 @@ module.exports = {
   readVersioned,
   snapshotsAllow,
   guardWrite,
+  WriteIntents,
   configure,
   verificationVerify,
   verificationPopulate,

@@ -17,7 +17,8 @@ const { beside } = require('../registry')
 const { backup, makeBackups } = require('../backups')
 const { shutdown } = require('./lifecycle')
 const { stats } = require('./stats')
-const { DatabaseCoordination } = require('./coordination')
+const { DatabaseLogs } = require('./logs')
+const { TransactionLog, parseTransactionLog } = require('../transaction-log')
 const { kDb } = require('./internal')
 const { Store } = require('./store')
 const { DBI } = require('../dbi')
@@ -29,7 +30,7 @@ const { FRESH_VERSION_FLAG, VERSION_NOT_UNIQUE_FLAG, configure: configureVerific
  * A RocksDB database. Keys are encoded with ordered-binary and values with
  * msgpack unless the options say otherwise.
  */
-class RocksDatabase extends DatabaseCoordination {
+class RocksDatabase extends DatabaseLogs {
   #checkpoints = null
 
   #branches = null
@@ -263,5 +264,7 @@ module.exports = {
   currentThreadId,
   tryFileLock,
   fileLockRelease,
+  TransactionLog,
+  parseTransactionLog,
   ERROR_CODES,
 }

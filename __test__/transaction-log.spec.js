@@ -1,0 +1,297 @@
+'use strict'
+
+// Transaction logs: entries written with their transaction's commit, in
+// rocksdb-js's file format, read back by query() only once committed;
+// rotation, the torn tail a crash leaves, SIGKILL, threads, purging.
+
+const test = require('ava')
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+const { Worker } = require('node:worker_threads')
+const { RocksDatabase, Transaction, parseTransactionLog, constants } = require('..')
+const { scratch } = require('./helpers')
+
+const root = path.resolve(__dirname, '..')
+const fileOf = (db, name, sequence = 1) => path.join(db.path, 'transaction_logs', name, `${sequence}.txnlog`)
+const texts = (entries) => [...entries].map((entry) => entry.data.toString())
+
+test('entries are written with the commit, in rocksdb-js’s format, and read back in order', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const log = db.useLog('audit')
+  t.is(db.useLog('audit'), log, 'one log object per name')
+  t.is(log.path, path.join(db.path, 'transaction_logs', 'audit'))
+  t.deepEqual(db.listLogs(), ['audit'])
+  let stamp
+  await db.transaction(async (txn) => {
+    stamp = txn.getTimestamp()
+    log.addEntry(Buffer.from('first'), txn.id)
+    log.addEntry(new Uint8Array([1, 2]), txn.id)
+    await txn.put('k', 1)
+  })
+  db.transactionSync((txn) => txn.useLog('audit').addEntry(Buffer.from('sync')))
+
+  // The bytes, as rocksdb-js's docs/transaction-log.md lays them out.
+  const bytes = fs.readFileSync(fileOf(db, 'audit'))
+  t.is(bytes.readUInt32BE(0), constants.TRANSACTION_LOG_TOKEN)
+  t.is(bytes[4], 1, 'format version 1')
+  let at = constants.TRANSACTION_LOG_FILE_HEADER_SIZE
+  t.is(bytes.readDoubleBE(at), stamp, "an entry carries its transaction's timestamp")
+  t.is(bytes.readUInt32BE(at + 8), 5)
+  t.is(bytes[at + 12], 0, 'not the last of its transaction')
+  at += 13 + 5
+  t.is(bytes[at + 12], constants.TRANSACTION_LOG_ENTRY_LAST_FLAG)
+  const parsed = parseTransactionLog(fileOf(db, 'audit'))
+  t.is(parsed.version, 1)
+  t.is(parsed.size, bytes.length)
+  t.deepEqual(parsed.entries.map((entry) => [entry.length, entry.flags]), [[5, 0], [2, 1], [4, 1]])
+
+  const entries = [...log.query({ start: 0 })]
+  t.deepEqual(entries.map((entry) => [entry.data.toString('hex'), entry.endTxn]), [
+    [Buffer.from('first').toString('hex'), false],
+    ['0102', true],
+    [Buffer.from('sync').toString('hex'), true],
+  ])
+  t.is(entries[0].timestamp, stamp)
+  t.is(log.getLogFileSize(), bytes.length)
+  t.is(log.getStats().totals.transactionsWritten >= 2, true)
+})
+
+test('nothing of an aborted transaction is logged; a conflict keeps its entries unseen until its retry commits, and logs them once', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const log = db.useLog('audit')
+  await db.transaction(async (txn) => {
+    log.addEntry(Buffer.from('never'), txn.id)
+    txn.abort()
+  })
+  t.false(fs.existsSync(fileOf(db, 'audit')), 'no file: nothing was written')
+  t.deepEqual(texts(log.query({ start: 0 })), [])
+
+  db.putSync('n', 0)
+  const txn = new Transaction(db.store)
+  const n = db.getSync('n', { transaction: txn })
+  log.addEntry(Buffer.from('counted'), txn.id)
+  db.putSync('n', n + 1, { transaction: txn })
+  db.putSync('n', 10)
+  await t.throwsAsync(txn.commit(), { code: 'ERR_BUSY' })
+  t.deepEqual(texts(log.query({ start: 0 })), [], 'written, not committed: unseen')
+  t.deepEqual(texts(log.query({ start: 0, readUncommitted: true })), ['counted'], 'readUncommitted sees it')
+  log.addEntry(Buffer.from('again'), txn.id)
+  db.putSync('n', db.getSync('n', { transaction: txn }) + 1, { transaction: txn })
+  await txn.commit()
+  t.deepEqual(texts(log.query({ start: 0 })), ['counted'], 'committed by the retry, and written once')
+  t.is(db.getSync('n'), 11)
+
+  // transaction() runs the callback again on the same transaction.
+  let runs = 0
+  await db.transaction(async (inner, attempt) => {
+    runs++
+    if (attempt === 1) {
+      log.addEntry(Buffer.from('retried'), inner.id)
+      inner.getSync('n')
+      db.putSync('n', 20)
+    }
+    inner.putSync('n', (inner.getSync('n') ?? 0) + 1)
+  })
+  t.is(runs, 2)
+  t.deepEqual(texts(log.query({ start: 0 })), ['counted', 'retried'])
+})
+
+test('query options: start, end, exclusiveStart, exactStart, and a query that goes on as the log grows', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const log = db.useLog('q')
+  const tail = log.query()
+  t.deepEqual(texts(tail), [], 'without start: what commits from now on')
+  for (const [stamp, text] of [[100, 'a'], [200, 'b'], [300, 'c']]) {
+    const txn = new Transaction(db.store)
+    txn.setTimestamp(stamp)
+    log.addEntry(Buffer.from(text), txn.id)
+    await txn.commit()
+  }
+  t.deepEqual(texts(tail), ['a', 'b', 'c'], 'iterated again, the query goes on')
+  t.deepEqual(texts(tail), [])
+  t.deepEqual(texts(log.query({ start: 200 })), ['b', 'c'])
+  t.deepEqual(texts(log.query({ start: 200, exclusiveStart: true })), ['c'])
+  t.deepEqual(texts(log.query({ start: 100, end: 300 })), ['a', 'b'], 'end is exclusive')
+  t.deepEqual(texts(log.query({ start: 200, exactStart: true })), ['b', 'c'])
+  t.deepEqual(texts(log.query({ start: 150, exactStart: true })), [], 'no entry stamped 150')
+  t.throws(() => log.query({ start: 'x' }), { instanceOf: TypeError, message: /options\.start/ })
+})
+
+test('files rotate past transactionLogMaxSize; a transaction is never split; queries read across files', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { transactionLogMaxSize: 200 })
+  const log = db.useLog('r')
+  for (let i = 0; i < 6; i++) {
+    await db.transaction(async (txn) => {
+      log.addEntry(Buffer.alloc(40, 48 + i), txn.id)
+      log.addEntry(Buffer.alloc(40, 48 + i), txn.id)
+    })
+  }
+  const files = fs.readdirSync(log.path).sort()
+  t.true(files.length >= 3, `rotated: ${files}`)
+  for (const file of files) {
+    const { entries } = parseTransactionLog(path.join(log.path, file))
+    t.is(entries.length % 2, 0, `${file} holds whole transactions`)
+    t.is(entries.at(-1).flags, 1)
+  }
+  t.deepEqual(texts(log.query({ start: 0 })).map((text) => text[0]), ['0', '0', '1', '1', '2', '2', '3', '3', '4', '4', '5', '5'])
+  t.is(log.getLogFileSize(), files.reduce((sum, file) => sum + fs.statSync(path.join(log.path, file)).size, 0))
+  t.is(log.getLogFileSize(1), fs.statSync(fileOf(db, 'r', 1)).size)
+})
+
+test('a torn tail a crash left is cut when the log is next used, and writing goes on after it', async (t) => {
+  const s = scratch(t)
+  let db = s.open('db')
+  const write = async (handle, text) => {
+    const log = handle.useLog('torn')
+    await handle.transaction(async (txn) => log.addEntry(Buffer.from(text), txn.id))
+  }
+  await write(db, 'kept')
+  db.close()
+  const file = fileOf(db, 'torn')
+  const whole = fs.statSync(file).size
+  // Half a frame: a header that promises more than follows.
+  const torn = Buffer.alloc(20)
+  torn.writeDoubleBE(Date.now(), 0)
+  torn.writeUInt32BE(5000, 8)
+  fs.appendFileSync(file, torn)
+  db = s.open('db')
+  const log = db.useLog('torn')
+  t.is(fs.statSync(file).size, whole, 'cut back to the last whole entry')
+  await write(db, 'after')
+  t.deepEqual(texts(log.query({ start: 0 })), ['kept', 'after'])
+  t.deepEqual(
+    parseTransactionLog(file).entries.map((entry) => entry.data.toString()),
+    ['kept', 'after'],
+  )
+})
+
+test('SIGKILL after acknowledged commits loses no logged entry', async (t) => {
+  const s = scratch(t)
+  const dbPath = s.path('db')
+  const script = `
+    const { RocksDatabase } = require(${JSON.stringify(root)})
+    const db = RocksDatabase.open(${JSON.stringify(dbPath)})
+    const log = db.useLog('crash')
+    ;(async () => {
+      for (let i = 0; ; i++) {
+        await db.transaction(async (txn) => {
+          log.addEntry(Buffer.from('entry-' + i), txn.id)
+          await txn.put('k' + i, i)
+        })
+        process.stdout.write(i + '\\n')
+      }
+    })()`
+  const acknowledged = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let stderr = ''
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      if (out.split('\n').length > 200) child.kill('SIGKILL')
+    })
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out.split('\n').filter(Boolean).map(Number)) : reject(new Error(`exited ${code}: ${stderr}`))))
+  })
+  const db = s.track(RocksDatabase.open(dbPath))
+  const logged = new Set(texts(db.useLog('crash').query({ start: 0, readUncommitted: true })))
+  for (const i of acknowledged) {
+    t.true(logged.has('entry-' + i), `acknowledged entry ${i} is in the log`)
+    t.is(db.getSync('k' + i), i)
+  }
+  t.true(acknowledged.length > 150)
+})
+
+test('worker threads log into one log at once; every entry is whole', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const script = `
+    const { workerData, parentPort } = require('node:worker_threads')
+    const { RocksDatabase } = require(${JSON.stringify(root)})
+    const db = RocksDatabase.open(workerData.path)
+    const log = db.useLog('shared')
+    ;(async () => {
+      for (let i = 0; i < 100; i++) {
+        await db.transaction(async (txn) => {
+          log.addEntry(Buffer.from(workerData.name + '-' + i + '-a'), txn.id)
+          log.addEntry(Buffer.from(workerData.name + '-' + i + '-b'), txn.id)
+        })
+      }
+      db.close()
+      parentPort.postMessage('done')
+    })()`
+  const workers = ['w1', 'w2', 'w3'].map((name) => new Worker(script, { eval: true, workerData: { path: db.path, name } }))
+  await Promise.all(workers.map((worker) => new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject))))
+  const entries = texts(db.useLog('shared').query({ start: 0 }))
+  t.is(entries.length, 600)
+  for (let i = 0; i < entries.length; i += 2) {
+    t.is(entries[i].replace(/-a$/, ''), entries[i + 1].replace(/-b$/, ''), "a transaction's entries stay together")
+  }
+})
+
+test('purgeLogs: by age, never the newest file, destroy, entry counts; listLogs', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { transactionLogMaxSize: 100 })
+  const log = db.useLog('p')
+  for (let i = 0; i < 3; i++) await db.transaction(async (txn) => log.addEntry(Buffer.alloc(60, 97 + i), txn.id))
+  const files = fs.readdirSync(log.path).sort()
+  t.is(files.length, 3)
+  t.deepEqual(db.purgeLogs(), [], 'nothing older than the retention (3 days)')
+  const old = new Date(Date.now() - 60_000)
+  for (const file of files) fs.utimesSync(path.join(log.path, file), old, old)
+  const purged = db.purgeLogs({ before: Date.now(), includeEntryCounts: true })
+  t.deepEqual(purged, [
+    { path: path.join(log.path, '1.txnlog'), entries: 1 },
+    { path: path.join(log.path, '2.txnlog'), entries: 1 },
+  ], 'the newest file stays: it is written to')
+  t.deepEqual(texts(log.query({ start: 0 })).map((text) => text[0]), ['c'])
+  db.useLog('other')
+  t.deepEqual(db.listLogs(), ['other', 'p'])
+  t.deepEqual(db.purgeLogs({ destroy: true, name: 'p' }), [path.join(log.path, '3.txnlog')])
+  t.deepEqual(db.listLogs(), ['other'])
+  const again = db.useLog('p')
+  await db.transaction(async (txn) => again.addEntry(Buffer.from('new'), txn.id))
+  t.deepEqual(texts(again.query({ start: 0 })), ['new'], 'a destroyed log starts anew')
+})
+
+test('bad arguments are TypeErrors; a closed database refuses; a file that is no log is a coded error', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  t.throws(() => db.useLog(undefined), { instanceOf: TypeError, message: /^Log name must be a string or number/ })
+  t.throws(() => db.useLog('../x'), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  t.is(db.useLog(612).name, '612', 'numbers name logs')
+  const log = db.useLog('e')
+  await db.transaction(async (txn) => {
+    t.throws(() => log.addEntry('text', txn.id), { instanceOf: TypeError, message: /^Invalid log entry/ })
+    t.throws(() => log.addEntry(Buffer.from('x')), { instanceOf: TypeError, message: /^Missing argument, transaction id is required/ })
+    t.throws(() => log.addEntry(Buffer.from('x'), -1), { instanceOf: TypeError, message: /non-negative integer/ })
+    t.throws(() => log.addEntry(Buffer.from('x'), txn.id + 1000), { instanceOf: TypeError, message: /^Transaction not found/ })
+  })
+  const bogus = s.path('bogus.txnlog')
+  fs.writeFileSync(bogus, 'not a log at all')
+  t.throws(() => parseTransactionLog(bogus), { code: 'ERR_ROCKSDB_CORRUPTION' })
+  db.close()
+  t.throws(() => db.useLog('e2'), { code: 'ERR_DATABASE_CLOSED' })
+})
+
+test('a checkpoint holds every acknowledged write of families written without the WAL, and none of the logs', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { disableWAL: true })
+  const family = s.open('db', { name: 'table', disableWAL: true })
+  const log = db.useLog('audit')
+  await db.transaction(async (txn) => {
+    await family.put('record', { v: 1 }, { transaction: txn })
+    log.addEntry(Buffer.from('record v1'), txn.id)
+  })
+  await db.put('plain', 2)
+  await db.createCheckpoint(s.path('checkpoint'))
+  const copy = s.track(RocksDatabase.open(s.path('checkpoint')))
+  const copyFamily = s.track(RocksDatabase.open(s.path('checkpoint'), { name: 'table' }))
+  t.deepEqual(copyFamily.getSync('record'), { v: 1 }, 'flushed into the checkpoint as it was made')
+  t.is(copy.getSync('plain'), 2)
+  t.deepEqual(copy.listLogs(), [], 'the logs stay with the database')
+})
