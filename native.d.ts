@@ -372,6 +372,10 @@ export interface LogCounters {
   entriesWritten: number
   bytesWritten: number
   rotations: number
+  writeFailures: number
+  purgeRuns: number
+  filesPurged: number
+  bytesPurged: number
   uncommittedTransactions: number
   currentSequence: number
 }
@@ -727,6 +731,9 @@ export declare function transactionLogForget(dbPath: string, name: string): void
  * at `db_path`, whose files rotate past `max_file_size` bytes (0: never).
  */
 export declare function transactionLogOpen(dbPath: string, name: string, maxFileSize: number): void
+
+/** Counts a purge of a log that deleted `files` files of `bytes` bytes. */
+export declare function transactionLogPurged(dbPath: string, name: string, files: number, bytes: number): void
 
 /** `transactionLogWriteSync` on a worker thread. */
 export declare function transactionLogWrite(dbPath: string, name: string, maxFileSize: number, timestamp: number, entries: Array<Buffer>): Promise<LogPosition>

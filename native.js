@@ -890,6 +890,7 @@ module.exports.transactionLogCounters = nativeBinding.transactionLogCounters
 module.exports.transactionLogFinish = nativeBinding.transactionLogFinish
 module.exports.transactionLogForget = nativeBinding.transactionLogForget
 module.exports.transactionLogOpen = nativeBinding.transactionLogOpen
+module.exports.transactionLogPurged = nativeBinding.transactionLogPurged
 module.exports.transactionLogWrite = nativeBinding.transactionLogWrite
 module.exports.transactionLogWriteSync = nativeBinding.transactionLogWriteSync
 module.exports.tryLockFile = nativeBinding.tryLockFile

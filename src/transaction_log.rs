@@ -31,6 +31,8 @@ pub const VERSION: u8 = 1;
 pub const FILE_HEADER_SIZE: usize = 13;
 pub const ENTRY_HEADER_SIZE: usize = 13;
 pub const LAST_IN_TRANSACTION: u8 = 0x01;
+/// rocksdb-js's default size of a log file.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 << 20;
 
 /// A place in a store: the file's sequence number and an offset in it.
 /// Ordered as the log is: by file, then offset.
@@ -49,6 +51,10 @@ struct Inner {
   entries_written: u64,
   bytes_written: u64,
   rotations: u64,
+  write_failures: u64,
+  purge_runs: u64,
+  files_purged: u64,
+  bytes_purged: u64,
 }
 
 /// The log files of one log name of one database.
@@ -148,17 +154,20 @@ fn file_header(timestamp: f64) -> [u8; FILE_HEADER_SIZE] {
 
 impl LogStore {
   /// The store of `dir`, opened (its newest file's torn tail cut) at its
-  /// first use in the process.
-  pub fn of(dir: PathBuf, max_file_size: u64) -> DbResult<Arc<LogStore>> {
+  /// first use in the process, with files of `max_file_size` bytes (when
+  /// not given, the size it was opened with, or the default).
+  pub fn of(dir: PathBuf, max_file_size: Option<u64>) -> DbResult<Arc<LogStore>> {
     let mut stores = stores();
+    let mut size = max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
     if let Some(store) = stores.get(&dir) {
       if !store.changed_on_disk() {
         return Ok(store.clone());
       }
       // Files changed under a store with nothing in flight (purged, cut by
       // another process, restored): it is opened again from them.
+      size = max_file_size.unwrap_or(store.max_file_size);
     }
-    let store = Arc::new(LogStore::open(dir.clone(), max_file_size)?);
+    let store = Arc::new(LogStore::open(dir.clone(), size)?);
     stores.insert(dir, store.clone());
     Ok(store)
   }
@@ -219,6 +228,10 @@ impl LogStore {
         entries_written: 0,
         bytes_written: 0,
         rotations: 0,
+        write_failures: 0,
+        purge_runs: 0,
+        files_purged: 0,
+        bytes_purged: 0,
       }),
     }
   }
@@ -265,6 +278,21 @@ impl LogStore {
       inner.size = 0;
       inner.rotations += 1;
     }
+    let written = self.append(&mut inner, timestamp, &framed, entries.len());
+    if written.is_err() {
+      inner.write_failures += 1;
+    }
+    written
+  }
+
+  /// `write` once the file to write to is chosen.
+  fn append(
+    &self,
+    inner: &mut Inner,
+    timestamp: f64,
+    framed: &[u8],
+    entries: usize,
+  ) -> DbResult<Position> {
     if inner.file.is_none() {
       fs::create_dir_all(&self.dir)
         .map_err(|err| DbError::io(&err, "create the transaction log directory", &self.dir))?;
@@ -289,7 +317,7 @@ impl LogStore {
     let start = (inner.sequence, inner.size as u32);
     let path = file_path(&self.dir, inner.sequence);
     let file = inner.file.as_mut().expect("opened above");
-    if let Err(err) = file.write_all(&framed) {
+    if let Err(err) = file.write_all(framed) {
       // What was written of it is a torn tail: cut it, so the next
       // transaction starts on a frame boundary.
       let _ = file.set_len(start.1 as u64);
@@ -298,7 +326,7 @@ impl LogStore {
     inner.size += framed.len() as u64;
     inner.uncommitted.insert(start);
     inner.transactions_written += 1;
-    inner.entries_written += entries.len() as u64;
+    inner.entries_written += entries as u64;
     inner.bytes_written += framed.len() as u64;
     Ok(start)
   }
@@ -324,9 +352,9 @@ impl LogStore {
 /// `LogStore::of` for a database path and log name.
 // For the napi functions below, which tests do not call.
 #[cfg_attr(test, allow(dead_code))]
-fn store(db_path: &str, name: &str, max_file_size: f64) -> DbResult<Arc<LogStore>> {
+fn store(db_path: &str, name: &str, max_file_size: Option<f64>) -> DbResult<Arc<LogStore>> {
   let dir = Path::new(db_path).join("transaction_logs").join(name);
-  LogStore::of(dir, max_file_size.max(0.0) as u64)
+  LogStore::of(dir, max_file_size.map(|size| size.max(0.0) as u64))
 }
 
 /// A place in a log: a file's sequence number and an offset in it.
@@ -345,6 +373,10 @@ pub struct LogCounters {
   pub entries_written: f64,
   pub bytes_written: f64,
   pub rotations: f64,
+  pub write_failures: f64,
+  pub purge_runs: f64,
+  pub files_purged: f64,
+  pub bytes_purged: f64,
   pub uncommitted_transactions: u32,
   pub current_sequence: u32,
 }
@@ -358,7 +390,7 @@ pub fn transaction_log_open(
   name: String,
   max_file_size: f64,
 ) -> napi::Result<(), ErrorCode> {
-  store(&db_path, &name, max_file_size)?;
+  store(&db_path, &name, Some(max_file_size))?;
   Ok(())
 }
 
@@ -374,7 +406,7 @@ pub fn transaction_log_write_sync(
   timestamp: f64,
   entries: Vec<Buffer>,
 ) -> napi::Result<LogPosition, ErrorCode> {
-  let store = store(&db_path, &name, max_file_size)?;
+  let store = store(&db_path, &name, Some(max_file_size))?;
   let slices: Vec<&[u8]> = entries.iter().map(|entry| entry.as_ref()).collect();
   let (sequence, offset) = store.write(timestamp, &slices)?;
   Ok(LogPosition { sequence, offset })
@@ -390,7 +422,7 @@ pub fn transaction_log_write(
   timestamp: f64,
   entries: Vec<Buffer>,
 ) -> napi::Result<AsyncTask<Blocking<LogPosition>>, ErrorCode> {
-  let store = store(&db_path, &name, max_file_size)?;
+  let store = store(&db_path, &name, Some(max_file_size))?;
   let owned: Vec<Vec<u8>> = entries.iter().map(|entry| entry.to_vec()).collect();
   Ok(AsyncTask::new(Blocking::new(move || {
     let slices: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
@@ -408,7 +440,7 @@ pub fn transaction_log_finish(
   sequence: u32,
   offset: u32,
 ) -> napi::Result<(), ErrorCode> {
-  store(&db_path, &name, 0.0)?.finish((sequence, offset));
+  store(&db_path, &name, None)?.finish((sequence, offset));
   Ok(())
 }
 
@@ -419,7 +451,7 @@ pub fn transaction_log_committed(
   db_path: String,
   name: String,
 ) -> napi::Result<LogPosition, ErrorCode> {
-  let (sequence, offset) = store(&db_path, &name, 0.0)?.committed();
+  let (sequence, offset) = store(&db_path, &name, None)?.committed();
   Ok(LogPosition { sequence, offset })
 }
 
@@ -430,16 +462,37 @@ pub fn transaction_log_counters(
   db_path: String,
   name: String,
 ) -> napi::Result<LogCounters, ErrorCode> {
-  let store = store(&db_path, &name, 0.0)?;
+  let store = store(&db_path, &name, None)?;
   let inner = store.inner();
   Ok(LogCounters {
     transactions_written: inner.transactions_written as f64,
     entries_written: inner.entries_written as f64,
     bytes_written: inner.bytes_written as f64,
     rotations: inner.rotations as f64,
+    write_failures: inner.write_failures as f64,
+    purge_runs: inner.purge_runs as f64,
+    files_purged: inner.files_purged as f64,
+    bytes_purged: inner.bytes_purged as f64,
     uncommitted_transactions: inner.uncommitted.len() as u32,
     current_sequence: inner.sequence,
   })
+}
+
+/// Counts a purge of a log that deleted `files` files of `bytes` bytes.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_purged(
+  db_path: String,
+  name: String,
+  files: u32,
+  bytes: f64,
+) -> napi::Result<(), ErrorCode> {
+  let store = store(&db_path, &name, None)?;
+  let mut inner = store.inner();
+  inner.purge_runs += 1;
+  inner.files_purged += u64::from(files);
+  inner.bytes_purged += bytes.max(0.0) as u64;
+  Ok(())
 }
 
 /// Forgets the store of a log whose files were deleted, so its next use
@@ -504,19 +557,19 @@ mod tests {
   #[test]
   fn one_store_per_directory_opened_again_when_its_files_change() {
     let dir = scratch("shared");
-    let store = LogStore::of(dir.clone(), 0).expect("open");
+    let store = LogStore::of(dir.clone(), Some(0)).expect("open");
     assert!(Arc::ptr_eq(
       &store,
-      &LogStore::of(dir.clone(), 0).expect("again")
+      &LogStore::of(dir.clone(), Some(0)).expect("again")
     ));
     let start = store.write(1.0, &[b"x"]).expect("write");
     assert!(
-      Arc::ptr_eq(&store, &LogStore::of(dir.clone(), 0).expect("again")),
+      Arc::ptr_eq(&store, &LogStore::of(dir.clone(), Some(0)).expect("again")),
       "a transaction in flight keeps the store"
     );
     store.finish(start);
     fs::remove_dir_all(&dir).expect("purge");
-    let reopened = LogStore::of(dir.clone(), 0).expect("reopen");
+    let reopened = LogStore::of(dir.clone(), Some(0)).expect("reopen");
     assert!(
       !Arc::ptr_eq(&store, &reopened),
       "its files went: opened anew"
