@@ -2,7 +2,7 @@
 // `npm run test:types` (tsc --noEmit) fails when the declarations drift from
 // what the code accepts or returns. It is compiled, never run.
 
-import { BranchStore, CheckpointStore, DBI, ERROR_CODES, RocksDatabase, Store, Transaction as TransactionClass, TransactionLog, backups, constants, currentThreadId, fileLockRelease, parseTransactionLog, registryStatus, shutdown, supportedCompression, tryFileLock, versions } from '..'
+import { BranchStore, CheckpointStore, DBI, ERROR_CODES, RocksDatabase, Store, Transaction as TransactionClass, TransactionLog, CorruptFrameError, backups, constants, currentThreadId, fileLockRelease, parseTransactionLog, registryStatus, shutdown, supportedCompression, tryFileLock, versions } from '..'
 import type { BackupInfo, BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RegistryStatus, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
 
 interface User {
@@ -203,6 +203,11 @@ async function framework(): Promise<void> {
   const counted: { path: string; entries: number }[] = db.purgeLogs({ includeEntryCounts: true })
   const paths: string[] = db.purgeLogs({ before: Date.now() })
   console.log(names, counted, paths, parseTransactionLog('/tmp/1.txnlog').entries.length, log.getLogFileSize(1))
+  try {
+    for (const entry of log.query({ start: 0 })) console.log(entry)
+  } catch (error) {
+    if (error instanceof CorruptFrameError) console.log(error.position, error.resyncPosition)
+  }
   const locked: boolean = db.tryLock('k', () => {}) && db.hasLock('k') && db.unlock('k')
   const ran: number = await db.withLock('k', () => 1)
   const shared = db.getUserSharedBuffer('counter', new BigInt64Array(1).buffer, { callback: () => {} })

@@ -543,6 +543,18 @@ export declare class TransactionLog {
   getStats(): Record<string, unknown>
 }
 
+/** Bytes of a transaction log that are no whole entry where every byte must be one. */
+export declare class CorruptFrameError extends RangeError {
+  readonly code: 'ERR_ROCKSDB_CORRUPTION'
+  /** The sequence number of the file. */
+  readonly logId: number
+  /** Where the broken frame starts. */
+  readonly position: number
+  /** Where whole frames start again, if they do. */
+  readonly resyncPosition: number | undefined
+  readonly unreadableBytes: number
+}
+
 /** A transaction log file read whole. */
 export declare function parseTransactionLog(file: string): {
   size: number

@@ -19,6 +19,7 @@ const {
   transactionLogWrite,
   transactionLogWriteSync,
   transactionLogFinish,
+  transactionLogPurged,
 } = require('./binding')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
@@ -80,6 +81,55 @@ function* framesOf(bytes, offset, limit) {
   }
 }
 
+/** Well-formed frames in a row that say real log data goes on past a break. */
+const RESYNC_FRAMES = 8
+
+/** Whether a whole frame starts at `at` and ends by `end`. */
+function frameAt(bytes, at, end) {
+  if (at + ENTRY_HEADER_SIZE > end || bytes.readDoubleBE(at) === 0) return 0
+  const length = bytes.readUInt32BE(at + 8)
+  return length > 0 && at + ENTRY_HEADER_SIZE + length <= end ? ENTRY_HEADER_SIZE + length : 0
+}
+
+/**
+ * Where well-formed frames start again after a break at `from`, before
+ * `end`: the first offset from which RESYNC_FRAMES frames follow one
+ * another, or a chain of them ends exactly at `end`. `undefined` when none
+ * does (the rest is unreadable).
+ */
+function resyncAfter(bytes, from, end) {
+  for (let start = from; start + ENTRY_HEADER_SIZE <= end; start++) {
+    let at = start
+    for (let frames = 0; frames < RESYNC_FRAMES; frames++) {
+      const size = frameAt(bytes, at, end)
+      if (size === 0) break
+      at += size
+      if (frames + 1 === RESYNC_FRAMES || at === end) return start
+    }
+  }
+  return undefined
+}
+
+/**
+ * A frame of a log that does not fit (its length runs past the data, or
+ * it is zero): the bytes from `position` are unreadable up to
+ * `resyncPosition`, where well-formed frames start again (`undefined` when
+ * none do).
+ */
+class CorruptFrameError extends RangeError {
+  constructor(file, logId, position, resyncPosition) {
+    const rest = resyncPosition === undefined ? 'nothing readable follows' : `frames resume at ${resyncPosition}, ${resyncPosition - position} bytes unreadable`
+    super(`Corrupt transaction log entry at ${position} of ${file}: ${rest}`)
+    this.name = 'CorruptFrameError'
+    this.code = 'ERR_ROCKSDB_CORRUPTION'
+    /** The sequence number of the file. */
+    this.logId = logId
+    this.position = position
+    this.resyncPosition = resyncPosition
+    this.unreadableBytes = resyncPosition === undefined ? 0 : resyncPosition - position
+  }
+}
+
 /** Checks a log file's header; its version. */
 function checkHeader(bytes, file) {
   if (bytes.length < FILE_HEADER_SIZE || bytes.readUInt32BE(0) !== TOKEN) {
@@ -100,8 +150,14 @@ function parseTransactionLog(file) {
   const bytes = fs.readFileSync(file)
   const version = checkHeader(bytes, file)
   const entries = []
-  for (const { timestamp, length, flags, data } of framesOf(bytes, FILE_HEADER_SIZE, bytes.length)) {
+  let end = FILE_HEADER_SIZE
+  for (const { timestamp, length, flags, data, position } of framesOf(bytes, FILE_HEADER_SIZE, bytes.length)) {
     entries.push({ timestamp, length, flags, data: Buffer.from(data) })
+    end = position + ENTRY_HEADER_SIZE + length
+  }
+  if (end < bytes.length) {
+    const sequence = Number(/(\d+)\.txnlog$/.exec(file)?.[1] ?? 0)
+    throw new CorruptFrameError(file, sequence, end, resyncAfter(bytes, end + 1, bytes.length))
   }
   return { size: bytes.length, version, timestamp: bytes.readDoubleBE(5), entries }
 }
@@ -190,11 +246,24 @@ class LogQuery {
   #scan(limit) {
     const bytes = this.#bytes
     if (bytes === null) return undefined
-    for (const frame of framesOf(bytes, this.#offset, Math.min(limit, bytes.length))) {
+    const end = Math.min(limit, bytes.length)
+    for (const frame of framesOf(bytes, this.#offset, end)) {
       this.#offset = frame.position + ENTRY_HEADER_SIZE + frame.length
       if (this.#matches(frame.timestamp)) {
         return { done: false, value: { timestamp: frame.timestamp, endTxn: (frame.flags & LAST_IN_TRANSACTION) !== 0, data: frame.data } }
       }
+    }
+    // Bytes that are no frame, where every byte must be one: before the
+    // committed watermark, or in a file the log has moved on from. (Past
+    // the watermark of the newest file they may be a write in flight.)
+    const complete = limit <= bytes.length || (limit === Infinity && this.#sequence < this.#log.committedPosition().sequence)
+    if (this.#offset < end && complete) {
+      const position = this.#offset
+      const resync = resyncAfter(bytes, position + 1, end)
+      // The iterator goes on after the break: from where frames resume,
+      // or past the unreadable rest.
+      this.#offset = resync ?? end
+      throw new CorruptFrameError(path.join(this.#log.path, `${this.#sequence}.txnlog`), this.#sequence, position, resync)
     }
     return undefined
   }
@@ -206,17 +275,20 @@ const DONE = Object.freeze({ done: true, value: undefined })
 class TransactionLog {
   #dbPath
   #maxSize
+  #retention
   #findTransaction
 
   /**
    * @param {string} dbPath the database directory
    * @param {string} name the log's name
-   * @param {number} maxSize bytes after which the log moves on to a new file
+   * @param {{ maxSize: number, retention: number }} settings bytes after
+   *   which the log moves on to a new file; ms `purgeLogs()` keeps files
    * @param {(id: number) => object | undefined} findTransaction the open transaction of an id
    */
-  constructor(dbPath, name, maxSize, findTransaction) {
+  constructor(dbPath, name, { maxSize, retention }, findTransaction) {
     this.#dbPath = dbPath
     this.#maxSize = maxSize
+    this.#retention = retention
     this.#findTransaction = findTransaction
     /** The log's name. */
     this.name = name
@@ -281,27 +353,47 @@ class TransactionLog {
     return sequencesOf(this.path).reduce((total, number) => total + sizeOf(number), 0)
   }
 
-  /** The log's files and what this process wrote to it. */
+  /**
+   * The log's files, positions and what this process did to it, in
+   * rocksdb-js's shape (sizes in bytes, times in ms). `memory` is zero:
+   * files are read with `fs`, not mapped; `lastFlushedPosition` is
+   * `{ sequence: 0, offset: 0 }`: flushes are not tracked yet.
+   */
   getStats() {
     const sequences = sequencesOf(this.path)
     const counters = transactionLogCounters(this.#dbPath, this.name)
-    const committed = this.committedPosition()
+    const totalSizeBytes = this.getLogFileSize()
+    const currentFileSize = this.getLogFileSize(counters.currentSequence)
+    let oldestFileAgeMs = 0
+    if (sequences.length > 0) {
+      try {
+        oldestFileAgeMs = Date.now() - fs.statSync(path.join(this.path, `${sequences[0]}.txnlog`)).mtimeMs
+      } catch {}
+    }
     return {
       name: this.name,
       path: this.path,
       fileCount: sequences.length,
-      oldestSequenceNumber: sequences[0] ?? 0,
       currentSequenceNumber: counters.currentSequence,
-      totalSizeBytes: this.getLogFileSize(),
-      currentFileSize: this.getLogFileSize(counters.currentSequence),
+      oldestSequenceNumber: sequences[0] ?? 0,
+      totalSizeBytes,
+      currentFileSize,
       uncommittedTransactions: counters.uncommittedTransactions,
-      lastCommittedPosition: committed,
-      maxFileSize: this.#maxSize,
+      nextLogPosition: { sequence: counters.currentSequence, offset: currentFileSize },
+      lastCommittedPosition: this.committedPosition(),
+      lastFlushedPosition: { sequence: 0, offset: 0 },
+      memory: { activeMaps: 0, mappedBytes: 0, overlayBytes: 0 },
+      purge: { oldestFileAgeMs, purgeableFiles: 0, retainedUnflushedFiles: 0 },
+      config: { maxFileSize: this.#maxSize, retentionMs: this.#retention },
       totals: {
         transactionsWritten: counters.transactionsWritten,
         entriesWritten: counters.entriesWritten,
         bytesWritten: counters.bytesWritten,
         rotations: counters.rotations,
+        writeFailures: counters.writeFailures,
+        purgeRuns: counters.purgeRuns,
+        filesPurged: counters.filesPurged,
+        bytesPurged: counters.bytesPurged,
       },
     }
   }
@@ -400,16 +492,23 @@ function purgeLogs(dbPath, options, retention) {
     const dir = path.join(logsDir(dbPath), name)
     const sequences = sequencesOf(dir)
     const newest = sequences.at(-1)
+    let files = 0
+    let bytes = 0
     for (const sequence of sequences) {
       const file = path.join(dir, `${sequence}.txnlog`)
-      if (!options.destroy && (sequence === newest || fs.statSync(file).mtimeMs >= before)) continue
+      const stat = fs.statSync(file)
+      if (!options.destroy && (sequence === newest || stat.mtimeMs >= before)) continue
       const entries = options.includeEntryCounts ? countEntries(file) : undefined
       fs.rmSync(file, { force: true })
+      files++
+      bytes += stat.size
       purged.push(options.includeEntryCounts ? { path: file, entries } : file)
     }
     if (options.destroy) {
       fs.rmSync(dir, { recursive: true, force: true })
       transactionLogForget(dbPath, name)
+    } else {
+      transactionLogPurged(dbPath, name, files, bytes)
     }
   }
   return purged
@@ -425,6 +524,7 @@ function countEntries(file) {
 
 module.exports = {
   TransactionLog,
+  CorruptFrameError,
   LogBatch,
   boundLog,
   parseTransactionLog,

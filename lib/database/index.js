@@ -18,7 +18,7 @@ const { backup, makeBackups } = require('../backups')
 const { shutdown } = require('./lifecycle')
 const { stats } = require('./stats')
 const { DatabaseLogs } = require('./logs')
-const { TransactionLog, parseTransactionLog } = require('../transaction-log')
+const { TransactionLog, CorruptFrameError, parseTransactionLog } = require('../transaction-log')
 const { kDb } = require('./internal')
 const { Store } = require('./store')
 const { DBI } = require('../dbi')
@@ -265,6 +265,7 @@ module.exports = {
   tryFileLock,
   fileLockRelease,
   TransactionLog,
+  CorruptFrameError,
   parseTransactionLog,
   ERROR_CODES,
 }

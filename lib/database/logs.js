@@ -6,6 +6,8 @@
  * Built on ./coordination.
  */
 
+const fs = require('node:fs')
+const path = require('node:path')
 const { TransactionLog, listLogs, purgeLogs, checkLogName, DEFAULT_MAX_SIZE, DEFAULT_RETENTION } = require('../transaction-log')
 const { Transaction } = require('../transaction')
 const { DatabaseCoordination } = require('./coordination')
@@ -21,16 +23,23 @@ class DatabaseLogs extends DatabaseCoordination {
    * the process shares its files, `<path>/transaction_logs/<name>/`). Its
    * `addEntry(data, txn.id)` logs `data` as part of a transaction, written
    * just before the transaction commits; `query()` reads committed entries
-   * back.
+   * back. Making a log that did not exist emits `'new-transaction-log'`
+   * (with its name) to the database's listeners.
    */
   useLog(name) {
     name = checkLogName(name)
     if (!this.isOpen()) throw databaseNotOpen()
     let log = this.#logs.get(name)
     if (log === undefined) {
-      const maxSize = this.options.transactionLogMaxSize ?? DEFAULT_MAX_SIZE
-      log = new TransactionLog(this.path, name, maxSize, (id) => Transaction.find(this.path, id))
+      const settings = {
+        maxSize: this.options.transactionLogMaxSize ?? DEFAULT_MAX_SIZE,
+        retention: this.options.transactionLogRetention ?? DEFAULT_RETENTION,
+      }
+      const created = !fs.existsSync(path.join(this.path, 'transaction_logs', name))
+      log = new TransactionLog(this.path, name, settings, (id) => Transaction.find(this.path, id))
       this.#logs.set(name, log)
+      // rocksdb-js's event, heard by every handle of the database.
+      if (created) this.notify('new-transaction-log', name)
     }
     return log
   }
