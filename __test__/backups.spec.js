@@ -4,6 +4,7 @@ const test = require('ava')
 const fs = require('node:fs')
 const path = require('node:path')
 const crypto = require('node:crypto')
+const net = require('node:net')
 const { spawn, spawnSync, execFileSync } = require('node:child_process')
 const { Writable } = require('node:stream')
 const { RocksDatabase, backups } = require('..')
@@ -412,38 +413,53 @@ test('bad arguments are TypeErrors naming them; a store inside the database is r
 })
 
 // S3: a real S3-compatible server (moto's), started here on localhost.
-function startMoto(t) {
-  const found = spawnSync('moto_server', ['--help'], { stdio: 'ignore' })
-  if (found.error) return null
-  const port = 20000 + Math.floor(Math.random() * 20000)
-  const server = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
-  t.teardown(() => server.kill())
-  return `http://127.0.0.1:${port}`
+
+/** A TCP port nobody listens on now: the system picks it. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address()
+      probe.close(() => resolve(port))
+    })
+  })
 }
 
 /**
  * A local S3 server with an empty bucket `bucket`: `{ s3, client }`, or
  * `null` (the test passed as skipped) where moto_server is not installed.
+ * The server is this test's own: one that exits before it answers (its
+ * port was taken meanwhile) is replaced, so no request can reach another
+ * test's server.
  */
 async function s3Bucket(t, bucket) {
-  const endpoint = startMoto(t)
-  if (!endpoint) {
+  const found = spawnSync('moto_server', ['--help'], { stdio: 'ignore' })
+  if (found.error) {
     // .ci/run installs it: under CI its absence is a failure, not a skip.
     if (process.env.CI) t.fail('moto_server is not installed (pip install "moto[server]")')
     else t.log('skipped: moto_server is not installed (pip install "moto[server]")') || t.pass()
     return null
   }
   const { S3Client, CreateBucketCommand } = require('@aws-sdk/client-s3')
-  const s3 = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
-  const client = new S3Client({ ...s3, forcePathStyle: true })
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await client.send(new CreateBucketCommand({ Bucket: bucket }))
-      return { s3, client }
-    } catch (error) {
-      if (attempt > 100) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100))
+  for (let start = 0; ; start++) {
+    const port = await freePort()
+    const server = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+    let exited = false
+    server.once('exit', () => (exited = true))
+    t.teardown(() => server.kill())
+    const s3 = { endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+    const client = new S3Client({ ...s3, forcePathStyle: true })
+    for (let attempt = 0; !exited; attempt++) {
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: bucket }))
+        if (!exited) return { s3, client }
+      } catch (error) {
+        if (attempt > 100) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
     }
+    if (start > 5) throw new Error('moto_server kept exiting before it answered')
   }
 }
 
