@@ -380,6 +380,13 @@ export interface LogCounters {
   currentSequence: number
 }
 
+/** A log of a database and a position in it. */
+export interface LogMark {
+  name: string
+  sequence: number
+  offset: number
+}
+
 /** A place in a log: a file's sequence number and an offset in it. */
 export interface LogPosition {
   sequence: number
@@ -720,11 +727,27 @@ export declare function transactionLogCounters(dbPath: string, name: string): Lo
 /** The transaction written at (`sequence`, `offset`) ended. */
 export declare function transactionLogFinish(dbPath: string, name: string, sequence: number, offset: number): void
 
+/** Records the marks of `transactionLogMarks` as flushed, after the flush. */
+export declare function transactionLogFlushed(dbPath: string, marks: Array<LogMark>): void
+
 /**
  * Forgets the store of a log whose files were deleted, so its next use
  * starts again from the files on disk.
  */
 export declare function transactionLogForget(dbPath: string, name: string): void
+
+/**
+ * Where the entries of flushed transactions of a log end; `{ 0, 0 }` when
+ * no flush was recorded.
+ */
+export declare function transactionLogLastFlushed(dbPath: string, name: string): LogPosition
+
+/**
+ * Where the committed entries of every log of the database at `db_path`
+ * open in the process end, taken before a flush: once the flush is done,
+ * `transactionLogFlushed` records them as flushed.
+ */
+export declare function transactionLogMarks(dbPath: string): Array<LogMark>
 
 /**
  * Opens (at its first use in the process) the log `name` of the database

@@ -55,6 +55,10 @@ struct Inner {
   purge_runs: u64,
   files_purged: u64,
   bytes_purged: u64,
+  /// Where the entries end whose transactions RocksDB has flushed to SST
+  /// files: a replay of the log (of families written without the WAL)
+  /// starts there. Kept in `txn.state`, as rocksdb-js keeps it.
+  flushed: Option<Position>,
 }
 
 /// The log files of one log name of one database.
@@ -72,6 +76,20 @@ fn stores() -> MutexGuard<'static, Stores> {
   STORES
     .lock()
     .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The file that keeps where the entries of flushed transactions end:
+/// the offset, then the file's sequence number, u32 little-endian each.
+const STATE_FILE: &str = "txn.state";
+
+/// The position `txn.state` at `path` holds; `None` when there is none, or
+/// it is not 8 bytes.
+fn read_state(path: &Path) -> Option<Position> {
+  let bytes = fs::read(path).ok()?;
+  let state: [u8; 8] = bytes.as_slice().try_into().ok()?;
+  let offset = u32::from_le_bytes(state[0..4].try_into().ok()?);
+  let sequence = u32::from_le_bytes(state[4..8].try_into().ok()?);
+  Some((sequence, offset))
 }
 
 /// The file of sequence `sequence` in `dir`.
@@ -217,7 +235,6 @@ impl LogStore {
 
   fn empty(dir: PathBuf, sequence: u32, max_file_size: u64) -> LogStore {
     LogStore {
-      dir,
       max_file_size,
       inner: Mutex::new(Inner {
         sequence,
@@ -232,7 +249,9 @@ impl LogStore {
         purge_runs: 0,
         files_purged: 0,
         bytes_purged: 0,
+        flushed: read_state(&dir.join(STATE_FILE)),
       }),
+      dir,
     }
   }
 
@@ -335,6 +354,37 @@ impl LogStore {
   /// committed entries no longer wait for it.
   pub fn finish(&self, start: Position) {
     self.inner().uncommitted.remove(&start);
+  }
+
+  /// Records that every entry before `position` belongs to a transaction
+  /// RocksDB has flushed, unless an earlier flush recorded more: in memory
+  /// and in `txn.state`, replaced whole (written aside, then renamed).
+  pub fn flushed_to(&self, position: Position) -> DbResult<()> {
+    let mut inner = self.inner();
+    if inner.flushed.is_some_and(|flushed| flushed >= position) || position.1 == 0 {
+      return Ok(());
+    }
+    let path = self.dir.join(STATE_FILE);
+    let aside = self.dir.join(format!("{STATE_FILE}.tmp"));
+    let mut state = [0u8; 8];
+    state[0..4].copy_from_slice(&position.1.to_le_bytes());
+    state[4..8].copy_from_slice(&position.0.to_le_bytes());
+    fs::write(&aside, state)
+      .and_then(|()| fs::rename(&aside, &path))
+      .map_err(|err| {
+        DbError::io(
+          &err,
+          "record the flushed position of the transaction log",
+          &path,
+        )
+      })?;
+    inner.flushed = Some(position);
+    Ok(())
+  }
+
+  /// Where the entries of flushed transactions end, if a flush was recorded.
+  pub fn flushed(&self) -> Option<Position> {
+    self.inner().flushed
   }
 
   /// Where committed entries end: the start of the first transaction not
@@ -478,6 +528,66 @@ pub fn transaction_log_counters(
   })
 }
 
+/// A log of a database and a position in it.
+#[napi(object)]
+#[cfg_attr(test, allow(dead_code))]
+pub struct LogMark {
+  pub name: String,
+  pub sequence: u32,
+  pub offset: u32,
+}
+
+/// Where the committed entries of every log of the database at `db_path`
+/// open in the process end, taken before a flush: once the flush is done,
+/// `transactionLogFlushed` records them as flushed.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_marks(db_path: String) -> Vec<LogMark> {
+  let logs = Path::new(&db_path).join("transaction_logs");
+  let open: Vec<(PathBuf, Arc<LogStore>)> = stores()
+    .iter()
+    .filter(|(dir, _)| dir.parent() == Some(logs.as_path()))
+    .map(|(dir, store)| (dir.clone(), store.clone()))
+    .collect();
+  open
+    .into_iter()
+    .filter_map(|(dir, store)| {
+      let name = dir.file_name()?.to_str()?.to_string();
+      let (sequence, offset) = store.committed();
+      Some(LogMark {
+        name,
+        sequence,
+        offset,
+      })
+    })
+    .collect()
+}
+
+/// Records the marks of `transactionLogMarks` as flushed, after the flush.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_flushed(
+  db_path: String,
+  marks: Vec<LogMark>,
+) -> napi::Result<(), ErrorCode> {
+  for mark in marks {
+    store(&db_path, &mark.name, None)?.flushed_to((mark.sequence, mark.offset))?;
+  }
+  Ok(())
+}
+
+/// Where the entries of flushed transactions of a log end; `{ 0, 0 }` when
+/// no flush was recorded.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_last_flushed(
+  db_path: String,
+  name: String,
+) -> napi::Result<LogPosition, ErrorCode> {
+  let (sequence, offset) = store(&db_path, &name, None)?.flushed().unwrap_or((0, 0));
+  Ok(LogPosition { sequence, offset })
+}
+
 /// Counts a purge of a log that deleted `files` files of `bytes` bytes.
 #[napi]
 #[cfg_attr(test, allow(dead_code))]
@@ -576,6 +686,35 @@ mod tests {
     );
     assert_eq!(reopened.committed(), (1, 0));
     stores().remove(&dir);
+  }
+
+  #[test]
+  fn the_flushed_position_only_moves_on_and_survives_a_reopen() {
+    let dir = scratch("flushed");
+    let store = LogStore::open(dir.clone(), 0).expect("open");
+    assert_eq!(store.flushed(), None);
+    let start = store.write(1.0, &[b"x"]).expect("write");
+    store.finish(start);
+    let end = store.committed();
+    store.flushed_to(end).expect("record");
+    store.flushed_to(start).expect("an older one");
+    assert_eq!(store.flushed(), Some(end), "never back");
+    let state = fs::read(dir.join(STATE_FILE)).expect("txn.state");
+    assert_eq!(state.len(), 8);
+    assert_eq!(
+      u32::from_le_bytes(state[0..4].try_into().expect("4")),
+      end.1
+    );
+    assert_eq!(
+      u32::from_le_bytes(state[4..8].try_into().expect("4")),
+      end.0
+    );
+    drop(store);
+    assert_eq!(
+      LogStore::open(dir.clone(), 0).expect("reopen").flushed(),
+      Some(end)
+    );
+    fs::remove_dir_all(&dir).expect("clean");
   }
 
   #[test]
