@@ -526,6 +526,8 @@ export interface TransactionLogQueryOptions {
   exactStart?: boolean
   /** Also entries of transactions not (yet) committed. */
   readUncommitted?: boolean
+  /** From where the entries of transactions the last `flush()` did not cover begin (a replay). */
+  startFromLastFlushed?: boolean
 }
 
 /** A transaction log of a database (`db.useLog(name)`). */
@@ -539,6 +541,10 @@ export declare class TransactionLog {
   query(options?: TransactionLogQueryOptions): IterableIterator<TransactionLogEntry>
   /** Bytes of the file `sequence`, or of all of them. */
   getLogFileSize(sequence?: number): number
+  /** Where committed entries end. */
+  committedPosition(): { sequence: number; offset: number }
+  /** Where the entries of transactions the last `flush()` covered end; `{ 0, 0 }` before any. */
+  lastFlushedPosition(): { sequence: number; offset: number }
   /** Its files, and what this process wrote to it. */
   getStats(): Record<string, unknown>
 }

@@ -20,6 +20,7 @@ const {
   transactionLogWriteSync,
   transactionLogFinish,
   transactionLogPurged,
+  transactionLogLastFlushed,
 } = require('./binding')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
@@ -178,7 +179,18 @@ class LogQuery {
     this.#log = log
     this.#options = options
     const committed = log.committedPosition()
-    if (options.start === undefined) {
+    const flushed = options.startFromLastFlushed ? log.lastFlushedPosition() : null
+    if (flushed !== null && flushed.sequence > 0) {
+      // From where the entries of transactions RocksDB has not flushed begin.
+      this.#sequence = flushed.sequence
+      this.#offset = Math.max(flushed.offset, FILE_HEADER_SIZE)
+      options.start ??= 0
+    } else if (flushed !== null) {
+      // Nothing flushed yet: everything.
+      this.#sequence = sequencesOf(log.path)[0] ?? committed.sequence
+      this.#offset = FILE_HEADER_SIZE
+      options.start ??= 0
+    } else if (options.start === undefined) {
       // rocksdb-js's: without a start, only what commits from now on.
       this.#sequence = committed.sequence
       this.#offset = Math.max(committed.offset, FILE_HEADER_SIZE)
@@ -323,8 +335,9 @@ class TransactionLog {
    * Options: `start` (timestamp; without it, only what commits from now
    * on), `end` (exclusive), `exclusiveStart`, `exactStart` (from the first
    * entry stamped `start` on, whatever the later timestamps),
-   * `readUncommitted`. Iterating the result again goes on from where it
-   * stopped.
+   * `readUncommitted`, `startFromLastFlushed` (from where the entries of
+   * transactions the last `flush()` did not cover begin: a replay after a
+   * crash). Iterating the result again goes on from where it stopped.
    */
   query(options = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
@@ -337,6 +350,15 @@ class TransactionLog {
   /** Where committed entries end: `{ sequence, offset }`. */
   committedPosition() {
     return transactionLogCommitted(this.#dbPath, this.name)
+  }
+
+  /**
+   * Where the entries of transactions RocksDB has flushed to SST files end,
+   * as the last `flush()` recorded it (`txn.state`); `{ sequence: 0,
+   * offset: 0 }` before any.
+   */
+  lastFlushedPosition() {
+    return transactionLogLastFlushed(this.#dbPath, this.name)
   }
 
   /** Bytes of the log file `sequence`, or of all of them. */
@@ -356,8 +378,7 @@ class TransactionLog {
   /**
    * The log's files, positions and what this process did to it, in
    * rocksdb-js's shape (sizes in bytes, times in ms). `memory` is zero:
-   * files are read with `fs`, not mapped; `lastFlushedPosition` is
-   * `{ sequence: 0, offset: 0 }`: flushes are not tracked yet.
+   * files are read with `fs`, not mapped.
    */
   getStats() {
     const sequences = sequencesOf(this.path)
@@ -381,7 +402,7 @@ class TransactionLog {
       uncommittedTransactions: counters.uncommittedTransactions,
       nextLogPosition: { sequence: counters.currentSequence, offset: currentFileSize },
       lastCommittedPosition: this.committedPosition(),
-      lastFlushedPosition: { sequence: 0, offset: 0 },
+      lastFlushedPosition: this.lastFlushedPosition(),
       memory: { activeMaps: 0, mappedBytes: 0, overlayBytes: 0 },
       purge: { oldestFileAgeMs, purgeableFiles: 0, retainedUnflushedFiles: 0 },
       config: { maxFileSize: this.#maxSize, retentionMs: this.#retention },
@@ -492,12 +513,15 @@ function purgeLogs(dbPath, options, retention) {
     const dir = path.join(logsDir(dbPath), name)
     const sequences = sequencesOf(dir)
     const newest = sequences.at(-1)
+    // Files from the one the last flush reached on hold entries a replay
+    // may need: kept whatever their age.
+    const flushed = options.destroy ? 0 : transactionLogLastFlushed(dbPath, name).sequence || Infinity
     let files = 0
     let bytes = 0
     for (const sequence of sequences) {
       const file = path.join(dir, `${sequence}.txnlog`)
       const stat = fs.statSync(file)
-      if (!options.destroy && (sequence === newest || stat.mtimeMs >= before)) continue
+      if (!options.destroy && (sequence === newest || sequence >= flushed || stat.mtimeMs >= before)) continue
       const entries = options.includeEntryCounts ? countEntries(file) : undefined
       fs.rmSync(file, { force: true })
       files++

@@ -13,6 +13,7 @@ const { checkRangeOptions } = require('../range')
 const { Transaction, kInternal } = require('../transaction')
 const { runTransaction, runTransactionSync, disableSnapshotOf, coordinatedRetryOf } = require('../transaction-run')
 const { slotOf, guardWrite, verificationSweep } = require('../verification')
+const { transactionLogMarks, transactionLogFlushed } = require('../binding')
 const { DatabaseRanges } = require('./ranges')
 const { kKeys, kValues, kDb, kSharedPath, kPooled, kFailed, kTransactions, kWrites, kListeners, kEncodeRange, kTransactionParts } = require('./internal')
 
@@ -147,21 +148,27 @@ class DatabaseWrites extends DatabaseRanges {
    */
   async flush(options) {
     checkFlushOptions(options)
+    // What the transaction logs hold of transactions committed before the
+    // flush began is in SST files once it is done: replays start after it.
+    const marks = transactionLogMarks(this.path)
     try {
       await this[kPooled]((db) => db.flush())
     } catch (error) {
       throw this[kFailed](error)
     }
+    transactionLogFlushed(this.path, marks)
   }
 
   /** `flush()` on the calling thread. */
   flushSync(options) {
     checkFlushOptions(options)
+    const marks = transactionLogMarks(this.path)
     try {
       this[kDb].flushSync()
     } catch (error) {
       throw this[kFailed](error)
     }
+    transactionLogFlushed(this.path, marks)
   }
 
   /**
