@@ -55,11 +55,14 @@ async function stageCheckpoint(db, options) {
 /** Takes the lock of the new staging folder `dir` in `root`, making `root` (again, if a finished backup removed it meanwhile). */
 async function lockStaging(root, dir) {
   for (let attempt = 1; ; attempt++) {
-    await fs.promises.mkdir(root, { recursive: true })
     try {
+      // A backup finishing in another thread may remove `root` between this
+      // mkdir's EEXIST and its check of what exists, which then fails with
+      // ENOENT: that too is a try again.
+      await fs.promises.mkdir(root, { recursive: true })
       return tryLockFile(`${dir}.lock`, false)
     } catch (error) {
-      if (attempt === 3) throw error
+      if (attempt === 5) throw error
     }
   }
 }
