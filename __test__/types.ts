@@ -2,7 +2,7 @@
 // `npm run test:types` (tsc --noEmit) fails when the declarations drift from
 // what the code accepts or returns. It is compiled, never run.
 
-import { BranchStore, CheckpointStore, DBI, ERROR_CODES, RocksDatabase, Store, Transaction as TransactionClass, TransactionLog, CorruptFrameError, backups, constants, currentThreadId, fileLockRelease, parseTransactionLog, registryStatus, shutdown, supportedCompression, tryFileLock, versions } from '..'
+import { BranchStore, CheckpointStore, DBI, ERROR_CODES, RocksDatabase, Store, Transaction as TransactionClass, TransactionLog, CorruptFrameError, validateTransactionLogStore, backups, constants, currentThreadId, fileLockRelease, parseTransactionLog, registryStatus, shutdown, supportedCompression, tryFileLock, versions } from '..'
 import type { BackupInfo, BranchInfo, BranchParent, CheckpointInfo, Key, RangeOptions, RegistryStatus, RocksDatabaseOptions, RocksDBError, Transaction, VerifyReport } from '..'
 
 interface User {
@@ -208,6 +208,8 @@ async function framework(): Promise<void> {
   } catch (error) {
     if (error instanceof CorruptFrameError) console.log(error.position, error.resyncPosition)
   }
+  const report = await validateTransactionLogStore(log.path, { strict: true })
+  console.log(report.valid, report.files.map((file) => file.entries))
   const locked: boolean = db.tryLock('k', () => {}) && db.hasLock('k') && db.unlock('k')
   const ran: number = await db.withLock('k', () => 1)
   const shared = db.getUserSharedBuffer('counter', new BigInt64Array(1).buffer, { callback: () => {} })

@@ -561,6 +561,30 @@ export declare class CorruptFrameError extends RangeError {
   readonly unreadableBytes: number
 }
 
+/** One log file in `validateTransactionLogStore()`'s report. */
+export interface TransactionLogFileValidation {
+  file: string
+  sequence: number
+  size: number
+  /** Whole entries. */
+  entries: number
+  /** Where the whole entries end. */
+  validBytes: number
+  valid: boolean
+  errors: string[]
+  warnings: string[]
+}
+
+/**
+ * Checks a log directory (`<db>/transaction_logs/<name>`) offline: headers,
+ * whole entries, sequence continuity, `txn.state`. A torn tail, a gap or a
+ * `txn.state` past the files are warnings, or errors with `strict`.
+ */
+export declare function validateTransactionLogStore(
+  path: string,
+  options?: { strict?: boolean },
+): Promise<{ path: string; valid: boolean; errors: string[]; warnings: string[]; files: TransactionLogFileValidation[] }>
+
 /** A transaction log file read whole. */
 export declare function parseTransactionLog(file: string): {
   size: number

@@ -19,6 +19,7 @@ const { shutdown } = require('./lifecycle')
 const { stats } = require('./stats')
 const { DatabaseLogs } = require('./logs')
 const { TransactionLog, CorruptFrameError, parseTransactionLog } = require('../transaction-log')
+const { validateTransactionLogStore } = require('../transaction-log-validate')
 const { kDb } = require('./internal')
 const { Store } = require('./store')
 const { DBI } = require('../dbi')
@@ -267,5 +268,6 @@ module.exports = {
   TransactionLog,
   CorruptFrameError,
   parseTransactionLog,
+  validateTransactionLogStore,
   ERROR_CODES,
 }
