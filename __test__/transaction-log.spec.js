@@ -440,3 +440,51 @@ test('validateTransactionLogStore: a clean log, a bad header, a torn tail (a war
   t.regex(state.errors[0], /txn\.state is 3 bytes/)
   await t.throwsAsync(validateTransactionLogStore(s.path('nowhere')), { message: /does not exist/ })
 })
+
+test('backups with transactionLogs: the logs go with the database, up to their committed end; verify and restore carry them', async (t) => {
+  const { backups } = require('..')
+  const { PassThrough } = require('node:stream')
+  const s = scratch(t)
+  const db = s.open('db')
+  const log = db.useLog('audit')
+  for (let i = 0; i < 5; i++) {
+    await db.transaction(async (txn) => {
+      log.addEntry(Buffer.from(`e${i}`), txn.id)
+      await txn.put(`k${i}`, i)
+    })
+  }
+  db.flushSync()
+  // A transaction whose commit conflicted: written, not committed, not copied.
+  db.putSync('n', 0)
+  const pending = new Transaction(db.store)
+  db.putSync('n', db.getSync('n', { transaction: pending }) + 1, { transaction: pending })
+  log.addEntry(Buffer.from('uncommitted'), pending.id)
+  db.putSync('n', 5)
+  await t.throwsAsync(pending.commit(), { code: 'ERR_BUSY' })
+
+  const store = s.path('store')
+  t.is(await db.backup(store, { transactionLogs: true }), 1)
+  const manifest = JSON.parse(fs.readFileSync(path.join(store, 'backups', '1.json')))
+  t.deepEqual(manifest.transactionLogs.map((file) => file.name), ['audit/1.txnlog', 'audit/txn.state'])
+  t.is(manifest.transactionLogs[0].size, log.committedPosition().offset, 'copied up to the committed end')
+  pending.abort()
+  t.is(await db.backup(store), 2, 'a backup without the option')
+  t.is((await backups.verify(store, 1)).backupId, 1, 'the logs of backup 1 survived the garbage collection of backup 2')
+
+  const restored = s.path('restored')
+  await backups.restore(store, restored, { backupId: 1 })
+  const copy = s.track(RocksDatabase.open(restored))
+  t.deepEqual(texts(copy.useLog('audit').query({ start: 0 })), ['e0', 'e1', 'e2', 'e3', 'e4'])
+  t.deepEqual(copy.useLog('audit').lastFlushedPosition(), log.lastFlushedPosition(), 'txn.state came along')
+  t.is(copy.getSync('k4'), 4)
+
+  // A damaged log file in the store fails verify, naming it.
+  const stored = path.join(store, 'files', manifest.transactionLogs[0].blake3)
+  fs.chmodSync(stored, 0o644)
+  const bytes = fs.readFileSync(stored)
+  bytes[20] ^= 1
+  fs.writeFileSync(stored, bytes)
+  const error = await t.throwsAsync(backups.verify(store, 1), { code: 'ERR_ROCKSDB_CORRUPTION' })
+  t.regex(error.message, /audit\/1\.txnlog/)
+  await t.throwsAsync(db.backup(new PassThrough(), { transactionLogs: true }), { instanceOf: TypeError, message: /transactionLogs/ })
+})

@@ -208,6 +208,8 @@ async function framework(): Promise<void> {
   } catch (error) {
     if (error instanceof CorruptFrameError) console.log(error.position, error.resyncPosition)
   }
+  const backupId: number = await db.backup('/tmp/store', { transactionLogs: true })
+  await backups.verify('/tmp/store', backupId, { verifyTransactionLogs: false })
   const report = await validateTransactionLogStore(log.path, { strict: true })
   console.log(report.valid, report.files.map((file) => file.entries))
   const locked: boolean = db.tryLock('k', () => {}) && db.hasLock('k') && db.unlock('k')

@@ -232,6 +232,8 @@ export interface BackupOptions {
   sync?: boolean
   /** Include the write-ahead log. Default `true`. */
   backupLogFiles?: boolean
+  /** Include the transaction logs, each file up to its committed end, and `txn.state`. Default `false`. */
+  transactionLogs?: boolean
   /** Called after each file with the bytes done so far. */
   progress?: (progress: BackupProgress) => void
   /** Stops the backup; it rejects with an `AbortError` and the store is left as it was. */
@@ -291,7 +293,7 @@ export declare const backups: {
    * block checksums. Rejects with
    * `ERR_ROCKSDB_CORRUPTION` and `file` naming the damaged file.
    */
-  verify(backupDir: string, backupId: number, options?: BackupStoreOptions & { verifyWithChecksum?: boolean }): Promise<{ backupId: number; files: number; bytes: number }>
+  verify(backupDir: string, backupId: number, options?: BackupStoreOptions & { verifyWithChecksum?: boolean; verifyTransactionLogs?: boolean }): Promise<{ backupId: number; files: number; bytes: number }>
   /**
    * Restores a backup (the latest unless `backupId`) into `dbDir`: a new
    * path, or a closed database, which is kept as checkpoint

@@ -538,6 +538,44 @@ function purgeLogs(dbPath, options, retention) {
   return purged
 }
 
+/**
+ * Copies the transaction logs of the open database `db` into
+ * `<targetDir>/transaction_logs/`, each file up to where its committed
+ * entries end (a copy that ends on an entry, with every transaction in it
+ * committed), and each log's `txn.state`. Resolves with the files copied,
+ * `{ name: '<log>/<file>', size }`.
+ */
+async function snapshotLogs(db, targetDir) {
+  const copied = []
+  for (const name of db.listLogs()) {
+    const log = db.useLog(name)
+    const committed = log.committedPosition()
+    const into = path.join(targetDir, 'transaction_logs', name)
+    await fs.promises.mkdir(into, { recursive: true })
+    for (const sequence of sequencesOf(log.path)) {
+      if (sequence > committed.sequence) continue
+      const file = `${sequence}.txnlog`
+      const target = path.join(into, file)
+      await fs.promises.copyFile(path.join(log.path, file), target)
+      // Entries written since the watermark was read are cut off again.
+      if (sequence === committed.sequence) await fs.promises.truncate(target, committed.offset)
+      const { size } = await fs.promises.stat(target)
+      if (size < FILE_HEADER_SIZE) {
+        await fs.promises.rm(target)
+        continue
+      }
+      copied.push({ name: `${name}/${file}`, size })
+    }
+    try {
+      await fs.promises.copyFile(path.join(log.path, 'txn.state'), path.join(into, 'txn.state'))
+      copied.push({ name: `${name}/txn.state`, size: 8 })
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error
+    }
+  }
+  return copied
+}
+
 function countEntries(file) {
   try {
     return parseTransactionLog(file).entries.length
@@ -547,6 +585,7 @@ function countEntries(file) {
 }
 
 module.exports = {
+  snapshotLogs,
   TransactionLog,
   CorruptFrameError,
   LogBatch,

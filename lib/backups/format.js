@@ -25,6 +25,11 @@ const DIGEST = /^[0-9a-f]{64}$/
 // Names a manifest may list: RocksDB's own files, never a path.
 const DB_FILE = /^(CURRENT|IDENTITY|MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blob))$/
 
+// Names of the transaction log files a manifest may list (`transactionLogs`):
+// `<log name>/<sequence>.txnlog` or `<log name>/txn.state`, kept under the
+// database's `transaction_logs/`.
+const LOG_FILE = /^[^/\\\0]+\/(\d+\.txnlog|txn\.state)$/
+
 // Files of a live database's directory that are no part of its data: the
 // lock RocksDB holds while it is open and its info logs. A tar of a
 // database's directory has them; a restore leaves them out.
@@ -53,6 +58,13 @@ function checkManifest(manifest, where) {
   }
   const names = new Set(files.map((f) => f.name))
   if (names.size !== files.length) throw corrupt(`${where} lists one file twice`, where)
+  const logs = manifest.transactionLogs
+  if (logs !== undefined) {
+    const validLogs =
+      Array.isArray(logs) &&
+      logs.every((f) => typeof f?.name === 'string' && LOG_FILE.test(f.name) && !/^\.\.?\//.test(f.name) && DIGEST.test(f[algorithm]) && Number.isSafeInteger(f.size))
+    if (!validLogs) throw corrupt(`${where} is not a backup manifest this package can read: a transaction log file without a name, size or ${algorithm} digest`, where)
+  }
   return manifest
 }
 
@@ -88,12 +100,17 @@ async function collectGarbage(store) {
   await store.removeTemporaryFiles()
   const manifests = await readManifests(store)
   const used = new Set()
-  for (const manifest of manifests) for (const file of manifest.files) used.add(digestOf(manifest, file))
+  for (const manifest of manifests) for (const file of filesOf(manifest)) used.add(digestOf(manifest, file))
   for (const key of await store.list('files')) {
     const name = path.posix.basename(key)
     if (DIGEST.test(name) && !used.has(name)) await store.delete(key)
   }
   return manifests
+}
+
+/** Every file a checked manifest lists: the database's, then its transaction logs'. */
+function filesOf(manifest) {
+  return manifest.transactionLogs === undefined ? manifest.files : [...manifest.files, ...manifest.transactionLogs]
 }
 
 /** The digest algorithm of a checked manifest's files: `'sha256'` or `'blake3'`. */
@@ -106,4 +123,4 @@ function digestOf(manifest, file) {
   return file[digestAlgorithm(manifest)]
 }
 
-module.exports = { FORMAT, FORMAT_VERSION, NEW_STORE_DIGEST, VERSION_OF_DIGEST, digestAlgorithm, digestOf, DB_FILE, NOT_DATA, VERIFY_SCRATCH, manifestKey, checkManifest, readManifests, toInfo, collectGarbage }
+module.exports = { filesOf, LOG_FILE, FORMAT, FORMAT_VERSION, NEW_STORE_DIGEST, VERSION_OF_DIGEST, digestAlgorithm, digestOf, DB_FILE, NOT_DATA, VERIFY_SCRATCH, manifestKey, checkManifest, readManifests, toInfo, collectGarbage }

@@ -40,7 +40,8 @@ const { invalidArgType, invalidArgValue, checkPath, coding } = require('../error
 const { codedError } = require('../registry')
 const { replaceDatabase, verifyDatabase } = require('../checkpoints')
 const { checkSignal, corrupt, syncDirectory, eachAtATime } = require('./shared')
-const { FORMAT, FORMAT_VERSION, NEW_STORE_DIGEST, VERSION_OF_DIGEST, digestAlgorithm, digestOf, manifestKey, checkManifest, readManifests, toInfo, collectGarbage } = require('./format')
+const { FORMAT, FORMAT_VERSION, NEW_STORE_DIGEST, VERSION_OF_DIGEST, digestAlgorithm, digestOf, manifestKey, checkManifest, readManifests, toInfo, collectGarbage, filesOf } = require('./format')
+const { validateTransactionLogStore } = require('../transaction-log-validate')
 const { DirectoryStore } = require('./directory-store')
 const { S3Store } = require('./s3-store')
 const { stageCheckpoint } = require('./staging')
@@ -66,7 +67,7 @@ const DEFAULT_COPIES = Math.min(2, Math.max(1, os.availableParallelism() - 1))
 /** Checks the options of `db.backup()`: those of every `backups` call, and its own. */
 function checkBackupOptions(options) {
   options = checkOptions(options)
-  for (const name of ['flushBeforeBackup', 'checkDiskSpace', 'sync', 'backupLogFiles', 'gzip', 'shareTableFiles', 'shareFilesWithChecksum']) {
+  for (const name of ['flushBeforeBackup', 'checkDiskSpace', 'sync', 'backupLogFiles', 'gzip', 'shareTableFiles', 'shareFilesWithChecksum', 'transactionLogs']) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalidArgType(`options.${name}`, 'a boolean', options[name])
   }
   if (options.metadata !== undefined && typeof options.metadata !== 'string') throw invalidArgType('options.metadata', 'a string', options.metadata)
@@ -103,7 +104,10 @@ async function backupToStore(db, destination, options) {
     // it on the event loop.)
     const sequence = db.getLatestSequenceNumber()
     staged = await stageCheckpoint(db, options)
-    const { files } = staged
+    // The transaction logs' files go with the database's, named under
+    // `transaction_logs/` of the staging folder.
+    const logs = staged.logs.map((f) => ({ ...f, source: path.join('transaction_logs', f.name), log: true }))
+    const files = [...staged.files, ...logs]
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     // SST and blob files never change under one name, so a name and size
     // the store has seen are likely stored already; their digest decides,
@@ -129,9 +133,9 @@ async function backupToStore(db, destination, options) {
     // so by default: one on two cores, two where there are more (each also
     // holds one of libuv's four threads, which the database's async calls
     // share).
-    await eachAtATime(files, options.maxBackgroundOperations ?? DEFAULT_COPIES, async ({ name, size }, index) => {
+    await eachAtATime(files, options.maxBackgroundOperations ?? DEFAULT_COPIES, async ({ name, size, source }, index) => {
       checkSignal(signal)
-      const stored = await store.putFile(path.join(staged.dir, name), { algorithm, sync, likelyStored: known.has(`${name}:${size}`) })
+      const stored = await store.putFile(path.join(staged.dir, source ?? name), { algorithm, sync, likelyStored: known.has(`${name}:${size}`) })
       entries[index] = { name, size: stored.size, [algorithm]: stored.digest }
       bytesDone += stored.size
       bytesCopied += stored.copied
@@ -151,8 +155,9 @@ async function backupToStore(db, destination, options) {
       sequence,
       appMetadata: options.metadata ?? '',
       bytesCopied,
-      files: entries,
+      files: entries.filter((entry, index) => !files[index].log),
     }
+    if (options.transactionLogs === true) manifest.transactionLogs = entries.filter((entry, index) => files[index].log)
     // A lease that ran out (an S3 store) may have let another writer in.
     lock.assertHeld()
     await store.writeJson(manifestKey(backupId), manifest)
@@ -351,6 +356,7 @@ async function verifyLocked(Database, store, backupId, options) {
   const checkBlocks = async () => {
     await materialize(store, manifest, scratch, { link: local, sync: false, signal: options.signal, progress: local ? undefined : options.progress })
     await verifyDatabase(Database, scratch)
+    if (manifest.transactionLogs !== undefined && options.verifyTransactionLogs !== false) await verifyLogs(manifest, scratch)
   }
   try {
     if (!local) {
@@ -370,6 +376,21 @@ async function verifyLocked(Database, store, backupId, options) {
   return { backupId, files: manifest.files.length, bytes: bytesTotal }
 }
 
+/**
+ * Checks the transaction logs of a backup, materialized in `dir`, strictly
+ * (a copy ends on whole entries, with no gap): a failure is
+ * ERR_ROCKSDB_CORRUPTION naming the log and what is wrong.
+ */
+async function verifyLogs(manifest, dir) {
+  const names = new Set(manifest.transactionLogs.map((file) => file.name.split('/')[0]))
+  const failures = []
+  for (const name of names) {
+    const report = await validateTransactionLogStore(path.join(dir, 'transaction_logs', name), { strict: true })
+    if (!report.valid) failures.push(`${name}: ${[...report.errors, ...report.files.flatMap((file) => file.errors.map((error) => `${file.file}: ${error}`))].join('; ')}`)
+  }
+  if (failures.length > 0) throw corrupt(`backup ${manifest.backupId}: transaction log verification failed: ${failures.join(' | ')}`, failures[0].split(':')[0])
+}
+
 // Files whose digests verify takes at a time: with RocksDB's block check
 // beside them, three threads of the pool on two cores, the work of both
 // checks spread over the cores (measured on 1 GB: digests one at a time
@@ -379,7 +400,7 @@ const VERIFY_DIGESTS_AT_A_TIME = Math.min(2, os.availableParallelism())
 /** Reads every file of `manifest` in a directory store and checks it against its digest. */
 async function checkDigests(store, manifest, bytesTotal, options) {
   let bytes = 0
-  await eachAtATime(manifest.files, VERIFY_DIGESTS_AT_A_TIME, async (file) => {
+  await eachAtATime(filesOf(manifest), VERIFY_DIGESTS_AT_A_TIME, async (file) => {
     checkSignal(options.signal)
     await checkedRead(store, manifest, file, (key) => store.hashStored(key, digestAlgorithm(manifest)))
     bytes += file.size
@@ -423,14 +444,18 @@ async function checkedRead(store, manifest, file, read) {
  */
 async function materialize(store, manifest, dir, { link = false, sync = true, signal, progress } = {}) {
   await fs.promises.mkdir(dir, { recursive: true })
-  const bytesTotal = manifest.files.reduce((sum, f) => sum + f.size, 0)
+  const files = filesOf(manifest)
+  const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
   let bytesDone = 0
   // A hint each: the sync below writes what one did not.
   const writebacks = []
-  for (const file of manifest.files) {
+  for (const file of files) {
     checkSignal(signal)
     const key = `files/${digestOf(manifest, file)}`
-    const target = path.join(dir, file.name)
+    // A transaction log's file goes under `transaction_logs/<log>/`.
+    const isLog = manifest.transactionLogs?.includes(file) === true
+    const target = isLog ? path.join(dir, 'transaction_logs', file.name) : path.join(dir, file.name)
+    if (isLog) await fs.promises.mkdir(path.dirname(target), { recursive: true })
     const local = link ? store.localFile(key) : undefined
     if (local) {
       await fs.promises.link(local, target)
@@ -456,7 +481,10 @@ async function materialize(store, manifest, dir, { link = false, sync = true, si
  */
 async function backup(db, destination, options) {
   options = checkBackupOptions(options)
-  if (isWritable(destination) || isWebWritable(destination)) return backupToStream(db, destination, options)
+  if (isWritable(destination) || isWebWritable(destination)) {
+    if (options.transactionLogs) throw invalidArgValue('options.transactionLogs', 'is for backups to a directory or an S3 store, not to a stream')
+    return backupToStream(db, destination, options)
+  }
   return backupToStore(db, destination, options)
 }
 

@@ -13,6 +13,7 @@ const { tryLockFile } = require('../binding')
 const { codedError, beside } = require('../registry')
 const { DB_FILE } = require('./format')
 const { exists } = require('./shared')
+const { snapshotLogs } = require('../transaction-log')
 
 /**
  * Makes a checkpoint of `db` to read a consistent set of files from, in
@@ -22,7 +23,9 @@ const { exists } = require('./shared')
  * Each staging folder has a lock file beside it, `<uuid>.lock`, held while
  * its backup runs: leftovers of crashed backups (folders whose lock is
  * free) are removed first, and backups running meanwhile in any thread or
- * process are left alone. Resolves with `{ dir, files, release }`.
+ * process are left alone. With `transactionLogs`, the database's
+ * transaction logs are copied in too (`<dir>/transaction_logs/`). Resolves
+ * with `{ dir, files, logs, release }`.
  */
 async function stageCheckpoint(db, options) {
   const root = beside(db.path, 'backupStaging')
@@ -45,7 +48,10 @@ async function stageCheckpoint(db, options) {
   }
   try {
     await db.createCheckpoint(dir)
-    return { dir, files: await stagedFiles(dir, options), release }
+    // With `transactionLogs`, the logs as they are after the checkpoint:
+    // every transaction in it, and maybe some committed just after.
+    const logs = options.transactionLogs === true ? await snapshotLogs(db, dir) : []
+    return { dir, files: await stagedFiles(dir, options), logs, release }
   } catch (error) {
     await release()
     throw error
