@@ -173,12 +173,15 @@ fn file_header(timestamp: f64) -> [u8; FILE_HEADER_SIZE] {
 impl LogStore {
   /// The store of `dir`, opened (its newest file's torn tail cut) at its
   /// first use in the process, with files of `max_file_size` bytes (when
-  /// not given, the size it was opened with, or the default).
-  pub fn of(dir: PathBuf, max_file_size: Option<u64>) -> DbResult<Arc<LogStore>> {
+  /// not given, the size it was opened with, or the default). With
+  /// `refresh` (a log's first use by a handle), a store whose files changed
+  /// on disk is opened again; other calls take the store as it is, without
+  /// looking at the disk.
+  pub fn of(dir: PathBuf, max_file_size: Option<u64>, refresh: bool) -> DbResult<Arc<LogStore>> {
     let mut stores = stores();
     let mut size = max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
     if let Some(store) = stores.get(&dir) {
-      if !store.changed_on_disk() {
+      if !refresh || !store.changed_on_disk() {
         return Ok(store.clone());
       }
       // Files changed under a store with nothing in flight (purged, cut by
@@ -404,7 +407,7 @@ impl LogStore {
 #[cfg_attr(test, allow(dead_code))]
 fn store(db_path: &str, name: &str, max_file_size: Option<f64>) -> DbResult<Arc<LogStore>> {
   let dir = Path::new(db_path).join("transaction_logs").join(name);
-  LogStore::of(dir, max_file_size.map(|size| size.max(0.0) as u64))
+  LogStore::of(dir, max_file_size.map(|size| size.max(0.0) as u64), false)
 }
 
 /// A place in a log: a file's sequence number and an offset in it.
@@ -440,7 +443,8 @@ pub fn transaction_log_open(
   name: String,
   max_file_size: f64,
 ) -> napi::Result<(), ErrorCode> {
-  store(&db_path, &name, Some(max_file_size))?;
+  let dir = Path::new(&db_path).join("transaction_logs").join(name);
+  LogStore::of(dir, Some(max_file_size.max(0.0) as u64), true)?;
   Ok(())
 }
 
@@ -667,19 +671,22 @@ mod tests {
   #[test]
   fn one_store_per_directory_opened_again_when_its_files_change() {
     let dir = scratch("shared");
-    let store = LogStore::of(dir.clone(), Some(0)).expect("open");
+    let store = LogStore::of(dir.clone(), Some(0), true).expect("open");
     assert!(Arc::ptr_eq(
       &store,
-      &LogStore::of(dir.clone(), Some(0)).expect("again")
+      &LogStore::of(dir.clone(), Some(0), true).expect("again")
     ));
     let start = store.write(1.0, &[b"x"]).expect("write");
     assert!(
-      Arc::ptr_eq(&store, &LogStore::of(dir.clone(), Some(0)).expect("again")),
+      Arc::ptr_eq(
+        &store,
+        &LogStore::of(dir.clone(), Some(0), true).expect("again")
+      ),
       "a transaction in flight keeps the store"
     );
     store.finish(start);
     fs::remove_dir_all(&dir).expect("purge");
-    let reopened = LogStore::of(dir.clone(), Some(0)).expect("reopen");
+    let reopened = LogStore::of(dir.clone(), Some(0), true).expect("reopen");
     assert!(
       !Arc::ptr_eq(&store, &reopened),
       "its files went: opened anew"
