@@ -66,15 +66,31 @@ async function openOurs(dir) {
       return n
     },
     txn: (keys) => db.transactionSync((txn) => keys.forEach((k) => txn.putSync(k, VALUE))),
+    // A write with its entry in a transaction log, committed together.
+    loggedTxn: (k) =>
+      db.transactionSync((txn) => {
+        txn.putSync(k, VALUE)
+        log().addEntry(VALUE, txn.id)
+      }),
+    logScan: () => {
+      let n = 0
+      for (const _ of log().query({ start: 0 })) n++
+      return n
+    },
     checkpoint: (target) => db.createCheckpoint(target),
     close: () => db.close(),
     db,
+  }
+  function log() {
+    return db.useLog('audit')
   }
 }
 
 async function openLmdb(dir) {
   const { open } = require('lmdb')
   const db = open({ path: dir, encoding: 'binary', noSync: true })
+  const audit = db.openDB('audit', { encoding: 'binary', keyEncoding: 'uint32' })
+  let entries = 0
   return {
     name: 'lmdb',
     putSync: (k, v) => db.putSync(k, v),
@@ -93,6 +109,19 @@ async function openLmdb(dir) {
       return n
     },
     txn: (keys) => db.transactionSync(() => keys.forEach((k) => db.putSync(k, VALUE))),
+    // LMDB has no transaction log: the entry is a put into a second
+    // database, keyed by a counter, in the same transaction.
+    loggedTxn: (k) =>
+      db.transactionSync(() => {
+        db.putSync(k, VALUE)
+        audit.putSync(++entries, VALUE)
+      }),
+    logScan: () => {
+      let n = 0
+      for (const _ of audit.getRange()) n++
+      return n
+    },
+    logNote: 'the entry a put into a second database (no transaction log)',
     checkpoint: (target) => db.backup(target, false),
     close: () => db.close(),
   }
@@ -179,6 +208,17 @@ async function pointAndRangeCases() {
     } else {
       na('transaction, 1 put', impl, 'no transactions (batch is not one)')
       na('transaction, 100 puts', impl, 'no transactions (batch is not one)')
+    }
+    if (db.loggedTxn) {
+      await measure('transaction, 1 put + 1 log entry', impl, () => db.loggedTxn(next()))
+      const logged = db.logScan()
+      await measure('log read back (per entry)', impl, () => db.logScan(), logged)
+      if (db.logNote) {
+        for (const row of results.slice(-2)) row.note = db.logNote
+      }
+    } else {
+      na('transaction, 1 put + 1 log entry', impl, 'no transactions (batch is not one)')
+      na('log read back (per entry)', impl, 'no transaction log')
     }
     await db.close()
   }
