@@ -6,7 +6,8 @@
 // After each kill the database is reopened and checked against the
 // acknowledgement log: every acknowledged write is there (in the database
 // and in its branches), every acknowledged removal is not, every listed
-// checkpoint opens and verifies, and nothing half-made is left.
+// checkpoint opens and verifies, and nothing half-made is left; every
+// acknowledged write of a logged transaction is in the transaction log.
 //
 // CRASH_ITERATIONS sets the number of kills (default 6, a short run for CI);
 // CRASH_SEED replays a run.
@@ -56,16 +57,26 @@ function replay(lines) {
   const deleted = new Set()
   // Named branches: made, being deleted, deleted.
   const branches = { made: new Set(), deleting: new Set(), deleted: new Set(), writes: new Map() }
+  // Keys whose transactions logged them since the last restore (a restore
+  // puts back a checkpoint, which holds no transaction log).
+  let logged = new Set()
   for (const line of lines) {
     const [op, arg] = line.split(' ')
     if (op === 'P') present.set(Number(arg), true)
+    else if (op === 'L') {
+      present.set(Number(arg), true)
+      logged.add(Number(arg))
+    }
     else if (op === 'RI') present.set(Number(arg), undefined)
     else if (op === 'R') present.set(Number(arg), false)
     else if (op === 'CB') snapshots.set(arg, new Map(present))
     else if (op === 'C') acknowledged.add(arg)
     else if (op === 'DB') deleting.add(arg)
     else if (op === 'D') deleted.add(arg)
-    else if (op === 'RB') pendingRestore = arg
+    else if (op === 'RB') {
+      pendingRestore = arg
+      logged = new Set()
+    }
     else if (op === 'RE') {
       present = new Map(snapshots.get(arg))
       pendingRestore = null
@@ -79,7 +90,7 @@ function replay(lines) {
   }
   const candidates = [present]
   if (pendingRestore !== null) candidates.push(new Map(snapshots.get(pendingRestore)))
-  return { candidates, acknowledged, deleting, deleted, pendingRestore, branches }
+  return { candidates, acknowledged, deleting, deleted, pendingRestore, branches, logged }
 }
 
 function matches(db, expected) {
@@ -98,14 +109,23 @@ test(`SIGKILL at random moments loses no acknowledged write and leaves nothing h
   fs.writeFileSync(logPath, '')
   let nextKey = 0
   let checked = 0
+  let loggedChecks = 0
   const restores = { finished: 0, undone: 0 }
   for (let i = 0; i < iterations; i++) {
     const seed = firstSeed + i
     await runAndKill([dbPath, logPath, String(nextKey), String(seed)], 40 + ((seed * 7919) % 360))
     const lines = fs.readFileSync(logPath, 'utf8').split('\n').filter(Boolean)
-    const { candidates, acknowledged, deleting, deleted, pendingRestore, branches } = replay(lines)
+    const { candidates, acknowledged, deleting, deleted, pendingRestore, branches, logged } = replay(lines)
     const db = RocksDatabase.open(dbPath)
     try {
+      // Every logged write acknowledged is in the transaction log, whole.
+      if (logged.size > 0) {
+        const inLog = new Set()
+        for (const { data } of db.useLog('crash').query({ start: 0, readUncommitted: true })) inLog.add(Number(data.toString()))
+        const missing = [...logged].filter((key) => !inLog.has(key))
+        t.deepEqual(missing, [], `seed ${seed}: acknowledged logged writes missing from the transaction log`)
+        loggedChecks += logged.size
+      }
       const failures = candidates.map((expected) => matches(db, expected))
       t.true(
         failures.some((failure) => failure === null),
@@ -178,12 +198,12 @@ test(`SIGKILL at random moments loses no acknowledged write and leaves nothing h
     } finally {
       await db.close()
     }
-    const keys = lines.filter((line) => line.startsWith('P ')).map((line) => Number(line.slice(2)))
+    const keys = lines.filter((line) => line.startsWith('P ') || line.startsWith('L ')).map((line) => Number(line.slice(2)))
     // Past every key the child may have written without acknowledging.
     nextKey = Math.max(nextKey, ...keys) + 1000
   }
   t.log(
-    `${iterations} kills from seed ${firstSeed}; ${checked} key checks in all; ` +
+    `${iterations} kills from seed ${firstSeed}; ${checked} key checks in all, ${loggedChecks} of them also in the transaction log; ` +
       `kills during a restore: ${restores.finished} found it finished, ${restores.undone} undone`,
   )
 })
