@@ -99,10 +99,10 @@ class Transaction extends DBI {
     /** The transaction's id: a 32-bit unsigned integer unique to its database path. */
     this.id = id
     this.#db = db
-    // A read-only database refuses a transaction here, at its beginning.
     this.#disableSnapshot = disableSnapshot
     this.#verified = verificationTable
     this.#coordinatedRetry = coordinatedRetry
+    // A read-only database refuses a transaction here, at its beginning.
     this.#native = eager && db.readOnly ? db.beginTransaction(disableSnapshot) : null
     this.#eager = eager
     this.#keys = keys
@@ -277,9 +277,6 @@ class Transaction extends DBI {
     this.#check()
     return boundLog(this.#store[kOwner].useLog(name), this.id)
   }
-
-
-
 
   /** The native transaction, begun now if it was not yet, with the writes made so far. */
   #reader() {
