@@ -2,6 +2,7 @@
 
 const test = require('ava')
 const fs = require('node:fs')
+const path = require('node:path')
 const { RocksDatabase } = require('..')
 const { scratch } = require('./helpers')
 
@@ -174,4 +175,31 @@ test('every method of a closed handle is ERR_DATABASE_CLOSED', async (t) => {
   await t.throwsAsync(db.clear(), { code: 'ERR_DATABASE_CLOSED' })
   await t.throwsAsync(db.compact(), { code: 'ERR_DATABASE_CLOSED' })
   await t.throwsAsync(db.drop(), { code: 'ERR_DATABASE_CLOSED' })
+})
+
+test("compressionForAllColumnFamilies: rocksdb-js's option, which needs a compression; the families open at the database's open take the opener's", (t) => {
+  const s = scratch(t)
+  for (const name of ['catalog', 'records']) {
+    const db = RocksDatabase.open(s.path('db'), { name, compression: 'none' })
+    db.putSync('k', 'v')
+    db.close()
+  }
+  t.throws(() => RocksDatabase.open(s.path('db'), { name: 'catalog', compressionForAllColumnFamilies: true }), {
+    instanceOf: TypeError,
+    message: /requires an explicit compression option/,
+  })
+  const catalog = s.open('db', { name: 'catalog', compression: 'lz4', compressionForAllColumnFamilies: true })
+  const records = s.open('db', { name: 'records', compression: 'lz4' })
+  t.is(records.getSync('k'), 'v')
+  // What RocksDB opened each family with, from its newest OPTIONS file.
+  const optionsFile = fs
+    .readdirSync(catalog.path)
+    .filter((file) => file.startsWith('OPTIONS-'))
+    .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
+    .at(-1)
+  const text = fs.readFileSync(path.join(catalog.path, optionsFile), 'utf8')
+  for (const name of ['catalog', 'records']) {
+    const section = text.split(`[CFOptions "${name}"]`)[1].split('\n[')[0]
+    t.regex(section, /\n\s*compression=kLZ4Compression/, `${name} opened with lz4`)
+  }
 })

@@ -43,6 +43,12 @@ export interface RocksDatabaseOptions extends Omit<OpenOptions, 'compression'> {
   freezeData?: boolean
   /** msgpack: records laid out for reading single fields in place. */
   randomAccessStructure?: boolean
+  /**
+   * rocksdb-js's: the handle's `compression` (required with it) for every
+   * column family open at the database's open, which take the opening
+   * handle's options with or without it.
+   */
+  compressionForAllColumnFamilies?: boolean
   /** Bytes of a transaction log file before the log moves on to the next (0: one file). @default 16 MiB */
   transactionLogMaxSize?: number
   /** How old (ms) a transaction log file `purgeLogs()` deletes by default. @default 3 days */

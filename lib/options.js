@@ -26,6 +26,10 @@ const JS_OPTIONS = [
   { name: 'freezeData', type: 'boolean' },
   { name: 'randomAccessStructure', type: 'boolean' },
   { name: 'verificationTable', type: 'boolean' },
+  // rocksdb-js's: the handle's compression for every column family opened
+  // with the database. Here the families open at the database's open take
+  // the opening handle's options, compression included, with or without it.
+  { name: 'compressionForAllColumnFamilies', type: 'boolean' },
   // Transaction logs (./transaction-log): bytes of a file before the next
   // one (0: one file), and how long purgeLogs() keeps files, in ms.
   { name: 'transactionLogMaxSize', type: 'number', min: 0, max: 2 ** 32 - 1 },
@@ -54,6 +58,9 @@ function checkOpenOptions(options) {
     throw invalidArgType('options.encoding', 'a string or false', checked.encoding)
   }
   if (checked.name === '') throw invalidArgValue('options.name', 'must not be empty')
+  if (checked.compressionForAllColumnFamilies === true && checked.compression === undefined) {
+    throw invalidArgValue('options.compressionForAllColumnFamilies', 'requires an explicit compression option')
+  }
   return checked
 }
 
