@@ -116,6 +116,16 @@ function coding(fn) {
   }
 }
 
+/**
+ * A TypeError (ERR_INVALID_ARG_TYPE unless `code` says) whose message is
+ * rocksdb-js's own, which names the argument ("Callback must be a function").
+ */
+function argumentError(message, code = 'ERR_INVALID_ARG_TYPE') {
+  const error = new TypeError(message)
+  error.code = code
+  return error
+}
+
 /** A transaction's writes were abandoned (`abandonWrites()`): it can no longer write or commit. */
 function transactionAbandoned() {
   const error = new Error('the writes of this transaction were abandoned (abandonWrites()); it can no longer write or commit')
@@ -134,4 +144,4 @@ function transactionDone(state) {
   return error
 }
 
-module.exports = { transactionAbandoned, transactionDone, withCode, coding, invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }
+module.exports = { argumentError, transactionAbandoned, transactionDone, withCode, coding, invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }

@@ -5,7 +5,7 @@
  * commit when it returns, and run it again after a conflict.
  */
 
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, argumentError } = require('./errors')
 const { Transaction, RETRYABLE } = require('./transaction')
 
 /** The `coordinatedRetry` of transaction options, checked. */
@@ -23,12 +23,7 @@ function disableSnapshotOf(options) {
 }
 
 function checkTransactionArgs(callback, options) {
-  if (typeof callback !== 'function') {
-    // rocksdb-js's message, which names the argument.
-    const error = new TypeError('Callback must be a function')
-    error.code = 'ERR_INVALID_ARG_TYPE'
-    throw error
-  }
+  if (typeof callback !== 'function') throw argumentError('Callback must be a function')
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw invalidArgType('options', 'an object', options)
   }

@@ -10,18 +10,11 @@
 
 const fs = require('node:fs')
 const { KeyLocks, userSharedBuffer, monotonicTimestamp } = require('../binding')
-const { databaseNotOpen } = require('../errors')
+const { databaseNotOpen, argumentError } = require('../errors')
 const { keyEvent } = require('../events')
 const { DatabaseStats } = require('./stats')
 const { kKeys, kOnClose, kDb } = require('./internal')
 const { slotOf, checkVersion, verificationVerify, verificationPopulate } = require('../verification')
-
-/** A TypeError with rocksdb-js's message for a missing or wrong argument. */
-function argumentError(message, code = 'ERR_INVALID_ARG_TYPE') {
-  const error = new TypeError(message)
-  error.code = code
-  return error
-}
 
 function checkCallback(callback) {
   if (typeof callback !== 'function') throw argumentError('Callback must be a function')
