@@ -64,9 +64,9 @@ class DatabaseWrites extends DatabaseRanges {
     return this.#tracked ? slotOf(this[kDb], this.name, encoded) : undefined
   }
 
-  /** `write()`, holding the slot of `key` meanwhile (this family is in the verification table). */
-  #verified(key, write) {
-    return guardWrite(this.#slotOf(this[kKeys].encode(key)), write)
+  /** `write()`, holding the slot of the encoded key meanwhile (this family is in the verification table). */
+  #verified(encoded, write) {
+    return guardWrite(this.#slotOf(encoded), write)
   }
 
   /**
@@ -85,8 +85,9 @@ class DatabaseWrites extends DatabaseRanges {
       }
     }
     try {
-      if (this.#tracked) return this.#verified(key, () => this[kWrites].put(this[kKeys].encode(key), this[kValues].encode(value)))
-      return this[kWrites].put(this[kKeys].encode(key), this[kValues].encode(value))
+      const encoded = this[kKeys].encode(key)
+      if (this.#tracked) return this.#verified(encoded, () => this[kWrites].put(encoded, this[kValues].encode(value)))
+      return this[kWrites].put(encoded, this[kValues].encode(value))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -100,7 +101,8 @@ class DatabaseWrites extends DatabaseRanges {
     // Encoded first: encoding may run user code, which may use this database.
     const bytes = this[kValues].encode(value)
     try {
-      if (this.#tracked) this.#verified(key, () => path.put(key, bytes))
+      // The shared path encodes the key itself; the slot needs it too.
+      if (this.#tracked) this.#verified(this[kKeys].encode(key), () => path.put(key, bytes))
       else path.put(key, bytes)
     } catch (error) {
       throw this[kFailed](error)
@@ -119,8 +121,9 @@ class DatabaseWrites extends DatabaseRanges {
       }
     }
     try {
-      if (this.#tracked) return this.#verified(key, () => this[kWrites].remove(this[kKeys].encode(key)))
-      return this[kWrites].remove(this[kKeys].encode(key))
+      const encoded = this[kKeys].encode(key)
+      if (this.#tracked) return this.#verified(encoded, () => this[kWrites].remove(encoded))
+      return this[kWrites].remove(encoded)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -132,7 +135,7 @@ class DatabaseWrites extends DatabaseRanges {
     if (transaction) return this.#removeIn(transaction, key)
     const path = this[kSharedPath]
     try {
-      if (this.#tracked) this.#verified(key, () => path.remove(key))
+      if (this.#tracked) this.#verified(this[kKeys].encode(key), () => path.remove(key))
       else path.remove(key)
     } catch (error) {
       throw this[kFailed](error)
