@@ -38,21 +38,21 @@ function sequencesOf(dir) {
  */
 function* framesOf(bytes, offset, limit) {
   let at = offset
-  while (at + ENTRY_HEADER_SIZE <= limit) {
-    const timestamp = bytes.readDoubleBE(at)
-    const length = bytes.readUInt32BE(at + 8)
-    if (timestamp === 0 || length === 0 || at + ENTRY_HEADER_SIZE + length > limit) return
-    const flags = bytes[at + 12]
-    const data = bytes.subarray(at + ENTRY_HEADER_SIZE, at + ENTRY_HEADER_SIZE + length)
-    yield { timestamp, length, flags, data, position: at }
-    at += ENTRY_HEADER_SIZE + length
+  for (let size; (size = frameAt(bytes, at, limit)) > 0; at += size) {
+    const length = size - ENTRY_HEADER_SIZE
+    const data = bytes.subarray(at + ENTRY_HEADER_SIZE, at + size)
+    yield { timestamp: bytes.readDoubleBE(at), length, flags: bytes[at + 12], data, position: at }
   }
 }
 
 /** Well-formed frames in a row that say real log data goes on past a break. */
 const RESYNC_FRAMES = 8
 
-/** Whether a whole frame starts at `at` and ends by `end`. */
+/**
+ * The bytes of the whole frame (entry header and data) at `at`, ending by
+ * `end`; 0 when there is none there: a zero timestamp or length, or data
+ * running past `end`.
+ */
 function frameAt(bytes, at, end) {
   if (at + ENTRY_HEADER_SIZE > end || bytes.readDoubleBE(at) === 0) return 0
   const length = bytes.readUInt32BE(at + 8)
@@ -271,4 +271,4 @@ class LogQuery {
 
 const DONE = Object.freeze({ done: true, value: undefined })
 
-module.exports = { LogQuery, CorruptFrameError, parseTransactionLog, sequencesOf, FILE_HEADER_SIZE }
+module.exports = { LogQuery, CorruptFrameError, parseTransactionLog, sequencesOf, framesOf, TOKEN, FILE_HEADER_SIZE, ENTRY_HEADER_SIZE, LAST_IN_TRANSACTION }

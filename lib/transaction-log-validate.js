@@ -16,9 +16,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { invalidArgType } = require('./errors')
 
-const TOKEN = 0x574f4f46
-const FILE_HEADER_SIZE = 13
-const ENTRY_HEADER_SIZE = 13
+const { framesOf, TOKEN, FILE_HEADER_SIZE, ENTRY_HEADER_SIZE } = require('./transaction-log-read')
 
 /** The report of one log file's bytes. */
 function validateFile(file, sequence, bytes, strict) {
@@ -45,13 +43,10 @@ function validateFile(file, sequence, bytes, strict) {
     return report
   }
   let at = FILE_HEADER_SIZE
-  while (at + ENTRY_HEADER_SIZE <= bytes.length) {
-    const timestamp = bytes.readDoubleBE(at)
-    const length = bytes.readUInt32BE(at + 8)
-    if (timestamp === 0 || length === 0 || at + ENTRY_HEADER_SIZE + length > bytes.length) break
-    if (!Number.isFinite(timestamp) || timestamp < 0) report.warnings.push(`Entry at ${at} has the timestamp ${timestamp}`)
+  for (const { timestamp, position, length } of framesOf(bytes, FILE_HEADER_SIZE, bytes.length)) {
+    if (!Number.isFinite(timestamp) || timestamp < 0) report.warnings.push(`Entry at ${position} has the timestamp ${timestamp}`)
     report.entries++
-    at += ENTRY_HEADER_SIZE + length
+    at = position + ENTRY_HEADER_SIZE + length
   }
   report.validBytes = at
   if (at < bytes.length) {

@@ -20,6 +20,7 @@ const { stats } = require('./stats')
 const { DatabaseLogs } = require('./logs')
 const { TransactionLog, CorruptFrameError, parseTransactionLog } = require('../transaction-log')
 const { validateTransactionLogStore } = require('../transaction-log-validate')
+const logFormat = require('../transaction-log-read')
 const { kDb } = require('./internal')
 const { Store } = require('./store')
 const { DBI } = require('../dbi')
@@ -208,10 +209,10 @@ const versions = Object.freeze({ 'rocksdb-branch': require('../../package.json')
  * layout of its transaction log files. Read them by name.
  */
 const constants = Object.freeze({
-  TRANSACTION_LOG_TOKEN: 0x574f4f46,
-  TRANSACTION_LOG_FILE_HEADER_SIZE: 13,
-  TRANSACTION_LOG_ENTRY_HEADER_SIZE: 13,
-  TRANSACTION_LOG_ENTRY_LAST_FLAG: 0x01,
+  TRANSACTION_LOG_TOKEN: logFormat.TOKEN,
+  TRANSACTION_LOG_FILE_HEADER_SIZE: logFormat.FILE_HEADER_SIZE,
+  TRANSACTION_LOG_ENTRY_HEADER_SIZE: logFormat.ENTRY_HEADER_SIZE,
+  TRANSACTION_LOG_ENTRY_LAST_FLAG: logFormat.LAST_IN_TRANSACTION,
   ONLY_IF_IN_MEMORY_CACHE_FLAG: 0x40000000,
   NOT_IN_MEMORY_CACHE_FLAG: 0x40000000,
   ALWAYS_CREATE_NEW_BUFFER_FLAG: 0x20000000,
