@@ -126,16 +126,18 @@ class TransactionLog {
 
   /** Bytes of the log file `sequence`, or of all of them. */
   getLogFileSize(sequence) {
-    const sizeOf = (number) => {
-      try {
-        return fs.statSync(path.join(this.path, `${number}.txnlog`)).size
-      } catch (error) {
-        if (error.code === 'ENOENT') return 0
-        throw error
-      }
+    if (sequence !== undefined) return this.#statOf(sequence)?.size ?? 0
+    return sequencesOf(this.path).reduce((total, number) => total + (this.#statOf(number)?.size ?? 0), 0)
+  }
+
+  /** The `fs.Stats` of the file `sequence`, or `undefined` when there is none. */
+  #statOf(sequence) {
+    try {
+      return fs.statSync(path.join(this.path, `${sequence}.txnlog`))
+    } catch (error) {
+      if (error.code === 'ENOENT') return undefined
+      throw error
     }
-    if (sequence !== undefined) return sizeOf(sequence)
-    return sequencesOf(this.path).reduce((total, number) => total + sizeOf(number), 0)
   }
 
   /**
@@ -146,14 +148,12 @@ class TransactionLog {
   getStats() {
     const sequences = sequencesOf(this.path)
     const counters = transactionLogCounters(this.#dbPath, this.name)
-    const totalSizeBytes = this.getLogFileSize()
-    const currentFileSize = this.getLogFileSize(counters.currentSequence)
-    let oldestFileAgeMs = 0
-    if (sequences.length > 0) {
-      try {
-        oldestFileAgeMs = Date.now() - fs.statSync(path.join(this.path, `${sequences[0]}.txnlog`)).mtimeMs
-      } catch {}
-    }
+    // One look at each file: sizes, and the age of the oldest.
+    const stats = new Map(sequences.map((sequence) => [sequence, this.#statOf(sequence)]))
+    const totalSizeBytes = [...stats.values()].reduce((total, stat) => total + (stat?.size ?? 0), 0)
+    const currentFileSize = stats.get(counters.currentSequence)?.size ?? 0
+    const oldest = stats.get(sequences[0])
+    const oldestFileAgeMs = oldest === undefined ? 0 : Date.now() - oldest.mtimeMs
     return {
       name: this.name,
       path: this.path,
