@@ -16,6 +16,25 @@ const root = path.resolve(__dirname, '..')
 const fileOf = (db, name, sequence = 1) => path.join(db.path, 'transaction_logs', name, `${sequence}.txnlog`)
 const texts = (entries) => [...entries].map((entry) => entry.data.toString())
 
+/**
+ * Runs `script` in a child Node process, which prints one number a line as
+ * it acknowledges writes, and kills it with SIGKILL once it printed more
+ * than `lines`: resolves with the numbers it printed.
+ */
+function killAfter(script, lines) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let stderr = ''
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      if (out.split('\n').length > lines) child.kill('SIGKILL')
+    })
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out.split('\n').filter(Boolean).map(Number)) : reject(new Error(`exited ${code}: ${stderr}`))))
+  })
+}
+
 test('entries are written with the commit, in rocksdb-js’s format, and read back in order', async (t) => {
   const s = scratch(t)
   const db = s.open('db')
@@ -186,17 +205,7 @@ test('SIGKILL after acknowledged commits loses no logged entry', async (t) => {
         process.stdout.write(i + '\\n')
       }
     })()`
-  const acknowledged = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let stderr = ''
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-      if (out.split('\n').length > 200) child.kill('SIGKILL')
-    })
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out.split('\n').filter(Boolean).map(Number)) : reject(new Error(`exited ${code}: ${stderr}`))))
-  })
+  const acknowledged = await killAfter(script, 200)
   const db = s.track(RocksDatabase.open(dbPath))
   const logged = new Set(texts(db.useLog('crash').query({ start: 0, readUncommitted: true })))
   for (const i of acknowledged) {
@@ -352,17 +361,7 @@ test('flush() records where flushed transactions end (txn.state); after SIGKILL,
         process.stdout.write(i + '\\n')
       }
     })()`
-  const acknowledged = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let stderr = ''
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-      if (out.split('\n').length > 180) child.kill('SIGKILL')
-    })
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out.split('\n').filter(Boolean).map(Number)) : reject(new Error(`exited ${code}: ${stderr}`))))
-  })
+  const acknowledged = await killAfter(script, 180)
   const state = fs.readFileSync(path.join(dbPath, 'transaction_logs', 'replay', 'txn.state'))
   t.is(state.length, 8, 'the flushes recorded a position')
   const db = s.track(RocksDatabase.open(dbPath, { name: 'table', disableWAL: true }))
