@@ -14,6 +14,7 @@ mod claim;
 mod clock;
 mod database;
 mod engine;
+mod external;
 mod error;
 mod fast;
 mod iterator;

@@ -14,8 +14,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use napi::bindgen_prelude::{Buffer, Unknown};
-use napi::{sys, Env};
+use napi::Env;
 use napi_derive::napi;
+
+use crate::external::external_array_buffer;
 
 /// Zeroed memory aligned for the widest typed array (`BigInt64Array`,
 /// `Float64Array`), never moved while it lives.
@@ -100,16 +102,6 @@ pub fn user_shared_buffer_counts(path: String) -> HashMap<String, u32> {
   counts
 }
 
-unsafe extern "C" fn release_block(
-  _env: sys::napi_env,
-  _data: *mut std::ffi::c_void,
-  hint: *mut std::ffi::c_void,
-) {
-  // SAFETY: `hint` is the `Arc` leaked for this ArrayBuffer in
-  // `user_shared_buffer`, and napi calls this once.
-  drop(unsafe { Arc::from_raw(hint as *const Block) });
-}
-
 /// A new `ArrayBuffer` over the block of `path`, `family` and `key` (the key
 /// encoded), shared with every other such buffer in any thread; a block
 /// that does not exist yet starts as a copy of `initial`.
@@ -133,32 +125,7 @@ pub fn user_shared_buffer<'env>(
   let (data, len) = (block.data, block.len);
   // The lock of the table is not held here: making the buffer can collect
   // garbage, whose finalizers drop blocks.
-  let hint = Arc::into_raw(block) as *mut std::ffi::c_void;
-  let mut value = std::ptr::null_mut();
-  // SAFETY: `data` stays valid while `hint` holds the block; the finalizer
-  // frees `hint` when V8 collects the buffer. napi-rs's safe constructor is
-  // not used because its debug builds refuse two buffers over one memory,
-  // which is the point here.
-  let status = unsafe {
-    sys::napi_create_external_arraybuffer(
-      env.raw(),
-      data.cast(),
-      len,
-      Some(release_block),
-      hint,
-      &mut value,
-    )
-  };
-  if status != sys::Status::napi_ok {
-    // SAFETY: napi did not take the hint; it is still ours to drop.
-    drop(unsafe { Arc::from_raw(hint as *const Block) });
-    return Err(napi::Error::new(
-      napi::Status::GenericFailure,
-      "this runtime cannot share memory between threads (no external buffers)",
-    ));
-  }
-  // SAFETY: `value` is the ArrayBuffer just made in this env.
-  Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
+  external_array_buffer(env, block, data, len, "a user shared buffer")
 }
 
 #[cfg(test)]
