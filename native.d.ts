@@ -275,6 +275,19 @@ export declare function configure(config: ProcessConfig): void
  */
 export declare function configureVerificationTable(entries: number): void
 
+/** What `coolTransactionLogs()` advised: maps and bytes. */
+export interface CooledMaps {
+  maps: number
+  bytes: number
+}
+
+/**
+ * Advises the pages of every live log map cold (Linux's MADV_COLD): the
+ * kernel reclaims them first when memory is short; what they read does
+ * not change.
+ */
+export declare function coolTransactionLogs(): CooledMaps
+
 /**
  * Copies the file at `source` to `target`, which must not exist, on a
  * worker thread, and resolves with the size and digest (`algorithm`:
@@ -378,6 +391,13 @@ export interface LogCounters {
   bytesPurged: number
   uncommittedTransactions: number
   currentSequence: number
+  lastPurgeMs: number
+  /** Memory maps of the log's files that readers hold. */
+  activeMaps: number
+  /** Address space those maps take (mostly never touched). */
+  mappedBytes: number
+  /** The part of it that shows the files. */
+  overlayBytes: number
 }
 
 /** A log of a database and a position in it. */
@@ -724,6 +744,12 @@ export declare function transactionLogCommitted(dbPath: string, name: string): L
 /** What a log's store wrote since the process opened it. */
 export declare function transactionLogCounters(dbPath: string, name: string): LogCounters
 
+/**
+ * Bytes of whole transactions in the log file `sequence`; 0 when there is
+ * no such file.
+ */
+export declare function transactionLogFileSize(dbPath: string, name: string, sequence: number): number
+
 /** The transaction written at (`sequence`, `offset`) ended. */
 export declare function transactionLogFinish(dbPath: string, name: string, sequence: number, offset: number): void
 
@@ -743,6 +769,17 @@ export declare function transactionLogForget(dbPath: string, name: string): void
 export declare function transactionLogLastFlushed(dbPath: string, name: string): LogPosition
 
 /**
+ * A read-only memory map of the log file `sequence` as an `ArrayBuffer`
+ * (rocksdb-js's `_getMemoryMapOfFile()`): the file's bytes, then zeros;
+ * for the file being written, room to its size limit, where its later
+ * appends show. `undefined` when the file does not exist or is empty.
+ */
+export declare function transactionLogMap(dbPath: string, name: string, sequence: number): ArrayBuffer | undefined
+
+/** The memory maps of log files alive in the process (readers hold them). */
+export declare function transactionLogMapCount(): number
+
+/**
  * Where the committed entries of every log of the database at `db_path`
  * open in the process end, taken before a flush: once the flush is done,
  * `transactionLogFlushed` records them as flushed.
@@ -754,6 +791,13 @@ export declare function transactionLogMarks(dbPath: string): Array<LogMark>
  * at `db_path`, whose files rotate past `max_file_size` bytes (0: never).
  */
 export declare function transactionLogOpen(dbPath: string, name: string, maxFileSize: number): void
+
+/**
+ * The committed watermark of a log as an 8-byte `ArrayBuffer` that moves
+ * as transactions end (rocksdb-js's `_getLastCommittedPosition()`): one
+ * word, `sequence << 32 | offset`, in the machine's byte order.
+ */
+export declare function transactionLogPositionWord(dbPath: string, name: string): ArrayBuffer
 
 /** Counts a purge of a log that deleted `files` files of `bytes` bytes. */
 export declare function transactionLogPurged(dbPath: string, name: string, files: number, bytes: number): void

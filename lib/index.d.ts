@@ -547,15 +547,77 @@ export declare class TransactionLog {
   addEntry(data: Uint8Array | ArrayBuffer, transactionId: number): void
   /** Entries of committed transactions in log order; iterating again goes on from where it stopped. */
   query(options?: TransactionLogQueryOptions): IterableIterator<TransactionLogEntry>
-  /** Bytes of the file `sequence`, or of all of them. */
+  /** Bytes of the file `sequence` (whole transactions), or of all of them; 0 when there is no such file. */
   getLogFileSize(sequence?: number): number
   /** Where committed entries end. */
   committedPosition(): { sequence: number; offset: number }
   /** Where the entries of transactions the last `flush()` covered end; `{ 0, 0 }` before any. */
   lastFlushedPosition(): { sequence: number; offset: number }
-  /** Its files, and what this process wrote to it. */
-  getStats(): Record<string, unknown>
+  /** Its files, positions, memory maps, and what this process did to it. */
+  getStats(): TransactionLogStats
+  /**
+   * A read-only memory map of the file `sequence` (its bytes, then zeros;
+   * the file being written shows later appends), or `undefined`.
+   * rocksdb-js's internal, which its tools use.
+   */
+  _getMemoryMapOfFile(sequence: number): Buffer | undefined
+  /**
+   * The committed watermark as 8 bytes that move as transactions end: one
+   * word `sequence << 32 | offset` in the machine's byte order (read it as
+   * one float64). rocksdb-js's internal.
+   */
+  _getLastCommittedPosition(): Buffer
 }
+
+/** A place in a transaction log. */
+export interface TransactionLogPosition {
+  sequence: number
+  offset: number
+}
+
+/** What `log.getStats()` reports (sizes in bytes, times in ms), in rocksdb-js's shape. */
+export interface TransactionLogStats {
+  name: string
+  path: string
+  fileCount: number
+  currentSequenceNumber: number
+  oldestSequenceNumber: number
+  totalSizeBytes: number
+  currentFileSize: number
+  pendingTransactions: number
+  /** Transactions written to the log whose commit has not ended. */
+  uncommittedTransactions: number
+  /** Bytes a replay from the last flush would read. */
+  replayGapBytes: number
+  nextLogPosition: TransactionLogPosition
+  lastCommittedPosition: TransactionLogPosition
+  lastFlushedPosition: TransactionLogPosition
+  /** Maps readers hold: address space (`mappedBytes`), and the part that shows files. */
+  memory: { activeMaps: number; mappedBytes: number; overlayBytes: number }
+  /** Files past the retention a purge would delete, or keeps for a replay; the last purge (0: none). */
+  purge: { oldestFileAgeMs: number; purgeableFiles: number; retainedUnflushedFiles: number; lastPurgeMs: number }
+  config: { maxFileSize: number; retentionMs: number }
+  totals: {
+    transactionsWritten: number
+    entriesWritten: number
+    bytesWritten: number
+    rotations: number
+    writeFailures: number
+    purgeRuns: number
+    filesPurged: number
+    bytesPurged: number
+  }
+}
+
+/** The memory maps of transaction log files alive in the process. */
+export declare function transactionLogMapCount(): number
+
+/**
+ * Advises the pages of every live transaction log map cold (Linux's
+ * MADV_COLD: reclaimed first when memory is short, contents unchanged):
+ * the maps and bytes advised, zeros where the kernel has no such advice.
+ */
+export declare function coolTransactionLogs(): { maps: number; bytes: number }
 
 /** Bytes of a transaction log that are no whole entry where every byte must be one. */
 export declare class CorruptFrameError extends RangeError {

@@ -7,7 +7,6 @@
  */
 
 const fs = require('node:fs')
-const path = require('node:path')
 const { invalidArgType } = require('./errors')
 
 const TOKEN = 0x574f4f46
@@ -79,15 +78,16 @@ function resyncAfter(bytes, from, end) {
 }
 
 /**
- * A frame of a log that does not fit (its length runs past the data, or
- * it is zero): the bytes from `position` are unreadable up to
- * `resyncPosition`, where well-formed frames start again (`undefined` when
- * none do).
+ * A frame of a log that does not fit (a zero timestamp or length, or data
+ * running past what is written) where every byte must be one: the bytes
+ * from `position` are unreadable up to `resyncPosition`, where well-formed
+ * frames start again (`undefined` when none do). `message` says what is
+ * wrong, in rocksdb-js's words.
  */
 class CorruptFrameError extends RangeError {
-  constructor(file, logId, position, resyncPosition) {
-    const rest = resyncPosition === undefined ? 'nothing readable follows' : `frames resume at ${resyncPosition}, ${resyncPosition - position} bytes unreadable`
-    super(`Corrupt transaction log entry at ${position} of ${file}: ${rest}`)
+  constructor(message, logId, position, resyncPosition) {
+    const rest = resyncPosition === undefined ? '' : `; valid framing resumes at ${resyncPosition.toString(16)}, ${resyncPosition - position} byte(s) unreadable`
+    super(message + rest)
     this.name = 'CorruptFrameError'
     this.code = 'ERR_ROCKSDB_CORRUPTION'
     /** The sequence number of the file. */
@@ -96,6 +96,19 @@ class CorruptFrameError extends RangeError {
     this.resyncPosition = resyncPosition
     this.unreadableBytes = resyncPosition === undefined ? 0 : resyncPosition - position
   }
+}
+
+/**
+ * What is wrong with the frame at `at` of `bytes`, whose frames must run
+ * up to `end` (see CorruptFrameError).
+ */
+function brokenFrame(bytes, at, end, logId) {
+  const where = `at position ${at.toString(16)} of log ${logId}`
+  if (at + ENTRY_HEADER_SIZE > end) return `Corrupt transaction log: truncated entry header ${where} (available=${end - at})`
+  const length = bytes.readUInt32BE(at + 8)
+  if (length === 0) return `Corrupt transaction log entry ${where}: zero-length entry`
+  if (bytes.readDoubleBE(at) === 0) return `Corrupt transaction log entry ${where}: zero timestamp`
+  return `Corrupt transaction log entry ${where}: declared length ${length} overruns the log (limit=${end})`
 }
 
 /** Checks a log file's header; its version. */
@@ -125,24 +138,50 @@ function parseTransactionLog(file) {
   }
   if (end < bytes.length) {
     const sequence = Number(/(\d+)\.txnlog$/.exec(file)?.[1] ?? 0)
-    throw new CorruptFrameError(file, sequence, end, resyncAfter(bytes, end + 1, bytes.length))
+    const reason = `Corrupt entry at offset ${end.toString(16)} of ${file}: ${brokenFrame(bytes, end, bytes.length, sequence)}`
+    throw new CorruptFrameError(reason, sequence, end, resyncAfter(bytes, end + 1, bytes.length))
   }
   return { size: bytes.length, version, timestamp: bytes.readDoubleBE(5), entries }
 }
 
 /**
+ * The memory map of the file `sequence` of `log` (see
+ * TransactionLog#_getMemoryMapOfFile) that shows at least `need` bytes:
+ * the one already in the log's cache, or a new one. `undefined` when the
+ * file cannot be mapped.
+ */
+function mapOf(log, sequence, need) {
+  const cached = log._logBuffers.get(sequence)?.deref()
+  if (cached !== undefined && cached.length >= need) return cached
+  const map = log._getMemoryMapOfFile(sequence)
+  if (map === undefined) return undefined
+  log._logBuffers.set(sequence, new WeakRef(map))
+  // Entries of maps that were collected go, a few at a time.
+  let looked = 0
+  for (const [other, reference] of log._logBuffers) {
+    if (reference.deref() === undefined) log._logBuffers.delete(other)
+    if (++looked === 4) break
+  }
+  return map
+}
+
+/**
  * The query of a log, an iterator that can be iterated again: each pass
  * goes on from where the last one stopped, up to what is committed then.
+ * It reads the log's files through memory maps (the file being written
+ * shows its new entries in the same map) and the committed watermark
+ * through the log's position word, so an entry costs no system call.
  */
 class LogQuery {
   #log
   #options
   #sequence
   #offset
-  #bytes = null
+  /** The map of the current file, once it is needed. */
+  #map = undefined
+  /** Where this file's entries end, as last read; undefined: read it again. */
+  #limit = undefined
   #foundExactStart = false
-  /** The committed watermark this pass reads up to; null: read it again. */
-  #committed = null
 
   constructor(log, options) {
     this.#log = log
@@ -188,84 +227,74 @@ class LogQuery {
   }
 
   next() {
-    const log = this.#log
-    // The committed watermark is read once and kept while entries come
-    // below it (a native call per entry would cost more than the entry);
-    // read again when they run out, before the iterator says it is done.
-    let fresh = this.#committed === null
+    // The file's end is read again only when its entries, as far as they
+    // were known, are used up; and the log moves on to the next file only
+    // when this one is used up at an end read just now.
+    let fresh = false
     for (;;) {
-      // Reading stops at the committed watermark, or for readUncommitted
-      // at the end of what is written.
-      const committed = this.#options.readUncommitted ? null : (this.#committed ??= log.committedPosition())
-      const done = () => {
-        if (fresh || committed === null) return true
-        this.#committed = null
-        fresh = true
-        return false
-      }
-      if (committed !== null && committed.sequence < this.#sequence) {
-        if (done()) return DONE
-        continue
-      }
-      const atWatermark = committed !== null && committed.sequence === this.#sequence
-      const limit = atWatermark ? committed.offset : Infinity
-      let found = this.#scan(limit)
-      if (found !== undefined) return found
-      // What was read of the file is used up: it may have grown since.
-      if (this.#bytes === null || this.#bytes.length < limit) {
-        this.#load()
-        found = this.#scan(limit)
+      if (this.#limit !== undefined) {
+        const found = this.#scan(this.#limit)
         if (found !== undefined) return found
       }
-      if (atWatermark) {
-        if (done()) return DONE
+      if (!fresh) {
+        this.#limit = this.#end()
+        fresh = true
         continue
       }
-      const later = sequencesOf(log.path).find((sequence) => sequence > this.#sequence)
-      if (later === undefined) {
-        if (done()) return DONE
-        continue
-      }
+      const later = this.#movedPast() ? sequencesOf(this.#log.path).find((sequence) => sequence > this.#sequence) : undefined
+      if (later === undefined) return DONE
       this.#sequence = later
       this.#offset = FILE_HEADER_SIZE
-      this.#bytes = null
+      this.#map = undefined
+      this.#limit = undefined
+      fresh = false
     }
   }
 
-  /** Reads the current file again. */
-  #load() {
-    try {
-      this.#bytes = fs.readFileSync(path.join(this.#log.path, `${this.#sequence}.txnlog`))
-    } catch (error) {
-      if (error.code !== 'ENOENT') throw error
-      this.#bytes = null
-    }
+  /**
+   * Where the entries readable now of the current file end: the committed
+   * watermark in it, the whole file once the log moved past it, or (for
+   * readUncommitted) every transaction written.
+   */
+  #end() {
+    const log = this.#log
+    if (this.#options.readUncommitted) return log.getLogFileSize(this.#sequence)
+    const committed = log.committedPosition()
+    if (committed.sequence < this.#sequence) return 0
+    if (committed.sequence === this.#sequence) return committed.offset
+    return log.getLogFileSize(this.#sequence)
   }
 
-  /** The next entry in range of what was read of the current file, up to `limit`. */
+  /** Whether the log writes to a later file than the current one. */
+  #movedPast() {
+    const log = this.#log
+    return log.committedPosition().sequence > this.#sequence || (this.#options.readUncommitted && log.getLogFileSize(this.#sequence + 1) > 0)
+  }
+
+  /**
+   * The next entry in range of the current file before `limit`, up to
+   * which every byte is a frame: bytes that are not are corruption.
+   */
   #scan(limit) {
-    const bytes = this.#bytes
-    if (bytes === null) return undefined
-    const end = Math.min(limit, bytes.length)
-    for (const frame of framesOf(bytes, this.#offset, end)) {
+    if (this.#offset >= limit) return undefined
+    if (this.#map === undefined || this.#map.length < limit) this.#map = mapOf(this.#log, this.#sequence, limit)
+    const map = this.#map
+    // A file that cannot be mapped has no entries to give (rocksdb-js's).
+    if (map === undefined) return undefined
+    const end = Math.min(limit, map.length)
+    for (const frame of framesOf(map, this.#offset, end)) {
       this.#offset = frame.position + ENTRY_HEADER_SIZE + frame.length
       if (this.#matches(frame.timestamp)) {
         return { done: false, value: { timestamp: frame.timestamp, endTxn: (frame.flags & LAST_IN_TRANSACTION) !== 0, data: frame.data } }
       }
     }
-    // Bytes that are no frame, where every byte must be one: before the
-    // committed watermark, or in a file the log has moved on from. (Past
-    // the watermark of the newest file they may be a write in flight.)
-    const complete = limit <= bytes.length || (limit === Infinity && this.#sequence < this.#log.committedPosition().sequence)
-    if (this.#offset < end && complete) {
-      const position = this.#offset
-      const resync = resyncAfter(bytes, position + 1, end)
-      // The iterator goes on after the break: from where frames resume,
-      // or past the unreadable rest.
-      this.#offset = resync ?? end
-      throw new CorruptFrameError(path.join(this.#log.path, `${this.#sequence}.txnlog`), this.#sequence, position, resync)
-    }
-    return undefined
+    if (this.#offset >= limit) return undefined
+    const position = this.#offset
+    const resync = resyncAfter(map, position + 1, end)
+    // The iterator goes on after the break: from where frames resume, or
+    // past the unreadable rest.
+    this.#offset = resync ?? limit
+    throw new CorruptFrameError(brokenFrame(map, position, end, this.#sequence), this.#sequence, position, resync)
   }
 }
 

@@ -11,10 +11,14 @@
  */
 
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const {
   transactionLogOpen,
   transactionLogCommitted,
+  transactionLogMap,
+  transactionLogPositionWord,
+  transactionLogFileSize,
   transactionLogCounters,
   transactionLogForget,
   transactionLogWrite,
@@ -35,6 +39,15 @@ const DEFAULT_RETENTION = 3 * 24 * 60 * 60 * 1000
 function logsDir(dbPath) {
   return path.join(dbPath, 'transaction_logs')
 }
+
+/**
+ * The position word (see TransactionLog#_getLastCommittedPosition) is read
+ * in one load as a float64 and split here into its halves: the offset
+ * (low) and the sequence (high), on a little-endian machine.
+ */
+const WORD = new Float64Array(1)
+const WORD_HALVES = new Uint32Array(WORD.buffer)
+const READ_WORD = os.endianness() === 'LE'
 
 /** A log name: a non-empty string (a number is made one) that names one directory. */
 function checkLogName(name) {
@@ -69,6 +82,18 @@ class TransactionLog {
     this.name = name
     /** The directory of the log's files. */
     this.path = path.join(logsDir(dbPath), name)
+    /**
+     * Queries' cache of the memory maps of the log's files, by sequence
+     * number (weak: a map is unmapped once nothing uses it). Named as
+     * rocksdb-js names it, with `_currentLogBuffer` and
+     * `_lastCommittedPosition`, which its tools reach.
+     * @internal
+     */
+    this._logBuffers = new Map()
+    /** @internal */
+    this._currentLogBuffer = undefined
+    /** @internal The position word as a `Float64Array`, once read. */
+    this._lastCommittedPosition = undefined
     // The log exists from its first use (listLogs() names it), its first
     // file from its first entry.
     fs.mkdirSync(this.path, { recursive: true })
@@ -112,7 +137,33 @@ class TransactionLog {
 
   /** Where committed entries end: `{ sequence, offset }`. */
   committedPosition() {
-    return transactionLogCommitted(this.#dbPath, this.name)
+    if (!READ_WORD) return transactionLogCommitted(this.#dbPath, this.name)
+    this._lastCommittedPosition ??= new Float64Array(this._getLastCommittedPosition().buffer)
+    WORD[0] = this._lastCommittedPosition[0]
+    return { sequence: WORD_HALVES[1], offset: WORD_HALVES[0] }
+  }
+
+  /**
+   * rocksdb-js's internal: the committed watermark as an 8-byte Buffer that
+   * moves as transactions end, one word `sequence << 32 | offset` in the
+   * machine's byte order (read it whole, as a float64, not as two halves).
+   * @internal
+   */
+  _getLastCommittedPosition() {
+    return Buffer.from(transactionLogPositionWord(this.#dbPath, this.name))
+  }
+
+  /**
+   * rocksdb-js's internal: a read-only memory map of the log file
+   * `sequence` as a Buffer (its bytes, then zeros; the file being written
+   * shows later appends in it), or `undefined` when there is no such file
+   * or it is empty. Unmapped once collected.
+   * @internal
+   */
+  _getMemoryMapOfFile(sequence) {
+    if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xffffffff) throw invalidArgType('sequence', 'a log file sequence number', sequence)
+    const map = transactionLogMap(this.#dbPath, this.name, sequence)
+    return map == null ? undefined : Buffer.from(map)
   }
 
   /**
@@ -124,9 +175,16 @@ class TransactionLog {
     return transactionLogLastFlushed(this.#dbPath, this.name)
   }
 
-  /** Bytes of the log file `sequence`, or of all of them. */
+  /**
+   * Bytes of the log file `sequence` (of whole transactions: one being
+   * written is not counted until it is), or of all of them; 0 when there
+   * is no such file.
+   */
   getLogFileSize(sequence) {
-    if (sequence !== undefined) return this.#statOf(sequence)?.size ?? 0
+    if (sequence !== undefined) {
+      if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xffffffff) throw invalidArgType('sequence', 'a log file sequence number', sequence)
+      return transactionLogFileSize(this.#dbPath, this.name, sequence)
+    }
     return sequencesOf(this.path).reduce((total, number) => total + (this.#statOf(number)?.size ?? 0), 0)
   }
 
@@ -141,19 +199,33 @@ class TransactionLog {
   }
 
   /**
-   * The log's files, positions and what this process did to it, in
-   * rocksdb-js's shape (sizes in bytes, times in ms). `memory` is zero:
-   * files are read with `fs`, not mapped.
+   * The log's files, positions, memory maps and what this process did to
+   * it, in rocksdb-js's shape (sizes in bytes, times in ms). `memory`:
+   * the maps readers hold (`mappedBytes` is address space, most of it
+   * never touched; `overlayBytes` the part that shows files). `purge`:
+   * files older than the retention that a purge would delete, or keeps
+   * because a replay may need them (not covered by a flush).
    */
   getStats() {
     const sequences = sequencesOf(this.path)
     const counters = transactionLogCounters(this.#dbPath, this.name)
-    // One look at each file: sizes, and the age of the oldest.
+    // One look at each file: sizes, and ages.
     const stats = new Map(sequences.map((sequence) => [sequence, this.#statOf(sequence)]))
     const totalSizeBytes = [...stats.values()].reduce((total, stat) => total + (stat?.size ?? 0), 0)
     const currentFileSize = stats.get(counters.currentSequence)?.size ?? 0
+    const now = Date.now()
     const oldest = stats.get(sequences[0])
-    const oldestFileAgeMs = oldest === undefined ? 0 : Date.now() - oldest.mtimeMs
+    const flushed = this.lastFlushedPosition()
+    const committed = this.committedPosition()
+    // As purgeLogs() decides: the newest file is always kept, and so is
+    // every file from the one the last flush reached.
+    let purgeableFiles = 0
+    let retainedUnflushedFiles = 0
+    for (const [sequence, stat] of stats) {
+      if (stat === undefined || sequence === sequences.at(-1) || now - stat.mtimeMs <= this.#retention) continue
+      if (flushed.sequence === 0 || sequence >= flushed.sequence) retainedUnflushedFiles++
+      else purgeableFiles++
+    }
     return {
       name: this.name,
       path: this.path,
@@ -162,12 +234,14 @@ class TransactionLog {
       oldestSequenceNumber: sequences[0] ?? 0,
       totalSizeBytes,
       currentFileSize,
+      pendingTransactions: 0,
       uncommittedTransactions: counters.uncommittedTransactions,
+      replayGapBytes: gapBetween(stats, flushed, { sequence: counters.currentSequence, offset: currentFileSize }),
       nextLogPosition: { sequence: counters.currentSequence, offset: currentFileSize },
-      lastCommittedPosition: this.committedPosition(),
-      lastFlushedPosition: this.lastFlushedPosition(),
-      memory: { activeMaps: 0, mappedBytes: 0, overlayBytes: 0 },
-      purge: { oldestFileAgeMs, purgeableFiles: 0, retainedUnflushedFiles: 0 },
+      lastCommittedPosition: committed,
+      lastFlushedPosition: flushed,
+      memory: { activeMaps: counters.activeMaps, mappedBytes: counters.mappedBytes, overlayBytes: counters.overlayBytes },
+      purge: { oldestFileAgeMs: oldest === undefined ? 0 : now - oldest.mtimeMs, purgeableFiles, retainedUnflushedFiles, lastPurgeMs: counters.lastPurgeMs },
       config: { maxFileSize: this.#maxSize, retentionMs: this.#retention },
       totals: {
         transactionsWritten: counters.transactionsWritten,
@@ -181,6 +255,22 @@ class TransactionLog {
       },
     }
   }
+}
+
+/**
+ * Bytes of the log between `from` and `to` (positions), given the files'
+ * stats by sequence: what a replay from the last flush reads. From the
+ * first file when nothing was flushed.
+ */
+function gapBetween(stats, from, to) {
+  let bytes = 0
+  for (const [sequence, stat] of stats) {
+    if (stat === undefined || sequence < from.sequence || sequence > to.sequence) continue
+    const end = sequence === to.sequence ? to.offset : stat.size
+    const start = sequence === from.sequence ? from.offset : FILE_HEADER_SIZE
+    bytes += Math.max(0, end - Math.max(start, FILE_HEADER_SIZE))
+  }
+  return bytes
 }
 
 /**

@@ -18,12 +18,16 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Unknown};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::external::external_array_buffer;
+use crate::log_map::{key_of, FileKey, LogMap};
 use crate::task::Blocking;
 
 pub const TOKEN: u32 = 0x574f_4f46;
@@ -43,6 +47,8 @@ struct Inner {
   sequence: u32,
   /// The newest file, open for appending, once it exists.
   file: Option<File>,
+  /// Its identity, for the memory maps of it.
+  file_key: Option<FileKey>,
   /// Bytes of the newest file.
   size: u64,
   /// Where each transaction written but not yet committed or aborted starts.
@@ -55,6 +61,8 @@ struct Inner {
   purge_runs: u64,
   files_purged: u64,
   bytes_purged: u64,
+  /// When the last purge ran (ms since the epoch), 0 before any.
+  last_purge_ms: f64,
   /// Where the entries end whose transactions RocksDB has flushed to SST
   /// files: a replay of the log (of families written without the WAL)
   /// starts there. Kept in `txn.state`, as rocksdb-js keeps it.
@@ -66,11 +74,39 @@ pub struct LogStore {
   dir: PathBuf,
   max_file_size: u64,
   inner: Mutex<Inner>,
+  /// The committed watermark as one word, `sequence << 32 | offset`, which
+  /// readers in any thread read through an `ArrayBuffer` without a call
+  /// (rocksdb-js's `_getLastCommittedPosition()`). One word per directory,
+  /// kept when the store is opened again.
+  word: Arc<AtomicU64>,
 }
 
 type Stores = HashMap<PathBuf, Arc<LogStore>>;
 
 static STORES: LazyLock<Mutex<Stores>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The committed-watermark words by directory: a reader keeps its word
+/// across a reopen of the store (after a purge, a restore).
+static WORDS: LazyLock<Mutex<HashMap<PathBuf, Arc<AtomicU64>>>> =
+  LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn word_of(dir: &Path) -> Arc<AtomicU64> {
+  WORDS
+    .lock()
+    .unwrap_or_else(|poisoned| poisoned.into_inner())
+    .entry(dir.to_path_buf())
+    .or_default()
+    .clone()
+}
+
+/// Cuts the log file `file` to `len` bytes, after every memory map of it
+/// shows zeros past `len`, so no reader faults on the pages cut.
+fn cut_file(file: &File, len: u64) -> std::io::Result<()> {
+  if let Some(key) = key_of(file) {
+    LogMap::cut_all(key, len as usize);
+  }
+  file.set_len(len)
+}
 
 fn stores() -> MutexGuard<'static, Stores> {
   STORES
@@ -130,15 +166,43 @@ pub fn valid_length(bytes: &[u8]) -> Option<usize> {
     return None;
   }
   let mut at = FILE_HEADER_SIZE;
-  while at + ENTRY_HEADER_SIZE <= bytes.len() {
-    let length = u32::from_be_bytes(bytes[at + 8..at + 12].try_into().ok()?) as usize;
-    let timestamp = f64::from_be_bytes(bytes[at..at + 8].try_into().ok()?);
-    if timestamp == 0.0 || length == 0 || at + ENTRY_HEADER_SIZE + length > bytes.len() {
-      break;
-    }
-    at += ENTRY_HEADER_SIZE + length;
+  while let Some(size) = frame_at(bytes, at) {
+    at += size;
   }
   Some(at)
+}
+
+/// Well-formed frames in a row that say real log data goes on past a break
+/// (as the readers in lib/transaction-log-read.js and rocksdb-js count).
+const RESYNC_FRAMES: usize = 8;
+
+/// The bytes of the whole frame at `at` of `bytes`, or `None` when none
+/// fits there.
+fn frame_at(bytes: &[u8], at: usize) -> Option<usize> {
+  let header = bytes.get(at..at.checked_add(ENTRY_HEADER_SIZE)?)?;
+  let timestamp = f64::from_be_bytes(header[0..8].try_into().ok()?);
+  let length = u32::from_be_bytes(header[8..12].try_into().ok()?) as usize;
+  let size = ENTRY_HEADER_SIZE + length;
+  (timestamp != 0.0 && length > 0 && at + size <= bytes.len()).then_some(size)
+}
+
+/// Whether well-formed frames start again somewhere from `from` on:
+/// `RESYNC_FRAMES` in a row, or a chain of them that ends exactly at the
+/// end of `bytes`.
+fn frames_resume(bytes: &[u8], from: usize) -> bool {
+  (from..bytes.len()).any(|start| {
+    let mut at = start;
+    for frames in 1..=RESYNC_FRAMES {
+      let Some(size) = frame_at(bytes, at) else {
+        return false;
+      };
+      at += size;
+      if frames == RESYNC_FRAMES || at == bytes.len() {
+        return true;
+      }
+    }
+    false
+  })
 }
 
 /// The entries of one transaction, framed: `timestamp` on each, the last
@@ -216,13 +280,19 @@ impl LogStore {
             ),
           ));
         };
-        if valid < bytes.len() {
+        if valid < bytes.len() && !frames_resume(&bytes, valid + 1) {
           // A write a crash cut short: its transaction never committed.
-          file
-            .set_len(valid as u64)
+          // (A break that well-formed frames follow is damage in the
+          // middle: the entries after it are kept, and readers report it.)
+          cut_file(&file, valid as u64)
             .map_err(|err| DbError::io(&err, "cut the torn tail of the transaction log", &path))?;
         }
-        (Some(file), valid as u64)
+        let size = if valid < bytes.len() && frames_resume(&bytes, valid + 1) {
+          bytes.len()
+        } else {
+          valid
+        };
+        (Some(file), size as u64)
       }
       Err(err) if err.kind() == std::io::ErrorKind::NotFound => (None, 0),
       Err(err) => return Err(DbError::io(&err, "open the transaction log", &path)),
@@ -230,18 +300,23 @@ impl LogStore {
     let store = LogStore::empty(dir, sequence, max_file_size);
     {
       let mut inner = store.inner();
+      inner.file_key = file.as_ref().and_then(key_of);
       inner.file = file;
       inner.size = size;
+      store.publish(&inner);
     }
     Ok(store)
   }
 
   fn empty(dir: PathBuf, sequence: u32, max_file_size: u64) -> LogStore {
-    LogStore {
+    let word = word_of(&dir);
+    let store = LogStore {
+      word,
       max_file_size,
       inner: Mutex::new(Inner {
         sequence,
         file: None,
+        file_key: None,
         size: 0,
         uncommitted: BTreeSet::new(),
         transactions_written: 0,
@@ -252,10 +327,13 @@ impl LogStore {
         purge_runs: 0,
         files_purged: 0,
         bytes_purged: 0,
+        last_purge_ms: 0.0,
         flushed: read_state(&dir.join(STATE_FILE)),
       }),
       dir,
-    }
+    };
+    store.publish(&store.inner());
+    store
   }
 
   /// Whether the files on disk are not those the store wrote (and it has
@@ -268,10 +346,18 @@ impl LogStore {
     let newest = sequences(&self.dir)
       .ok()
       .and_then(|found| found.last().copied());
-    let size = fs::metadata(file_path(&self.dir, inner.sequence)).map(|meta| meta.len());
-    match (newest, size) {
-      (Some(newest), Ok(size)) => newest != inner.sequence || size != inner.size,
-      (None, Err(_)) => inner.file.is_some(),
+    let path = file_path(&self.dir, inner.sequence);
+    // The file itself, not only its size: a log written again from scratch
+    // (a restore, another process after a purge) can have the same name
+    // and size, and appends to the store's old handle would be lost.
+    let on_disk = File::open(&path)
+      .ok()
+      .and_then(|file| Some((key_of(&file)?, file.metadata().ok()?.len())));
+    match (newest, on_disk) {
+      (Some(newest), Some((key, size))) => {
+        newest != inner.sequence || size != inner.size || inner.file_key != Some(key)
+      }
+      (None, None) => inner.file.is_some(),
       _ => true,
     }
   }
@@ -297,6 +383,7 @@ impl LogStore {
     {
       inner.sequence += 1;
       inner.file = None;
+      inner.file_key = None;
       inner.size = 0;
       inner.rotations += 1;
     }
@@ -327,12 +414,12 @@ impl LogStore {
         .append(true)
         .open(&path)
         .map_err(|err| DbError::io(&err, "create the transaction log file", &path))?;
-      file
-        .set_len(0)
+      cut_file(&file, 0)
         .map_err(|err| DbError::io(&err, "create the transaction log file", &path))?;
       file
         .write_all(&file_header(timestamp))
         .map_err(|err| DbError::io(&err, "write the transaction log header", &path))?;
+      inner.file_key = key_of(&file);
       inner.file = Some(file);
       inner.size = FILE_HEADER_SIZE as u64;
     }
@@ -342,11 +429,17 @@ impl LogStore {
     if let Err(err) = file.write_all(framed) {
       // What was written of it is a torn tail: cut it, so the next
       // transaction starts on a frame boundary.
-      let _ = file.set_len(start.1 as u64);
+      let _ = cut_file(file, start.1 as u64);
       return Err(DbError::io(&err, "write the transaction log", &path));
     }
     inner.size += framed.len() as u64;
+    // Readers' maps of the file show the new entries before anyone can
+    // learn they are there (the watermark moves only at `finish`).
+    if let Some(key) = inner.file_key {
+      LogMap::grow_all(key, file, inner.size as usize);
+    }
     inner.uncommitted.insert(start);
+    self.publish(inner);
     inner.transactions_written += 1;
     inner.entries_written += entries as u64;
     inner.bytes_written += framed.len() as u64;
@@ -356,7 +449,58 @@ impl LogStore {
   /// The transaction written at `start` committed or aborted: readers of
   /// committed entries no longer wait for it.
   pub fn finish(&self, start: Position) {
-    self.inner().uncommitted.remove(&start);
+    let mut inner = self.inner();
+    inner.uncommitted.remove(&start);
+    self.publish(&inner);
+  }
+
+  /// Stores the committed watermark in the word readers read.
+  fn publish(&self, inner: &Inner) {
+    let (sequence, offset) = Self::committed_of(inner);
+    self.word.store(
+      u64::from(sequence) << 32 | u64::from(offset),
+      Ordering::Release,
+    );
+  }
+
+  /// A map of the log file `sequence` (see `LogMap`): for the file being
+  /// written, one with room to grow to the file size limit, which its
+  /// appends keep showing; `None` when the file does not exist or is empty.
+  pub fn map(&self, sequence: u32) -> DbResult<Option<Arc<LogMap>>> {
+    // Held while mapping, so no append or cut of the file runs meanwhile.
+    let inner = self.inner();
+    let path = file_path(&self.dir, sequence);
+    if sequence == inner.sequence {
+      let Some(file) = inner.file.as_ref() else {
+        return Ok(None);
+      };
+      let size = inner.size as usize;
+      let room = match self.max_file_size {
+        0 => (DEFAULT_MAX_FILE_SIZE as usize).max(size.saturating_mul(2)),
+        limit => limit as usize,
+      };
+      return Ok(LogMap::of(&path, file, size, room.max(size)));
+    }
+    let file = match File::open(&path) {
+      Ok(file) => file,
+      Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+      Err(err) => return Err(DbError::io(&err, "open the transaction log file", &path)),
+    };
+    let size = file
+      .metadata()
+      .map_err(|err| DbError::io(&err, "read the transaction log file", &path))?
+      .len() as usize;
+    Ok(LogMap::of(&path, &file, size, size))
+  }
+
+  /// Bytes written to the log file `sequence`: whole transactions, as the
+  /// store knows them for the file being written; 0 when there is none.
+  pub fn file_size(&self, sequence: u32) -> u64 {
+    let inner = self.inner();
+    if sequence == inner.sequence {
+      return if inner.file.is_some() { inner.size } else { 0 };
+    }
+    fs::metadata(file_path(&self.dir, sequence)).map_or(0, |meta| meta.len())
   }
 
   /// Records that every entry before `position` belongs to a transaction
@@ -393,7 +537,10 @@ impl LogStore {
   /// Where committed entries end: the start of the first transaction not
   /// yet ended, or the end of the log.
   pub fn committed(&self) -> Position {
-    let inner = self.inner();
+    Self::committed_of(&self.inner())
+  }
+
+  fn committed_of(inner: &Inner) -> Position {
     inner
       .uncommitted
       .first()
@@ -418,6 +565,87 @@ pub struct LogPosition {
   pub offset: u32,
 }
 
+/// A read-only memory map of the log file `sequence` as an `ArrayBuffer`
+/// (rocksdb-js's `_getMemoryMapOfFile()`): the file's bytes, then zeros;
+/// for the file being written, room to its size limit, where its later
+/// appends show. `undefined` when the file does not exist or is empty.
+#[napi(ts_return_type = "ArrayBuffer | undefined")]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_map<'env>(
+  env: &'env Env,
+  db_path: String,
+  name: String,
+  sequence: u32,
+) -> napi::Result<Option<Unknown<'env>>> {
+  let map = store(&db_path, &name, None)
+    .and_then(|store| store.map(sequence))
+    .map_err(napi::Error::from)?;
+  let Some(map) = map else {
+    return Ok(None);
+  };
+  let (data, len) = (map.data(), map.len());
+  let what = map.path().display().to_string();
+  external_array_buffer(env, map, data, len, &what).map(Some)
+}
+
+/// The committed watermark of a log as an 8-byte `ArrayBuffer` that moves
+/// as transactions end (rocksdb-js's `_getLastCommittedPosition()`): one
+/// word, `sequence << 32 | offset`, in the machine's byte order.
+#[napi(ts_return_type = "ArrayBuffer")]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_position_word<'env>(
+  env: &'env Env,
+  db_path: String,
+  name: String,
+) -> napi::Result<Unknown<'env>> {
+  let word = store(&db_path, &name, None)
+    .map_err(napi::Error::from)?
+    .word
+    .clone();
+  let data = Arc::as_ptr(&word).cast::<u8>();
+  external_array_buffer(env, word, data, 8, "a transaction log position")
+}
+
+/// Bytes of whole transactions in the log file `sequence`; 0 when there is
+/// no such file.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_file_size(
+  db_path: String,
+  name: String,
+  sequence: u32,
+) -> napi::Result<f64, ErrorCode> {
+  Ok(store(&db_path, &name, None)?.file_size(sequence) as f64)
+}
+
+/// The memory maps of log files alive in the process (readers hold them).
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn transaction_log_map_count() -> u32 {
+  LogMap::count()
+}
+
+/// What `coolTransactionLogs()` advised: maps and bytes.
+#[napi(object)]
+#[cfg_attr(test, allow(dead_code))]
+pub struct CooledMaps {
+  pub maps: u32,
+  pub bytes: f64,
+}
+
+/// Advises the pages of every live log map cold (Linux's MADV_COLD): the
+/// kernel reclaims them first when memory is short; what they read does
+/// not change.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn cool_transaction_logs() -> CooledMaps {
+  let (maps, bytes) = LogMap::cool_all();
+  CooledMaps {
+    maps,
+    bytes: bytes as f64,
+  }
+}
+
 /// What a store has written since the process opened it.
 #[napi(object)]
 #[cfg_attr(test, allow(dead_code))]
@@ -432,6 +660,13 @@ pub struct LogCounters {
   pub bytes_purged: f64,
   pub uncommitted_transactions: u32,
   pub current_sequence: u32,
+  pub last_purge_ms: f64,
+  /// Memory maps of the log's files that readers hold.
+  pub active_maps: u32,
+  /// Address space those maps take (mostly never touched).
+  pub mapped_bytes: f64,
+  /// The part of it that shows the files.
+  pub overlay_bytes: f64,
 }
 
 /// Opens (at its first use in the process) the log `name` of the database
@@ -517,8 +752,13 @@ pub fn transaction_log_counters(
   name: String,
 ) -> napi::Result<LogCounters, ErrorCode> {
   let store = store(&db_path, &name, None)?;
+  let maps = LogMap::usage(&store.dir);
   let inner = store.inner();
   Ok(LogCounters {
+    last_purge_ms: inner.last_purge_ms,
+    active_maps: maps.maps,
+    mapped_bytes: maps.mapped_bytes as f64,
+    overlay_bytes: maps.overlay_bytes as f64,
     transactions_written: inner.transactions_written as f64,
     entries_written: inner.entries_written as f64,
     bytes_written: inner.bytes_written as f64,
@@ -604,6 +844,9 @@ pub fn transaction_log_purged(
   let store = store(&db_path, &name, None)?;
   let mut inner = store.inner();
   inner.purge_runs += 1;
+  inner.last_purge_ms = std::time::SystemTime::now()
+    .duration_since(std::time::UNIX_EPOCH)
+    .map_or(0.0, |since| since.as_secs_f64() * 1000.0);
   inner.files_purged += u64::from(files);
   inner.bytes_purged += bytes.max(0.0) as u64;
   Ok(())
@@ -696,6 +939,30 @@ mod tests {
   }
 
   #[test]
+  fn a_log_written_again_with_the_same_name_and_size_is_opened_again() {
+    let dir = scratch("rewritten");
+    let store = LogStore::of(dir.clone(), Some(0), true).expect("open");
+    let start = store.write(1.0, &[b"old"]).expect("write");
+    store.finish(start);
+    let path = file_path(&dir, 1);
+    let bytes = fs::read(&path).expect("read");
+    // Another writer made the log again: same name, same size, new file.
+    fs::remove_file(&path).expect("delete");
+    fs::write(&path, &bytes).expect("write again");
+    let reopened = LogStore::of(dir.clone(), Some(0), true).expect("reopen");
+    assert!(!Arc::ptr_eq(&store, &reopened), "a new file: opened anew");
+    let start = reopened.write(2.0, &[b"new"]).expect("write");
+    reopened.finish(start);
+    assert_eq!(
+      fs::metadata(&path).expect("stat").len() as usize,
+      bytes.len() + ENTRY_HEADER_SIZE + 3,
+      "the append went to the file on disk"
+    );
+    stores().remove(&dir);
+    fs::remove_dir_all(&dir).expect("clean");
+  }
+
+  #[test]
   fn the_flushed_position_only_moves_on_and_survives_a_reopen() {
     let dir = scratch("flushed");
     let store = LogStore::open(dir.clone(), 0).expect("open");
@@ -721,6 +988,34 @@ mod tests {
       LogStore::open(dir.clone(), 0).expect("reopen").flushed(),
       Some(end)
     );
+    fs::remove_dir_all(&dir).expect("clean");
+  }
+
+  #[test]
+  fn damage_in_the_middle_is_kept_with_the_entries_after_it() {
+    let dir = scratch("damaged");
+    let store = LogStore::open(dir.clone(), 0).expect("open");
+    for i in 0..12 {
+      let start = store
+        .write(f64::from(i + 1), &[&[i as u8; 20]])
+        .expect("write");
+      store.finish(start);
+    }
+    drop(store);
+    let path = file_path(&dir, 1);
+    let mut bytes = fs::read(&path).expect("read");
+    let whole = bytes.len();
+    // The second entry's length now runs past the file.
+    let second = FILE_HEADER_SIZE + ENTRY_HEADER_SIZE + 20;
+    bytes[second + 8..second + 12].copy_from_slice(&u32::MAX.to_be_bytes());
+    fs::write(&path, &bytes).expect("damage");
+    let store = LogStore::open(dir.clone(), 0).expect("reopen");
+    assert_eq!(
+      fs::metadata(&path).expect("stat").len() as usize,
+      whole,
+      "nothing cut"
+    );
+    assert_eq!(store.committed(), (1, whole as u32));
     fs::remove_dir_all(&dir).expect("clean");
   }
 

@@ -8,7 +8,18 @@
  */
 
 const { threadId } = require('node:worker_threads')
-const { errorCodes, configure, memoryUsage, openOptionSpecs, rocksdbVersion, openDatabases, keyLockCount, userSharedBufferCounts } = require('../binding')
+const {
+  errorCodes,
+  configure,
+  memoryUsage,
+  openOptionSpecs,
+  rocksdbVersion,
+  openDatabases,
+  keyLockCount,
+  userSharedBufferCounts,
+  transactionLogMapCount,
+  coolTransactionLogs,
+} = require('../binding')
 const { withCode } = require('../errors')
 const { checkOpenOptions, checkConfig } = require('../options')
 const { CheckpointRegistry, restore } = require('../checkpoints')
@@ -264,6 +275,8 @@ module.exports = {
   constants,
   registryStatus,
   currentThreadId,
+  transactionLogMapCount,
+  coolTransactionLogs,
   tryFileLock,
   fileLockRelease,
   TransactionLog,

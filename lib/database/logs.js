@@ -63,6 +63,50 @@ class DatabaseLogs extends DatabaseCoordination {
     }
     return purged
   }
+
+  /**
+   * `getStats()` with rocksdb-js's summary of the database's transaction
+   * logs (`txnlog.*`: summed over every log; see `log.getStats()`).
+   */
+  getStats(all = false) {
+    return Object.assign(super.getStats(all), this.#logSummary())
+  }
+
+  /** `getStat()`, which also knows the `txnlog.*` summary. */
+  getStat(name) {
+    if (typeof name === 'string' && name.startsWith('txnlog.')) return this.#logSummary()[name]
+    return super.getStat(name)
+  }
+
+  /** The `txnlog.*` summary of the database's logs. */
+  #logSummary() {
+    const summary = Object.fromEntries(LOG_SUMMARY_KEYS.map((key) => [`txnlog.${key}`, 0]))
+    const names = this.listLogs()
+    summary['txnlog.logCount'] = names.length
+    for (const name of names) {
+      const stats = this.useLog(name).getStats()
+      const add = (key, value) => (summary[`txnlog.${key}`] += value)
+      for (const key of ['fileCount', 'totalSizeBytes', 'pendingTransactions', 'uncommittedTransactions', 'replayGapBytes']) add(key, stats[key])
+      for (const key of ['mappedBytes', 'overlayBytes', 'activeMaps']) add(key, stats.memory[key])
+      for (const key of ['transactionsWritten', 'bytesWritten']) add(key, stats.totals[key])
+    }
+    return summary
+  }
 }
+
+/** The keys of the `txnlog.*` summary, as rocksdb-js names them. */
+const LOG_SUMMARY_KEYS = [
+  'logCount',
+  'fileCount',
+  'totalSizeBytes',
+  'mappedBytes',
+  'overlayBytes',
+  'activeMaps',
+  'pendingTransactions',
+  'uncommittedTransactions',
+  'transactionsWritten',
+  'bytesWritten',
+  'replayGapBytes',
+]
 
 module.exports = { DatabaseLogs }
