@@ -137,6 +137,7 @@ test('query options: start, end, exclusiveStart, exactStart, and a query that go
   t.deepEqual(texts(log.query({ start: 100, end: 300 })), ['a', 'b'], 'end is exclusive')
   t.deepEqual(texts(log.query({ start: 200, exactStart: true })), ['b', 'c'])
   t.deepEqual(texts(log.query({ start: 150, exactStart: true })), [], 'no entry stamped 150')
+  t.deepEqual(texts(log.query({ start: 200, exactStart: true, end: 200 })), ['b'], 'the entry that names the start is taken whatever end says')
   t.throws(() => log.query({ start: 'x' }), { instanceOf: TypeError, message: /options\.start/ })
 })
 
@@ -485,5 +486,40 @@ test('backups with transactionLogs: the logs go with the database, up to their c
   fs.writeFileSync(stored, bytes)
   const error = await t.throwsAsync(backups.verify(store, 1), { code: 'ERR_ROCKSDB_CORRUPTION' })
   t.regex(error.message, /audit\/1\.txnlog/)
-  await t.throwsAsync(db.backup(new PassThrough(), { transactionLogs: true }), { instanceOf: TypeError, message: /transactionLogs/ })
+})
+
+test('log files keep their last write through backups and restores, to a store and through a stream (purgeLogs goes by it)', async (t) => {
+  const { backups } = require('..')
+  const { PassThrough } = require('node:stream')
+  const s = scratch(t)
+  const db = s.open('db', { transactionLogMaxSize: 100 })
+  const log = db.useLog('aged')
+  for (let i = 0; i < 3; i++) await db.transaction(async (txn) => log.addEntry(Buffer.alloc(60, i), txn.id))
+  const files = ['1.txnlog', '2.txnlog', '3.txnlog']
+  const ages = [10, 5, 0].map((days) => new Date(Date.now() - days * 86_400_000))
+  files.forEach((file, index) => fs.utimesSync(path.join(log.path, file), ages[index], ages[index]))
+  const mtimes = (dir) => files.map((file) => Math.round(fs.statSync(path.join(dir, 'transaction_logs', 'aged', file)).mtimeMs / 1000))
+  const expected = ages.map((age) => Math.round(age.getTime() / 1000))
+
+  const store = s.path('store')
+  await db.backup(store, { transactionLogs: true })
+  const restored = s.path('restored')
+  await backups.restore(store, restored)
+  t.deepEqual(mtimes(restored), expected, 'from a store')
+
+  const archive = []
+  const out = new PassThrough()
+  out.on('data', (chunk) => archive.push(chunk))
+  await db.backup(out, { transactionLogs: true })
+  const unpacked = s.path('unpacked')
+  const input = new PassThrough()
+  input.end(Buffer.concat(archive))
+  await backups.restoreStream(input, unpacked)
+  t.deepEqual(mtimes(unpacked), expected, 'through a stream')
+  const copy = s.track(RocksDatabase.open(unpacked))
+  t.is([...copy.useLog('aged').query({ start: 0 })].length, 3, 'the streamed logs read back')
+  // Purging by age treats the restored files as the originals: the 10-day
+  // old file goes (it is no newer than the last flush), the others stay.
+  copy.flushSync()
+  t.deepEqual(copy.purgeLogs({ name: 'aged', before: Date.now() - 7 * 86_400_000 }), [path.join(unpacked, 'transaction_logs', 'aged', '1.txnlog')])
 })

@@ -216,14 +216,15 @@ class LogQuery {
   /** Whether an entry stamped `timestamp` is in the query's range. */
   #matches(timestamp) {
     const { start, end = Number.MAX_VALUE, exactStart, exclusiveStart } = this.#options
-    if (timestamp >= end) return false
-    if (this.#foundExactStart) return !exclusiveStart || timestamp !== start
+    if (this.#foundExactStart) return (!exclusiveStart || timestamp !== start) && timestamp < end
     if (exactStart) {
+      // The entry that names the start is taken whatever `end` says (as
+      // rocksdb-js does); `end` bounds the ones after it.
       if (timestamp !== start) return false
       this.#foundExactStart = true
       return !exclusiveStart
     }
-    return exclusiveStart ? timestamp > start : timestamp >= start
+    return (exclusiveStart ? timestamp > start : timestamp >= start) && timestamp < end
   }
 
   next() {

@@ -59,6 +59,13 @@ function checkLogName(name) {
   return name
 }
 
+/** A log file's sequence number: an integer from 1 (u32). */
+function checkSequence(sequence) {
+  if (!Number.isInteger(sequence) || sequence < 1 || sequence > 0xffffffff) {
+    throw invalidArgType('sequence', 'a log file sequence number (an integer from 1)', sequence, 'Expected sequence number to be a positive integer greater than 0')
+  }
+}
+
 /** A transaction log of a database: see `db.useLog()`. */
 class TransactionLog {
   #dbPath
@@ -161,7 +168,7 @@ class TransactionLog {
    * @internal
    */
   _getMemoryMapOfFile(sequence) {
-    if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xffffffff) throw invalidArgType('sequence', 'a log file sequence number', sequence)
+    checkSequence(sequence)
     const map = transactionLogMap(this.#dbPath, this.name, sequence)
     return map == null ? undefined : Buffer.from(map)
   }
@@ -182,7 +189,7 @@ class TransactionLog {
    */
   getLogFileSize(sequence) {
     if (sequence !== undefined) {
-      if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xffffffff) throw invalidArgType('sequence', 'a log file sequence number', sequence)
+      checkSequence(sequence)
       return transactionLogFileSize(this.#dbPath, this.name, sequence)
     }
     return sequencesOf(this.path).reduce((total, number) => total + (this.#statOf(number)?.size ?? 0), 0)
@@ -217,14 +224,15 @@ class TransactionLog {
     const oldest = stats.get(sequences[0])
     const flushed = this.lastFlushedPosition()
     const committed = this.committedPosition()
-    // As purgeLogs() decides: the newest file is always kept, and so is
-    // every file from the one the last flush reached.
+    // Of the files past the retention, as purgeLogs() decides: those from
+    // the one the last flush reached on are kept (a replay needs them), the
+    // others go, but for the newest (written to).
     let purgeableFiles = 0
     let retainedUnflushedFiles = 0
     for (const [sequence, stat] of stats) {
-      if (stat === undefined || sequence === sequences.at(-1) || now - stat.mtimeMs <= this.#retention) continue
+      if (stat === undefined || now - stat.mtimeMs <= this.#retention) continue
       if (flushed.sequence === 0 || sequence >= flushed.sequence) retainedUnflushedFiles++
-      else purgeableFiles++
+      else if (sequence !== sequences.at(-1)) purgeableFiles++
     }
     return {
       name: this.name,
@@ -396,7 +404,8 @@ function purgeLogs(dbPath, options, retention) {
  * `<targetDir>/transaction_logs/`, each file up to where its committed
  * entries end (a copy that ends on an entry, with every transaction in it
  * committed), and each log's `txn.state`. Resolves with the files copied,
- * `{ name: '<log>/<file>', size }`.
+ * `{ name: '<log>/<file>', size, mtimeMs }` (`mtimeMs`, a log file's last
+ * write, which a restore gives back).
  */
 async function snapshotLogs(db, targetDir) {
   const copied = []
@@ -409,6 +418,9 @@ async function snapshotLogs(db, targetDir) {
       if (sequence > committed.sequence) continue
       const file = `${sequence}.txnlog`
       const target = path.join(into, file)
+      // The file's age decides when purgeLogs() deletes it: a restore
+      // gives it back (rocksdb-js's backups keep it too).
+      const { mtimeMs } = await fs.promises.stat(path.join(log.path, file))
       await fs.promises.copyFile(path.join(log.path, file), target)
       // Entries written since the watermark was read are cut off again.
       if (sequence === committed.sequence) await fs.promises.truncate(target, committed.offset)
@@ -417,7 +429,7 @@ async function snapshotLogs(db, targetDir) {
         await fs.promises.rm(target)
         continue
       }
-      copied.push({ name: `${name}/${file}`, size })
+      copied.push({ name: `${name}/${file}`, size, mtimeMs })
     }
     try {
       await fs.promises.copyFile(path.join(log.path, 'txn.state'), path.join(into, 'txn.state'))

@@ -62,7 +62,15 @@ function checkManifest(manifest, where) {
   if (logs !== undefined) {
     const validLogs =
       Array.isArray(logs) &&
-      logs.every((f) => typeof f?.name === 'string' && LOG_FILE.test(f.name) && !/^\.\.?\//.test(f.name) && DIGEST.test(f[algorithm]) && Number.isSafeInteger(f.size))
+      logs.every(
+        (f) =>
+          typeof f?.name === 'string' &&
+          LOG_FILE.test(f.name) &&
+          !/^\.\.?\//.test(f.name) &&
+          DIGEST.test(f[algorithm]) &&
+          Number.isSafeInteger(f.size) &&
+          (f.mtimeMs === undefined || Number.isFinite(f.mtimeMs)),
+      )
     if (!validLogs) throw corrupt(`${where} is not a backup manifest this package can read: a transaction log file without a name, size or ${algorithm} digest`, where)
   }
   return manifest

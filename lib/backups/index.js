@@ -137,6 +137,8 @@ async function backupToStore(db, destination, options) {
       checkSignal(signal)
       const stored = await store.putFile(path.join(staged.dir, source ?? name), { algorithm, sync, likelyStored: known.has(`${name}:${size}`) })
       entries[index] = { name, size: stored.size, [algorithm]: stored.digest }
+      // A log file's last write, which decides when purgeLogs() deletes it.
+      if (files[index].mtimeMs !== undefined) entries[index].mtimeMs = files[index].mtimeMs
       bytesDone += stored.size
       bytesCopied += stored.copied
       filesDone++
@@ -186,7 +188,10 @@ async function backupToStream(db, target, options) {
   checkSignal(signal)
   const staged = await stageCheckpoint(db, options)
   try {
-    const { files } = staged
+    // With `transactionLogs`, the logs go under `transaction_logs/` of the
+    // archive, each file with its last write as its time.
+    const logs = staged.logs.map((f) => ({ ...f, name: `transaction_logs/${f.name}` }))
+    const files = [...staged.files, ...logs]
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     let bytesDone = 0
     const onBytes = (n) => {
@@ -462,6 +467,9 @@ async function materialize(store, manifest, dir, { link = false, sync = true, si
     } else {
       await checkedRead(store, manifest, file, (stored) => store.getFile(stored, target, digestAlgorithm(manifest)))
       if (sync) writebacks.push(startFileWriteback(target).catch(() => {}))
+      // A log file gets its last write back (a linked file is the store's
+      // own, left as it is).
+      if (isLog && file.mtimeMs !== undefined) await fs.promises.utimes(target, new Date(file.mtimeMs), new Date(file.mtimeMs))
     }
     bytesDone += file.size
     progress?.({ bytesDone, bytesTotal })
@@ -482,7 +490,6 @@ async function materialize(store, manifest, dir, { link = false, sync = true, si
 async function backup(db, destination, options) {
   options = checkBackupOptions(options)
   if (isWritable(destination) || isWebWritable(destination)) {
-    if (options.transactionLogs) throw invalidArgValue('options.transactionLogs', 'is for backups to a directory or an S3 store, not to a stream')
     return backupToStream(db, destination, options)
   }
   return backupToStore(db, destination, options)

@@ -16,7 +16,7 @@ const tar = require('tar-stream')
 const { syncFilesystem } = require('../binding')
 const { codedError } = require('../registry')
 const { checkSignal, corrupt, syncDirectory } = require('./shared')
-const { DB_FILE, NOT_DATA } = require('./format')
+const { DB_FILE, LOG_FILE, NOT_DATA } = require('./format')
 
 /** Resolves once `writable` (a tar-stream stream) drains or closes. */
 function drained(writable) {
@@ -55,8 +55,9 @@ async function addFile(pack, dir, name, size, mtime, signal, onBytes) {
 }
 
 /**
- * Yields the tar archive of `files` (`{ name, size }`) in `dir`, chunk by
- * chunk, each file read through libuv's pool.
+ * Yields the tar archive of `files` (`{ name, size, mtimeMs? }`) in `dir`,
+ * chunk by chunk, each file read through libuv's pool; a file's time is
+ * its `mtimeMs` when it has one, the archive's otherwise.
  */
 async function* tarChunks(dir, files, signal, onBytes) {
   const pack = tar.pack()
@@ -65,9 +66,9 @@ async function* tarChunks(dir, files, signal, onBytes) {
   // a failure there destroys the archive, which ends the reading with it.
   const adding = (async () => {
     try {
-      for (const { name, size } of files) {
+      for (const { name, size, mtimeMs } of files) {
         checkSignal(signal)
-        await addFile(pack, dir, name, size, mtime, signal, onBytes)
+        await addFile(pack, dir, name, size, mtimeMs === undefined ? mtime : new Date(mtimeMs), signal, onBytes)
       }
       pack.finalize()
     } catch (error) {
@@ -222,6 +223,10 @@ async function feed(readable, extract) {
  * database's directory holds, are skipped. A damaged or truncated archive
  * is `ERR_ROCKSDB_CORRUPTION`.
  */
+/** Where an archive keeps transaction logs, and their folders. */
+const LOGS = 'transaction_logs/'
+const LOG_FOLDER = /^transaction_logs(\/[^/\\\0]+)?\/?$/
+
 async function untar(readable, dir, signal) {
   await fs.promises.mkdir(dir, { recursive: true })
   const extract = tar.extract()
@@ -238,17 +243,22 @@ async function untar(readable, dir, signal) {
       checkSignal(signal)
       const { name, type } = entry.header
       const base = name.replace(/^\.\//, '')
-      const folder = type === 'directory' && (base === '' || base === '.' || base === './')
+      const folder = type === 'directory' && (base === '' || base === '.' || base === './' || LOG_FOLDER.test(base))
       if (folder || (type === 'file' && NOT_DATA.test(base))) {
         entry.resume()
         continue
       }
-      if (type !== 'file' || !DB_FILE.test(base)) {
+      // A transaction log's file, under `transaction_logs/<log>/`.
+      const log = type === 'file' && base.startsWith(LOGS) && LOG_FILE.test(base.slice(LOGS.length)) && !/(^|\/)\.\.?(\/|$)/.test(base)
+      if (type !== 'file' || !(DB_FILE.test(base) || log)) {
         throw corrupt(`the archive holds ${JSON.stringify(name)}, which is no file of a RocksDB database`, undefined)
       }
+      if (log) await fs.promises.mkdir(path.dirname(path.join(dir, base)), { recursive: true })
       current = await UnpackedFile.create(dir, base)
       for await (const chunk of entry) await current.write(chunk)
       await current.close()
+      // Its last write decides when purgeLogs() deletes it.
+      if (log && entry.header.mtime instanceof Date) await fs.promises.utimes(path.join(dir, base), entry.header.mtime, entry.header.mtime)
       names.push(base)
       current = null
     }
