@@ -77,6 +77,20 @@ async function openOurs(dir) {
       for (const _ of log().query({ start: 0 })) n++
       return n
     },
+    // A reader following the log (replication): one query kept, read on
+    // after each commit.
+    logFollower: () => {
+      const follower = log().query()
+      return (k) => {
+        db.transactionSync((txn) => {
+          txn.putSync(k, VALUE)
+          log().addEntry(VALUE, txn.id)
+        })
+        let n = 0
+        for (const _ of follower) n++
+        return n
+      }
+    },
     checkpoint: (target) => db.createCheckpoint(target),
     close: () => db.close(),
     db,
@@ -120,6 +134,22 @@ async function openLmdb(dir) {
       let n = 0
       for (const _ of audit.getRange()) n++
       return n
+    },
+    // The follower remembers the last entry it read and ranges past it.
+    logFollower: () => {
+      let last = entries
+      return (k) => {
+        db.transactionSync(() => {
+          db.putSync(k, VALUE)
+          audit.putSync(++entries, VALUE)
+        })
+        let n = 0
+        for (const { key } of audit.getRange({ start: last + 1 })) {
+          last = key
+          n++
+        }
+        return n
+      }
     },
     logNote: 'the entry a put into a second database (no transaction log)',
     checkpoint: (target) => db.backup(target, false),
@@ -213,12 +243,15 @@ async function pointAndRangeCases() {
       await measure('transaction, 1 put + 1 log entry', impl, () => db.loggedTxn(next()))
       const logged = db.logScan()
       await measure('log read back (per entry)', impl, () => db.logScan(), logged)
+      const follow = db.logFollower()
+      await measure('log follower: commit 1 entry, read it back', impl, () => follow(next()))
       if (db.logNote) {
-        for (const row of results.slice(-2)) row.note = db.logNote
+        for (const row of results.slice(-3)) row.note = db.logNote
       }
     } else {
       na('transaction, 1 put + 1 log entry', impl, 'no transactions (batch is not one)')
       na('log read back (per entry)', impl, 'no transaction log')
+      na('log follower: commit 1 entry, read it back', impl, 'no transaction log')
     }
     await db.close()
   }
