@@ -750,8 +750,12 @@ export declare function transactionLogCounters(dbPath: string, name: string): Lo
  */
 export declare function transactionLogFileSize(dbPath: string, name: string, sequence: number): number
 
-/** The transaction written at (`sequence`, `offset`) ended. */
-export declare function transactionLogFinish(dbPath: string, name: string, sequence: number, offset: number): void
+/**
+ * The transaction written at (`sequence`, `offset`) ended: committed,
+ * with `committedAt` a RocksDB sequence number read after its commit, or
+ * aborted (`committedAt` -1).
+ */
+export declare function transactionLogFinish(dbPath: string, name: string, sequence: number, offset: number, committedAt: number): void
 
 /** Records the marks of `transactionLogMarks` as flushed, after the flush. */
 export declare function transactionLogFlushed(dbPath: string, marks: Array<LogMark>): void

@@ -326,9 +326,14 @@ class LogBatch {
     this.#pending.clear()
   }
 
-  /** The transaction ended: readers of committed entries go past what it wrote. */
-  end() {
-    for (const { name, sequence, offset } of this.#written.splice(0)) transactionLogFinish(this.#dbPath, name, sequence, offset)
+  /**
+   * The transaction ended: readers of committed entries go past what it
+   * wrote. `committedAt`: a RocksDB sequence number read after it
+   * committed (a flush that reaches it covers the transaction); none when
+   * it aborted.
+   */
+  end(committedAt = -1) {
+    for (const { name, sequence, offset } of this.#written.splice(0)) transactionLogFinish(this.#dbPath, name, sequence, offset, committedAt)
   }
 }
 

@@ -431,7 +431,7 @@ class Transaction extends DBI {
       await this.#logs?.write(this.#timestamp)
       if (finish === 'batch') await this.#db.writeBatch(writes)
       else if (finish === 'native') await this.#native.commit()
-      this.#logs?.end()
+      this.#logs?.end(this.#committedAt())
     } catch (error) {
       return this.#failed(error)
     } finally {
@@ -447,12 +447,21 @@ class Transaction extends DBI {
       this.#logs?.writeSync(this.#timestamp)
       if (finish === 'batch') this.#db.writeBatchSync(writes)
       else if (finish === 'native') this.#native.commitSync()
-      this.#logs?.end()
+      this.#logs?.end(this.#committedAt())
     } catch (error) {
       return this.#failed(error)
     } finally {
       this.#intents.release()
     }
+  }
+
+  /**
+   * A RocksDB sequence number read after this transaction committed: its
+   * writes have that number or an earlier one (see LogBatch#end). Only
+   * read when it wrote log entries.
+   */
+  #committedAt() {
+    return this.#logs === null || this.#logs === undefined ? -1 : this.#db.latestSequenceNumber()
   }
 
   /**

@@ -18,6 +18,7 @@ use rust_rocksdb::{
 use crate::batch;
 use crate::budget::Budget;
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::transaction_log::FlushRecorder;
 
 /// The open RocksDB instance behind one or more handles.
 ///
@@ -295,7 +296,13 @@ impl Engine {
     read_only: bool,
     key: Option<PathBuf>,
   ) -> DbResult<Engine> {
-    let opts = &options.opts;
+    // The options of this open, with a recorder of RocksDB's own flushes
+    // for the database's transaction logs, which knows its path.
+    let mut with_recorder = options.opts.clone();
+    if !read_only {
+      with_recorder.add_event_listener(FlushRecorder::new(path));
+    }
+    let opts = &with_recorder;
     // Every column family on disk must be named at open; a missing directory
     // simply has only the default one.
     let families = if path.join("CURRENT").exists() {

@@ -384,6 +384,12 @@ impl OpenOptions {
       None => std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
     };
     opts.increase_parallelism(threads);
+    // A flush writes every column family's memtables at once (as rocksdb-js
+    // sets it): families written without the WAL stay consistent with one
+    // another, and a flush's highest sequence number says that everything
+    // up to it is in SST files, which the transaction logs record (see
+    // transaction_log::FlushRecorder).
+    opts.set_atomic_flush(true);
     // RocksDB opens every SST file at open (maxOpenFiles -1) with 16 threads
     // of its own, made and ended at each open: for the small databases a
     // process opens many of (branches), making the threads costs more than

@@ -14,7 +14,7 @@
 //! One store per directory serves every handle and thread of the process.
 //! At its first use the newest file's torn tail, if a crash left one, is cut.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -51,8 +51,15 @@ struct Inner {
   file_key: Option<FileKey>,
   /// Bytes of the newest file.
   size: u64,
-  /// Where each transaction written but not yet committed or aborted starts.
-  uncommitted: BTreeSet<Position>,
+  /// Where each transaction written but not yet committed or aborted
+  /// starts, and where its entries end.
+  uncommitted: BTreeMap<Position, Position>,
+  /// Committed transactions that no recorded flush covers yet, by where
+  /// they start: where their entries end, RocksDB's sequence number once
+  /// they committed, and how many transactions the run holds (runs of
+  /// transactions that follow one another in the log are kept as one, up to
+  /// `RUN_LENGTH`).
+  unflushed: BTreeMap<Position, Run>,
   transactions_written: u64,
   entries_written: u64,
   bytes_written: u64,
@@ -67,6 +74,45 @@ struct Inner {
   /// files: a replay of the log (of families written without the WAL)
   /// starts there. Kept in `txn.state`, as rocksdb-js keeps it.
   flushed: Option<Position>,
+}
+
+/// Transactions that follow one another in the log, committed: see
+/// `Inner::unflushed`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Run {
+  end: Position,
+  /// The highest RocksDB sequence number among them.
+  sequence: u64,
+  transactions: u32,
+}
+
+/// Transactions one run may hold: a flush covers a run only when it covers
+/// the latest of them, so a long run would hold back what a flush covers;
+/// a short one costs memory (a run per `RUN_LENGTH` transactions between
+/// two flushes).
+const RUN_LENGTH: u32 = 64;
+
+impl Inner {
+  /// A transaction from `start` to `end` committed at RocksDB sequence
+  /// number `sequence`: added to the run it continues, or as a run.
+  fn note_commit(&mut self, start: Position, end: Position, sequence: u64) {
+    if let Some((_, run)) = self.unflushed.range_mut(..start).next_back() {
+      if run.end == start && run.transactions < RUN_LENGTH {
+        run.end = end;
+        run.sequence = run.sequence.max(sequence);
+        run.transactions += 1;
+        return;
+      }
+    }
+    self.unflushed.insert(
+      start,
+      Run {
+        end,
+        sequence,
+        transactions: 1,
+      },
+    );
+  }
 }
 
 /// The log files of one log name of one database.
@@ -318,7 +364,8 @@ impl LogStore {
         file: None,
         file_key: None,
         size: 0,
-        uncommitted: BTreeSet::new(),
+        uncommitted: BTreeMap::new(),
+        unflushed: BTreeMap::new(),
         transactions_written: 0,
         entries_written: 0,
         bytes_written: 0,
@@ -438,7 +485,8 @@ impl LogStore {
     if let Some(key) = inner.file_key {
       LogMap::grow_all(key, file, inner.size as usize);
     }
-    inner.uncommitted.insert(start);
+    let end = (inner.sequence, inner.size as u32);
+    inner.uncommitted.insert(start, end);
     self.publish(inner);
     inner.transactions_written += 1;
     inner.entries_written += entries as u64;
@@ -448,10 +496,48 @@ impl LogStore {
 
   /// The transaction written at `start` committed or aborted: readers of
   /// committed entries no longer wait for it.
-  pub fn finish(&self, start: Position) {
+  ///
+  /// `committed_at`: RocksDB's sequence number once it committed (any
+  /// number read after the commit), which tells when a flush covers it;
+  /// `None` for one that aborted, which needs no flush.
+  pub fn finish(&self, start: Position, committed_at: Option<u64>) {
     let mut inner = self.inner();
-    inner.uncommitted.remove(&start);
+    let Some(end) = inner.uncommitted.remove(&start) else {
+      return;
+    };
+    if let Some(sequence) = committed_at {
+      inner.note_commit(start, end, sequence);
+    }
     self.publish(&inner);
+  }
+
+  /// RocksDB flushed every column family up to its sequence number
+  /// `flushed` (a flush job of the database, all families at once): records
+  /// as flushed the log up to the end of the last transaction before which
+  /// every one committed no later than that. Returns the position recorded.
+  pub fn database_flushed(&self, flushed: u64) -> DbResult<Option<Position>> {
+    let covered = {
+      let mut inner = self.inner();
+      // A transaction still committing holds back every entry after its start.
+      let first_open = inner.uncommitted.keys().next().copied();
+      let mut covered = None;
+      for (start, run) in &inner.unflushed {
+        if run.sequence > flushed || first_open.is_some_and(|open| run.end > open) {
+          break;
+        }
+        covered = Some((*start, run.end));
+      }
+      if let Some((last, _)) = covered {
+        // Runs up to the last covered one are done with.
+        inner.unflushed = inner.unflushed.split_off(&last);
+        inner.unflushed.remove(&last);
+      }
+      covered.map(|(_, end)| end)
+    };
+    match covered {
+      Some(end) => self.flushed_to(end).map(|()| Some(end)),
+      None => Ok(None),
+    }
   }
 
   /// Stores the committed watermark in the word readers read.
@@ -526,6 +612,9 @@ impl LogStore {
         )
       })?;
     inner.flushed = Some(position);
+    // Runs a flush covered (recorded by flush(), whose marks come another
+    // way) no longer wait for one.
+    inner.unflushed.retain(|_, run| run.end > position);
     Ok(())
   }
 
@@ -543,9 +632,93 @@ impl LogStore {
   fn committed_of(inner: &Inner) -> Position {
     inner
       .uncommitted
-      .first()
+      .keys()
+      .next()
       .copied()
       .unwrap_or((inner.sequence, inner.size as u32))
+  }
+}
+
+/// The stores of the logs of the database at `db_path` open in the process.
+fn stores_of(db_path: &Path) -> Vec<Arc<LogStore>> {
+  let logs = db_path.join("transaction_logs");
+  stores()
+    .iter()
+    .filter(|(dir, _)| dir.parent() == Some(logs.as_path()))
+    .map(|(_, store)| store.clone())
+    .collect()
+}
+
+/// Records in the logs of a database the flushes RocksDB makes by itself
+/// (a full memtable, the memory budget, a checkpoint, shutdown), as
+/// rocksdb-js does: with `atomic_flush` a flush job writes every column
+/// family's memtables at once, so once all of a job's families are written,
+/// everything up to the job's highest sequence number is in SST files, and
+/// each log records as flushed the transactions committed by then. A
+/// replay after a crash then starts there, and `purgeLogs()` can let go of
+/// the files before it. (`flush()` flushes one family at a time and records
+/// its own marks once all are done, so its jobs are left out here.)
+pub struct FlushRecorder {
+  db_path: PathBuf,
+  /// Flush jobs under way: families still being written, highest sequence
+  /// number among them.
+  jobs: Mutex<HashMap<i32, (u32, u64)>>,
+}
+
+impl FlushRecorder {
+  pub fn new(db_path: &Path) -> FlushRecorder {
+    FlushRecorder {
+      db_path: db_path.to_path_buf(),
+      jobs: Mutex::new(HashMap::new()),
+    }
+  }
+
+  fn jobs(&self) -> MutexGuard<'_, HashMap<i32, (u32, u64)>> {
+    self
+      .jobs
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner())
+  }
+
+  fn counts(info: &rust_rocksdb::event_listener::FlushJobInfo) -> bool {
+    info.flush_reason() != rust_rocksdb::event_listener::DBFlushReason::KManualFlush
+  }
+}
+
+impl rust_rocksdb::event_listener::EventListener for FlushRecorder {
+  fn on_flush_begin(&self, info: &rust_rocksdb::event_listener::FlushJobInfo) {
+    if !Self::counts(info) {
+      return;
+    }
+    let mut jobs = self.jobs();
+    let job = jobs.entry(info.job_id()).or_insert((0, 0));
+    job.0 += 1;
+    job.1 = job.1.max(info.largest_seqno());
+  }
+
+  fn on_flush_completed(&self, info: &rust_rocksdb::event_listener::FlushJobInfo) {
+    if !Self::counts(info) {
+      return;
+    }
+    let done = {
+      let mut jobs = self.jobs();
+      let Some(job) = jobs.get_mut(&info.job_id()) else {
+        return;
+      };
+      job.0 = job.0.saturating_sub(1);
+      job.1 = job.1.max(info.largest_seqno());
+      if job.0 > 0 {
+        return;
+      }
+      let flushed = job.1;
+      jobs.remove(&info.job_id());
+      flushed
+    };
+    // On RocksDB's flush thread: a failure to write txn.state leaves the
+    // older position, from which a replay redoes more, never less.
+    for store in stores_of(&self.db_path) {
+      let _ = store.database_flushed(done);
+    }
   }
 }
 
@@ -720,7 +893,9 @@ pub fn transaction_log_write(
   })))
 }
 
-/// The transaction written at (`sequence`, `offset`) ended.
+/// The transaction written at (`sequence`, `offset`) ended: committed,
+/// with `committedAt` a RocksDB sequence number read after its commit, or
+/// aborted (`committedAt` -1).
 #[napi]
 #[cfg_attr(test, allow(dead_code))]
 pub fn transaction_log_finish(
@@ -728,8 +903,12 @@ pub fn transaction_log_finish(
   name: String,
   sequence: u32,
   offset: u32,
+  committed_at: f64,
 ) -> napi::Result<(), ErrorCode> {
-  store(&db_path, &name, None)?.finish((sequence, offset));
+  store(&db_path, &name, None)?.finish(
+    (sequence, offset),
+    (committed_at >= 0.0).then_some(committed_at as u64),
+  );
   Ok(())
 }
 
@@ -896,13 +1075,13 @@ mod tests {
     let second = store.write(2.0, &[&[2u8; 40]]).expect("write");
     assert_eq!(second.0, 2, "the second does not fit the first file");
     assert_eq!(store.committed(), first, "nothing ended yet");
-    store.finish(second);
+    store.finish(second, Some(1));
     assert_eq!(
       store.committed(),
       first,
       "the first still holds the watermark"
     );
-    store.finish(first);
+    store.finish(first, Some(1));
     assert_eq!(
       store.committed(),
       (2, (FILE_HEADER_SIZE + ENTRY_HEADER_SIZE + 40) as u32)
@@ -927,7 +1106,7 @@ mod tests {
       ),
       "a transaction in flight keeps the store"
     );
-    store.finish(start);
+    store.finish(start, Some(1));
     fs::remove_dir_all(&dir).expect("purge");
     let reopened = LogStore::of(dir.clone(), Some(0), true).expect("reopen");
     assert!(
@@ -943,7 +1122,7 @@ mod tests {
     let dir = scratch("rewritten");
     let store = LogStore::of(dir.clone(), Some(0), true).expect("open");
     let start = store.write(1.0, &[b"old"]).expect("write");
-    store.finish(start);
+    store.finish(start, Some(1));
     let path = file_path(&dir, 1);
     let bytes = fs::read(&path).expect("read");
     // Another writer made the log again: same name, same size, new file.
@@ -952,7 +1131,7 @@ mod tests {
     let reopened = LogStore::of(dir.clone(), Some(0), true).expect("reopen");
     assert!(!Arc::ptr_eq(&store, &reopened), "a new file: opened anew");
     let start = reopened.write(2.0, &[b"new"]).expect("write");
-    reopened.finish(start);
+    reopened.finish(start, Some(1));
     assert_eq!(
       fs::metadata(&path).expect("stat").len() as usize,
       bytes.len() + ENTRY_HEADER_SIZE + 3,
@@ -968,7 +1147,7 @@ mod tests {
     let store = LogStore::open(dir.clone(), 0).expect("open");
     assert_eq!(store.flushed(), None);
     let start = store.write(1.0, &[b"x"]).expect("write");
-    store.finish(start);
+    store.finish(start, Some(1));
     let end = store.committed();
     store.flushed_to(end).expect("record");
     store.flushed_to(start).expect("an older one");
@@ -999,7 +1178,7 @@ mod tests {
       let start = store
         .write(f64::from(i + 1), &[&[i as u8; 20]])
         .expect("write");
-      store.finish(start);
+      store.finish(start, Some(1));
     }
     drop(store);
     let path = file_path(&dir, 1);
@@ -1016,6 +1195,46 @@ mod tests {
       "nothing cut"
     );
     assert_eq!(store.committed(), (1, whole as u32));
+    fs::remove_dir_all(&dir).expect("clean");
+  }
+
+  #[test]
+  fn a_database_flush_covers_what_committed_by_its_sequence_number_in_log_order() {
+    let dir = scratch("dbflush");
+    let store = LogStore::open(dir.clone(), 0).expect("open");
+    let a = store.write(1.0, &[b"a"]).expect("write");
+    let b = store.write(2.0, &[b"b"]).expect("write");
+    let c = store.write(3.0, &[b"c"]).expect("write");
+    let end_of = |start: Position| (start.0, start.1 + (ENTRY_HEADER_SIZE + 1) as u32);
+    // b committed early, a is still committing: nothing is covered yet.
+    store.finish(b, Some(10));
+    assert_eq!(store.database_flushed(20).expect("flushed"), None);
+    // a committed after the flush point: still nothing.
+    store.finish(a, Some(30));
+    assert_eq!(store.database_flushed(20).expect("flushed"), None);
+    // c aborted: it needs no flush, and holds nothing back.
+    store.finish(c, None);
+    assert_eq!(
+      store.database_flushed(30).expect("flushed"),
+      Some(end_of(b))
+    );
+    assert_eq!(store.flushed(), Some(end_of(b)));
+    // Transactions that follow one another make one run, covered by a
+    // flush that reaches the latest of them.
+    let mut last = (0, 0);
+    for i in 0..5u64 {
+      let start = store.write(4.0, &[b"d"]).expect("write");
+      store.finish(start, Some(40 + i));
+      last = end_of(start);
+    }
+    assert_eq!(store.inner().unflushed.len(), 1, "one run");
+    assert_eq!(
+      store.database_flushed(42).expect("flushed"),
+      None,
+      "the run is not all flushed"
+    );
+    assert_eq!(store.database_flushed(44).expect("flushed"), Some(last));
+    assert!(store.inner().unflushed.is_empty());
     fs::remove_dir_all(&dir).expect("clean");
   }
 
