@@ -792,9 +792,10 @@ export declare function transactionLogMarks(dbPath: string): Array<LogMark>
 
 /**
  * Opens (at its first use in the process) the log `name` of the database
- * at `db_path`, whose files rotate past `max_file_size` bytes (0: never).
+ * at `db_path`, whose files rotate past `max_file_size` bytes (0: never)
+ * or once older than `max_age_ms` (0: never).
  */
-export declare function transactionLogOpen(dbPath: string, name: string, maxFileSize: number): void
+export declare function transactionLogOpen(dbPath: string, name: string, maxFileSize: number, maxAgeMs: number): void
 
 /**
  * The committed watermark of a log as an 8-byte `ArrayBuffer` that moves

@@ -163,6 +163,29 @@ test('files rotate past transactionLogMaxSize; a transaction is never split; que
   t.is(log.getLogFileSize(1), fs.statSync(fileOf(db, 'r', 1)).size)
 })
 
+test('a log file older than transactionLogMaxAgeThreshold allows is left for a new one, however little it holds', async (t) => {
+  const s = scratch(t)
+  // Files live 2000 ms × (1 − 0.9) = 200 ms; with 0, as long as they like.
+  const aged = s.open('aged', { transactionLogRetention: 2000, transactionLogMaxAgeThreshold: 0.9 })
+  const ageless = s.open('ageless', { transactionLogRetention: 2000, transactionLogMaxAgeThreshold: 0 })
+  const add = (db, text) => db.transaction(async (txn) => db.useLog('l').addEntry(Buffer.from(text), txn.id))
+  const files = (db) => fs.readdirSync(db.useLog('l').path).filter((f) => f.endsWith('.txnlog')).sort()
+  for (const db of [aged, ageless]) {
+    await add(db, 'a')
+    await add(db, 'b')
+    t.deepEqual(files(db), ['1.txnlog'], 'young: one file')
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  for (const db of [aged, ageless]) await add(db, 'c')
+  t.deepEqual(files(aged), ['1.txnlog', '2.txnlog'])
+  t.deepEqual(parseTransactionLog(fileOf(aged, 'l', 2)).entries.map((entry) => entry.data.toString()), ['c'])
+  t.deepEqual(texts(aged.useLog('l').query({ start: 0 })), ['a', 'b', 'c'])
+  t.is(aged.useLog('l').getStats().config.maxAgeThreshold, 0.9)
+  t.deepEqual(files(ageless), ['1.txnlog'], 'no age limit')
+  t.throws(() => s.open('bad', { transactionLogMaxAgeThreshold: 2 }), { instanceOf: RangeError, message: /transactionLogMaxAgeThreshold/ })
+  t.throws(() => s.open('bad', { transactionLogMaxAgeThreshold: -0.5 }), { instanceOf: TypeError, message: /transactionLogMaxAgeThreshold/ })
+})
+
 test('a torn tail a crash left is cut when the log is next used, and writing goes on after it', async (t) => {
   const s = scratch(t)
   let db = s.open('db')

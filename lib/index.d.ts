@@ -54,6 +54,13 @@ export interface RocksDatabaseOptions extends Omit<OpenOptions, 'compression'> {
   /** How old (ms) a transaction log file `purgeLogs()` deletes by default. @default 3 days */
   transactionLogRetention?: number
   /**
+   * A transaction log moves on to a new file once its file is older than
+   * `transactionLogRetention × (1 − this)`, so purging by age lets go of
+   * old entries in steps however slowly the log grows; 0: never by age.
+   * @default 0.75
+   */
+  transactionLogMaxAgeThreshold?: number
+  /**
    * This family's writes move its keys' slots in the verification table, so
    * readers checking cached records with `expectedVersion` see them.
    * @default false
@@ -596,7 +603,7 @@ export interface TransactionLogStats {
   memory: { activeMaps: number; mappedBytes: number; overlayBytes: number }
   /** Files past the retention a purge would delete, or keeps for a replay; the last purge (0: none). */
   purge: { oldestFileAgeMs: number; purgeableFiles: number; retainedUnflushedFiles: number; lastPurgeMs: number }
-  config: { maxFileSize: number; retentionMs: number }
+  config: { maxFileSize: number; retentionMs: number; maxAgeThreshold: number }
   totals: {
     transactionsWritten: number
     entriesWritten: number

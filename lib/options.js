@@ -31,9 +31,11 @@ const JS_OPTIONS = [
   // the opening handle's options, compression included, with or without it.
   { name: 'compressionForAllColumnFamilies', type: 'boolean' },
   // Transaction logs (./transaction-log): bytes of a file before the next
-  // one (0: one file), and how long purgeLogs() keeps files, in ms.
+  // one (0: one file), how long purgeLogs() keeps files, in ms, and the
+  // share of that a file may live before the next starts.
   { name: 'transactionLogMaxSize', type: 'number', min: 0, max: 2 ** 32 - 1 },
   { name: 'transactionLogRetention', type: 'number', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { name: 'transactionLogMaxAgeThreshold', type: 'number', min: 0, max: 1, fraction: true },
 ]
 
 const SPECS = [...openOptionSpecs(), ...JS_OPTIONS]
@@ -65,19 +67,23 @@ function checkOpenOptions(options) {
 }
 
 /**
- * Checks `options` against `specs` ({ name, type, min, max, values }): the
- * wrong type is a TypeError naming the option, as is a number that is not an
- * integer or below its least value; one above its greatest is a RangeError.
+ * Checks `options` against `specs` ({ name, type, min, max, values,
+ * fraction }): the wrong type is a TypeError naming the option, as is a
+ * number that is not an integer (unless `fraction`) or below its least
+ * value; one above its greatest is a RangeError.
  */
 function checkSpecs(checked, specs) {
-  for (const { name, type, min, max, values } of specs) {
+  for (const { name, type, min, max, values, fraction = false } of specs) {
     const value = checked[name]
     if (value === undefined) continue
     if (typeof value !== type) throw invalidArgType(`options.${name}`, `of type ${type}`, value)
     if (values && !values.includes(value)) {
       throw invalidArgValue(`options.${name}`, `must be ${values.map((v) => `'${v}'`).join(', ')}. Received ${JSON.stringify(value)}`)
     }
-    if (min !== undefined && (!Number.isInteger(value) || value < min)) {
+    if (fraction && min !== undefined && !(Number.isFinite(value) && value >= min)) {
+      throw invalidArgValue(`options.${name}`, `must be a number of at least ${min}. Received ${value}`)
+    }
+    if (!fraction && min !== undefined && (!Number.isInteger(value) || value < min)) {
       throw invalidArgValue(`options.${name}`, `must be an integer of at least ${min}. Received ${value}`)
     }
     if (max !== undefined && value > max) throw outOfRange(`options.${name}`, `<= ${max}`, value)

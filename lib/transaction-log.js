@@ -34,6 +34,11 @@ const { LogQuery, CorruptFrameError, parseTransactionLog, sequencesOf, FILE_HEAD
 const DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 /** How long purgeLogs() keeps files by default: 3 days (rocksdb-js's). */
 const DEFAULT_RETENTION = 3 * 24 * 60 * 60 * 1000
+/**
+ * A file lives `retention × (1 − this)` before the log moves on to the
+ * next (rocksdb-js's default: a quarter of the retention).
+ */
+const DEFAULT_MAX_AGE_THRESHOLD = 0.75
 
 /** The directory of the logs of the database at `dbPath`. */
 function logsDir(dbPath) {
@@ -71,19 +76,23 @@ class TransactionLog {
   #dbPath
   #maxSize
   #retention
+  #maxAgeThreshold
   #findTransaction
 
   /**
    * @param {string} dbPath the database directory
    * @param {string} name the log's name
-   * @param {{ maxSize: number, retention: number }} settings bytes after
-   *   which the log moves on to a new file; ms `purgeLogs()` keeps files
+   * @param {{ maxSize: number, retention: number, maxAgeThreshold: number }}
+   *   settings bytes after which the log moves on to a new file; ms
+   *   `purgeLogs()` keeps files; the share of that a file lives before the
+   *   next starts (0: no limit)
    * @param {(id: number) => object | undefined} findTransaction the open transaction of an id
    */
-  constructor(dbPath, name, { maxSize, retention }, findTransaction) {
+  constructor(dbPath, name, { maxSize, retention, maxAgeThreshold }, findTransaction) {
     this.#dbPath = dbPath
     this.#maxSize = maxSize
     this.#retention = retention
+    this.#maxAgeThreshold = maxAgeThreshold
     this.#findTransaction = findTransaction
     /** The log's name. */
     this.name = name
@@ -104,7 +113,8 @@ class TransactionLog {
     // The log exists from its first use (listLogs() names it), its first
     // file from its first entry.
     fs.mkdirSync(this.path, { recursive: true })
-    transactionLogOpen(dbPath, name, maxSize)
+    const maxAge = maxAgeThreshold > 0 ? retention * (1 - maxAgeThreshold) : 0
+    transactionLogOpen(dbPath, name, maxSize, maxAge)
   }
 
   /**
@@ -250,7 +260,7 @@ class TransactionLog {
       lastFlushedPosition: flushed,
       memory: { activeMaps: counters.activeMaps, mappedBytes: counters.mappedBytes, overlayBytes: counters.overlayBytes },
       purge: { oldestFileAgeMs: oldest === undefined ? 0 : now - oldest.mtimeMs, purgeableFiles, retainedUnflushedFiles, lastPurgeMs: counters.lastPurgeMs },
-      config: { maxFileSize: this.#maxSize, retentionMs: this.#retention },
+      config: { maxFileSize: this.#maxSize, retentionMs: this.#retention, maxAgeThreshold: this.#maxAgeThreshold },
       totals: {
         transactionsWritten: counters.transactionsWritten,
         entriesWritten: counters.entriesWritten,
@@ -466,4 +476,5 @@ module.exports = {
   checkLogName,
   DEFAULT_MAX_SIZE,
   DEFAULT_RETENTION,
+  DEFAULT_MAX_AGE_THRESHOLD,
 }

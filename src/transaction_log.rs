@@ -51,6 +51,9 @@ struct Inner {
   file_key: Option<FileKey>,
   /// Bytes of the newest file.
   size: u64,
+  /// When the newest file was started (ms since the epoch): for a file
+  /// found at open, its last write then.
+  started_ms: f64,
   /// Where each transaction written but not yet committed or aborted
   /// starts, and where its entries end.
   uncommitted: BTreeMap<Position, Position>,
@@ -119,6 +122,9 @@ impl Inner {
 pub struct LogStore {
   dir: PathBuf,
   max_file_size: u64,
+  /// How old (ms) the newest file may get before the log moves on to a new
+  /// one, as f64 bits; 0: no limit. Set by each open of the log.
+  max_age_ms: AtomicU64,
   inner: Mutex<Inner>,
   /// The committed watermark as one word, `sequence << 32 | offset`, which
   /// readers in any thread read through an `ArrayBuffer` without a call
@@ -143,6 +149,17 @@ fn word_of(dir: &Path) -> Arc<AtomicU64> {
     .entry(dir.to_path_buf())
     .or_default()
     .clone()
+}
+
+/// The time now, in ms since the epoch.
+fn now_ms() -> f64 {
+  ms_since_epoch(std::time::SystemTime::now())
+}
+
+fn ms_since_epoch(time: std::time::SystemTime) -> f64 {
+  time
+    .duration_since(std::time::UNIX_EPOCH)
+    .map_or(0.0, |since| since.as_secs_f64() * 1000.0)
 }
 
 /// Cuts the log file `file` to `len` bytes, after every memory map of it
@@ -347,6 +364,10 @@ impl LogStore {
     {
       let mut inner = store.inner();
       inner.file_key = file.as_ref().and_then(key_of);
+      inner.started_ms = file
+        .as_ref()
+        .and_then(|file| file.metadata().ok()?.modified().ok())
+        .map_or_else(now_ms, ms_since_epoch);
       inner.file = file;
       inner.size = size;
       store.publish(&inner);
@@ -358,12 +379,14 @@ impl LogStore {
     let word = word_of(&dir);
     let store = LogStore {
       word,
+      max_age_ms: AtomicU64::new(0),
       max_file_size,
       inner: Mutex::new(Inner {
         sequence,
         file: None,
         file_key: None,
         size: 0,
+        started_ms: 0.0,
         uncommitted: BTreeMap::new(),
         unflushed: BTreeMap::new(),
         transactions_written: 0,
@@ -422,12 +445,13 @@ impl LogStore {
     let framed = frame(timestamp, entries);
     let mut inner = self.inner();
     // A full file is left for a new one; a transaction is never split, and
-    // one larger than the limit fills a file alone.
-    if inner.file.is_some()
-      && self.max_file_size > 0
-      && inner.size > FILE_HEADER_SIZE as u64
-      && inner.size + framed.len() as u64 > self.max_file_size
-    {
+    // one larger than the limit fills a file alone. So is a file older than
+    // the age limit, so that purging by age lets go of old entries in steps
+    // however slowly the log grows.
+    let max_age = f64::from_bits(self.max_age_ms.load(Ordering::Relaxed));
+    let full = self.max_file_size > 0 && inner.size + framed.len() as u64 > self.max_file_size;
+    let old = max_age > 0.0 && now_ms() - inner.started_ms > max_age;
+    if inner.file.is_some() && inner.size > FILE_HEADER_SIZE as u64 && (full || old) {
       inner.sequence += 1;
       inner.file = None;
       inner.file_key = None;
@@ -469,6 +493,7 @@ impl LogStore {
       inner.file_key = key_of(&file);
       inner.file = Some(file);
       inner.size = FILE_HEADER_SIZE as u64;
+      inner.started_ms = now_ms();
     }
     let start = (inner.sequence, inner.size as u32);
     let path = file_path(&self.dir, inner.sequence);
@@ -843,16 +868,21 @@ pub struct LogCounters {
 }
 
 /// Opens (at its first use in the process) the log `name` of the database
-/// at `db_path`, whose files rotate past `max_file_size` bytes (0: never).
+/// at `db_path`, whose files rotate past `max_file_size` bytes (0: never)
+/// or once older than `max_age_ms` (0: never).
 #[napi]
 #[cfg_attr(test, allow(dead_code))]
 pub fn transaction_log_open(
   db_path: String,
   name: String,
   max_file_size: f64,
+  max_age_ms: f64,
 ) -> napi::Result<(), ErrorCode> {
   let dir = Path::new(&db_path).join("transaction_logs").join(name);
-  LogStore::of(dir, Some(max_file_size.max(0.0) as u64), true)?;
+  let store = LogStore::of(dir, Some(max_file_size.max(0.0) as u64), true)?;
+  store
+    .max_age_ms
+    .store(max_age_ms.max(0.0).to_bits(), Ordering::Relaxed);
   Ok(())
 }
 
@@ -1023,9 +1053,7 @@ pub fn transaction_log_purged(
   let store = store(&db_path, &name, None)?;
   let mut inner = store.inner();
   inner.purge_runs += 1;
-  inner.last_purge_ms = std::time::SystemTime::now()
-    .duration_since(std::time::UNIX_EPOCH)
-    .map_or(0.0, |since| since.as_secs_f64() * 1000.0);
+  inner.last_purge_ms = now_ms();
   inner.files_purged += u64::from(files);
   inner.bytes_purged += bytes.max(0.0) as u64;
   Ok(())
@@ -1235,6 +1263,20 @@ mod tests {
     );
     assert_eq!(store.database_flushed(44).expect("flushed"), Some(last));
     assert!(store.inner().unflushed.is_empty());
+    fs::remove_dir_all(&dir).expect("clean");
+  }
+
+  #[test]
+  fn a_file_older_than_the_age_limit_is_left_for_a_new_one() {
+    let dir = scratch("aged");
+    let store = LogStore::open(dir.clone(), 0).expect("open");
+    store.max_age_ms.store(50f64.to_bits(), Ordering::Relaxed);
+    let first = store.write(1.0, &[b"a"]).expect("write");
+    let second = store.write(2.0, &[b"b"]).expect("write");
+    assert_eq!((first.0, second.0), (1, 1), "young: the same file");
+    std::thread::sleep(std::time::Duration::from_millis(80));
+    let third = store.write(3.0, &[b"c"]).expect("write");
+    assert_eq!(third, (2, FILE_HEADER_SIZE as u32), "old: a new file");
     fs::remove_dir_all(&dir).expect("clean");
   }
 

@@ -8,7 +8,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { TransactionLog, listLogs, purgeLogs, checkLogName, DEFAULT_MAX_SIZE, DEFAULT_RETENTION } = require('../transaction-log')
+const { TransactionLog, listLogs, purgeLogs, checkLogName, DEFAULT_MAX_SIZE, DEFAULT_RETENTION, DEFAULT_MAX_AGE_THRESHOLD } = require('../transaction-log')
 const { Transaction } = require('../transaction')
 const { DatabaseCoordination } = require('./coordination')
 const { databaseNotOpen } = require('../errors')
@@ -34,6 +34,7 @@ class DatabaseLogs extends DatabaseCoordination {
       const settings = {
         maxSize: this.options.transactionLogMaxSize ?? DEFAULT_MAX_SIZE,
         retention: this.options.transactionLogRetention ?? DEFAULT_RETENTION,
+        maxAgeThreshold: this.options.transactionLogMaxAgeThreshold ?? DEFAULT_MAX_AGE_THRESHOLD,
       }
       const created = !fs.existsSync(path.join(this.path, 'transaction_logs', name))
       log = new TransactionLog(this.path, name, settings, (id) => Transaction.find(this.path, id))
