@@ -9,7 +9,7 @@
 const test = require('ava')
 const fs = require('node:fs')
 const path = require('node:path')
-const { constants } = require('..')
+const { constants, transactionLogMapCount, coolTransactionLogs } = require('..')
 const { scratch } = require('./helpers')
 
 const { TRANSACTION_LOG_FILE_HEADER_SIZE: FILE_HEADER, TRANSACTION_LOG_ENTRY_HEADER_SIZE: ENTRY_HEADER } = constants
@@ -175,4 +175,36 @@ test("getStats(): maps, the replay gap, purge gauges and the last purge; the dat
   t.is(summary['txnlog.totalSizeBytes'], a.getStats().totalSizeBytes + b.getStats().totalSizeBytes)
   t.is(db.getStat('txnlog.fileCount'), summary['txnlog.fileCount'])
   t.is(db.getStat('txnlog.bogus'), undefined)
+})
+
+test.serial('a log nobody uses is collected, and the memory maps it read through are unmapped', async (t) => {
+  // Serial: no other test of this file maps logs meanwhile.
+  require('node:v8').setFlagsFromString('--expose-gc')
+  const gc = require('node:vm').runInNewContext('gc')
+  const s = scratch(t)
+  const db = s.open('db', { transactionLogMaxSize: 200 })
+  const before = transactionLogMapCount()
+  let weak
+  ;(() => {
+    const log = db.useLog('gone')
+    for (let i = 0; i < 3; i++) db.transactionSync((txn) => log.addEntry(Buffer.alloc(150, i), txn.id))
+    t.is([...log.query({ start: 0 })].length, 3)
+    weak = new WeakRef(log)
+  })()
+  t.is(transactionLogMapCount(), before + 3, 'three files, three maps')
+  const cooled = coolTransactionLogs()
+  t.true(cooled.maps >= 0 && cooled.bytes >= 0)
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 25))
+  for (let i = 0; i < 40; i++) {
+    // A WeakRef read keeps its target alive to the end of the task, so the
+    // collection runs in a task of its own.
+    await tick()
+    gc()
+    await tick()
+    if (weak.deref() === undefined && transactionLogMapCount() === before) break
+  }
+  t.is(weak.deref(), undefined, 'the log was collected')
+  t.is(transactionLogMapCount(), before, 'its maps were unmapped')
+  const again = db.useLog('gone')
+  t.is([...again.query({ start: 0 })].length, 3, 'a new log object reads the same files')
 })

@@ -15,7 +15,9 @@ const { databaseNotOpen } = require('../errors')
 
 /** Transaction logs; see `RocksDatabase`. */
 class DatabaseLogs extends DatabaseCoordination {
-  // The logs this handle gave out, by name: useLog() gives the same one again.
+  // The logs this handle gave out, by name: useLog() gives the same one
+  // again while it is in use. Held weakly, as rocksdb-js holds them: a log
+  // nobody uses any more is collected, with the memory maps it read through.
   #logs = new Map()
 
   /**
@@ -29,7 +31,7 @@ class DatabaseLogs extends DatabaseCoordination {
   useLog(name) {
     name = checkLogName(name)
     if (!this.isOpen()) throw databaseNotOpen()
-    let log = this.#logs.get(name)
+    let log = this.#logs.get(name)?.deref()
     if (log === undefined) {
       const settings = {
         maxSize: this.options.transactionLogMaxSize ?? DEFAULT_MAX_SIZE,
@@ -38,7 +40,7 @@ class DatabaseLogs extends DatabaseCoordination {
       }
       const created = !fs.existsSync(path.join(this.path, 'transaction_logs', name))
       log = new TransactionLog(this.path, name, settings, (id) => Transaction.find(this.path, id))
-      this.#logs.set(name, log)
+      this.#logs.set(name, new WeakRef(log))
       // rocksdb-js's event, heard by every handle of the database.
       if (created) this.notify('new-transaction-log', name)
     }
