@@ -393,3 +393,41 @@ test('a pessimistic transaction also writes another column family of its databas
   t.is(other.getSync('k'), 'theirs')
   t.is(db.getSync('k'), 'mine')
 })
+
+test('transactionSync with a callback that returns a Promise (as rocksdb-js allows): the commit waits for it, a rejection aborts, a conflict runs it again', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const pending = db.transactionSync(async (txn) => {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    txn.putSync('a', 1)
+    return 'done'
+  })
+  t.true(pending instanceof Promise, 'the caller gets a Promise')
+  t.is(db.getSync('a'), undefined, 'nothing committed before it resolves')
+  t.is(await pending, 'done')
+  t.is(db.getSync('a'), 1)
+
+  await t.throwsAsync(
+    db.transactionSync(async (txn) => {
+      txn.putSync('b', 1)
+      throw new Error('no')
+    }),
+    { message: 'no' },
+  )
+  t.is(db.getSync('b'), undefined, 'a rejection aborts')
+
+  db.putSync('n', 0)
+  const attempts = []
+  const result = await db.transactionSync(async (txn, attempt) => {
+    attempts.push(attempt)
+    const n = txn.getSync('n')
+    // The first attempt loses to a write made meanwhile.
+    if (attempt === 1) db.putSync('n', 10)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    txn.putSync('n', n + 1)
+    return n + 1
+  })
+  t.deepEqual(attempts, [1, 2])
+  t.is(result, 11)
+  t.is(db.getSync('n'), 11)
+})

@@ -866,7 +866,11 @@ export declare class RocksDatabase<V = any> extends DBI {
   getKeysCount(options?: RangeOptions): number
   /** Runs `callback` in an optimistic transaction; see the README. */
   transaction<T>(callback: (txn: Transaction<V>, attempt: number) => T | Promise<T>, options?: TransactionOptions): Promise<T>
-  /** The synchronous form of `transaction()`. */
+  /**
+   * The synchronous form of `transaction()`. A callback that returns a
+   * Promise makes it return that Promise's result as a Promise, committing
+   * once it resolves (rocksdb-js's behaviour).
+   */
   transactionSync<T>(callback: (txn: Transaction<V>, attempt: number) => T, options?: TransactionOptions): T
   /** Removes every key of this column family. */
   clear(): Promise<void>

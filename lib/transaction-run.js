@@ -51,18 +51,23 @@ function next(txn, retry) {
 /**
  * Runs `callback(txn, attempt)` (attempt counts from 1) in a transaction
  * and commits when it resolves, retrying conflicts. `events.emit(name,
- * payload)` is told rocksdb-js's transaction events.
+ * payload)` is told rocksdb-js's transaction events. `started`: the first
+ * attempt of a `transactionSync()` whose callback returned a Promise
+ * (`{ txn, pending, attempt, maxRetries }`), which goes on here and
+ * commits on the calling thread.
  */
-async function runTransaction(begin, callback, options, events = quiet) {
-  const maxRetries = checkTransactionArgs(callback, options)
-  let txn = null
-  for (let attempt = 0; ; attempt++) {
+async function runTransaction(begin, callback, options, events = quiet, started = undefined) {
+  const maxRetries = started?.maxRetries ?? checkTransactionArgs(callback, options)
+  const sync = started !== undefined
+  let txn = started?.txn ?? null
+  for (let attempt = started?.attempt ?? 0; ; attempt++) {
+    const pending = attempt === started?.attempt ? started.pending : undefined
     txn ??= begin()
     try {
-      events.emit('begin-transaction', txn)
-      const result = await callback(txn, attempt + 1)
+      if (pending === undefined) events.emit('begin-transaction', txn)
+      const result = await (pending ?? callback(txn, attempt + 1))
       events.emit('beforecommit', txn)
-      await Transaction.finishCallback(txn, false)
+      await Transaction.finishCallback(txn, sync)
       events.emit('committed', txn)
       events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
       return result
@@ -86,8 +91,10 @@ function runTransactionSync(begin, callback, options, events = quiet) {
     try {
       events.emit('begin-transaction', txn)
       const result = callback(txn, attempt + 1)
+      // A callback that returned a Promise (rocksdb-js allows it): the
+      // commit waits for it, and the caller gets a Promise.
       if (result && typeof result.then === 'function') {
-        throw invalidArgType('callback', 'a synchronous function (use transaction() for async work)', result)
+        return runTransaction(begin, callback, options, events, { txn, pending: result, attempt, maxRetries })
       }
       events.emit('beforecommit', txn)
       Transaction.finishCallback(txn, true)
