@@ -461,7 +461,16 @@ class Transaction extends DBI {
    * read when it wrote log entries.
    */
   #committedAt() {
-    return this.#logs === null || this.#logs === undefined ? -1 : this.#db.latestSequenceNumber()
+    if (this.#logs === null || this.#logs === undefined) return -1
+    try {
+      return this.#db.latestSequenceNumber()
+    } catch {
+      // The handle closed right after the commit: the transaction is
+      // committed all the same. With no number, no flush RocksDB makes by
+      // itself is taken to cover it (nor what follows it in the log) until
+      // a flush() records past it: a longer replay, never a lost write.
+      return Number.MAX_VALUE
+    }
   }
 
   /**
