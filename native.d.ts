@@ -105,6 +105,11 @@ export declare class NativeDatabase {
   /** Applies a packed batch of writes atomically on a worker thread. */
   writeBatch(ops: Uint8Array): Promise<void>
   /**
+   * Appends one transaction's log entries and writes its packed batch,
+   * both on one worker thread (see `transaction_log::commit_logged`).
+   */
+  writeBatchLogged(ops: Uint8Array, dbPath: string, timestamp: number, logs: Array<LogAppend>): Promise<LoggedCommit>
+  /**
    * Flushes the memtables of every column family of the database to SST
    * files.
    */
@@ -235,6 +240,11 @@ export declare class NativeTransaction {
   commitSync(): void
   /** Commits on a worker thread. */
   commit(): Promise<void>
+  /**
+   * Appends one transaction's log entries and commits, both on one
+   * worker thread (see `transaction_log::commit_logged`).
+   */
+  commitLogged(dbPath: string, timestamp: number, logs: Array<LogAppend>): Promise<LoggedCommit>
   /** Discards every buffered write. Idempotent. */
   abort(): void
   /** Whether the transaction can still be used. */
@@ -379,6 +389,13 @@ export declare function isDatabaseOpen(path: string): boolean
 /** How many keys of the database at `path` (canonical) are locked. */
 export declare function keyLockCount(path: string): number
 
+/** One log's entries of a transaction, to append with its commit. */
+export interface LogAppend {
+  name: string
+  maxFileSize: number
+  entries: Array<Buffer>
+}
+
 /** What a store has written since the process opened it. */
 export interface LogCounters {
   transactionsWritten: number
@@ -398,6 +415,20 @@ export interface LogCounters {
   mappedBytes: number
   /** The part of it that shows the files. */
   overlayBytes: number
+}
+
+/**
+ * What a commit with log entries (`commitLogged`, `writeBatchLogged`) did:
+ * where each log's entries start (`logs`), RocksDB's sequence number read
+ * after the commit (`sequence`), and, when the commit failed after the
+ * entries were written, its error (`errorCode`, `errorMessage`): the
+ * entries stay written, for the retry of a conflict to commit.
+ */
+export interface LoggedCommit {
+  logs: Array<LogMark>
+  sequence: number
+  errorCode?: string
+  errorMessage?: string
 }
 
 /** A log of a database and a position in it. */

@@ -208,3 +208,46 @@ test.serial('a log nobody uses is collected, and the memory maps it read through
   const again = db.useLog('gone')
   t.is([...again.query({ start: 0 })].length, 3, 'a new log object reads the same files')
 })
+
+test('a transaction whose entries cannot be logged does not commit, async or sync; the log goes on once it can write again', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { transactionLogMaxSize: 50 })
+  const log = db.useLog('f')
+  await db.transaction(async (txn) => {
+    log.addEntry(Buffer.alloc(40, 1), txn.id)
+    await txn.put('a', 1)
+  })
+  // The next entry needs a new file, and its directory is gone: a file
+  // stands in its place.
+  fs.renameSync(log.path, `${log.path}.aside`)
+  fs.writeFileSync(log.path, 'not a directory')
+  await t.throwsAsync(
+    db.transaction(async (txn) => {
+      log.addEntry(Buffer.alloc(40, 2), txn.id)
+      await txn.put('b', 2)
+    }),
+    { code: 'ERR_TARGET_EXISTS' },
+  )
+  t.is(db.getSync('b'), undefined, 'not committed (async)')
+  t.throws(
+    () =>
+      db.transactionSync((txn) => {
+        log.addEntry(Buffer.alloc(40, 3), txn.id)
+        txn.putSync('c', 3)
+      }),
+    { code: 'ERR_TARGET_EXISTS' },
+  )
+  t.is(db.getSync('c'), undefined, 'not committed (sync)')
+  fs.rmSync(log.path)
+  fs.renameSync(`${log.path}.aside`, log.path)
+  await db.transaction(async (txn) => {
+    log.addEntry(Buffer.alloc(40, 4), txn.id)
+    await txn.put('d', 4)
+  })
+  t.is(db.getSync('d'), 4)
+  t.deepEqual(
+    [...log.query({ start: 0 })].map((entry) => entry.data[0]),
+    [1, 4],
+    'the log holds the committed transactions, and nothing of the others',
+  )
+})

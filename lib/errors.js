@@ -117,6 +117,16 @@ function coding(fn) {
 }
 
 /**
+ * The error of a native call that reported its failure in its result
+ * (`{ errorCode, errorMessage }`), as the call would have thrown it.
+ */
+function nativeFailure(code, message) {
+  const error = new Error(message)
+  error.code = code
+  return error
+}
+
+/**
  * A TypeError (ERR_INVALID_ARG_TYPE unless `code` says) whose message is
  * rocksdb-js's own, which names the argument ("Callback must be a function").
  */
@@ -144,4 +154,4 @@ function transactionDone(state) {
   return error
 }
 
-module.exports = { argumentError, transactionAbandoned, transactionDone, withCode, coding, invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }
+module.exports = { nativeFailure, argumentError, transactionAbandoned, transactionDone, withCode, coding, invalidArgType, invalidArgValue, outOfRange, checkPath, databaseNotOpen, heldByAnotherProcess }

@@ -36,25 +36,31 @@ function sequencesOf(dir) {
  * A frame that does not fit ends them (a torn tail, or data past `limit`).
  */
 function* framesOf(bytes, offset, limit) {
+  const view = viewOf(bytes)
   let at = offset
-  for (let size; (size = frameAt(bytes, at, limit)) > 0; at += size) {
+  for (let size; (size = frameAt(view, at, limit)) > 0; at += size) {
     const length = size - ENTRY_HEADER_SIZE
     const data = bytes.subarray(at + ENTRY_HEADER_SIZE, at + size)
-    yield { timestamp: bytes.readDoubleBE(at), length, flags: bytes[at + 12], data, position: at }
+    yield { timestamp: view.getFloat64(at), length, flags: bytes[at + 12], data, position: at }
   }
+}
+
+/** A DataView of `bytes` (which V8 reads faster than a Buffer's read methods). */
+function viewOf(bytes) {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
 }
 
 /** Well-formed frames in a row that say real log data goes on past a break. */
 const RESYNC_FRAMES = 8
 
 /**
- * The bytes of the whole frame (entry header and data) at `at`, ending by
- * `end`; 0 when there is none there: a zero timestamp or length, or data
- * running past `end`.
+ * The bytes of the whole frame (entry header and data) at `at` of `view`
+ * (a DataView of a log file's bytes), ending by `end`; 0 when there is none
+ * there: a zero timestamp or length, or data running past `end`.
  */
-function frameAt(bytes, at, end) {
-  if (at + ENTRY_HEADER_SIZE > end || bytes.readDoubleBE(at) === 0) return 0
-  const length = bytes.readUInt32BE(at + 8)
+function frameAt(view, at, end) {
+  if (at + ENTRY_HEADER_SIZE > end || view.getFloat64(at) === 0) return 0
+  const length = view.getUint32(at + 8)
   return length > 0 && at + ENTRY_HEADER_SIZE + length <= end ? ENTRY_HEADER_SIZE + length : 0
 }
 
@@ -65,10 +71,11 @@ function frameAt(bytes, at, end) {
  * does (the rest is unreadable).
  */
 function resyncAfter(bytes, from, end) {
+  const view = viewOf(bytes)
   for (let start = from; start + ENTRY_HEADER_SIZE <= end; start++) {
     let at = start
     for (let frames = 0; frames < RESYNC_FRAMES; frames++) {
-      const size = frameAt(bytes, at, end)
+      const size = frameAt(view, at, end)
       if (size === 0) break
       at += size
       if (frames + 1 === RESYNC_FRAMES || at === end) return start
@@ -177,11 +184,17 @@ class LogQuery {
   #options
   #sequence
   #offset
-  /** The map of the current file, once it is needed. */
+  /** The map of the current file, once it is needed, and a DataView of it. */
   #map = undefined
+  #view = undefined
   /** Where this file's entries end, as last read; undefined: read it again. */
   #limit = undefined
   #foundExactStart = false
+  // The range, from the options.
+  #start
+  #until
+  #exactStart
+  #exclusiveStart
 
   constructor(log, options) {
     this.#log = log
@@ -207,6 +220,10 @@ class LogQuery {
       this.#sequence = sequencesOf(log.path)[0] ?? committed.sequence
       this.#offset = FILE_HEADER_SIZE
     }
+    this.#start = options.start
+    this.#until = options.end ?? Number.MAX_VALUE
+    this.#exactStart = Boolean(options.exactStart)
+    this.#exclusiveStart = Boolean(options.exclusiveStart)
   }
 
   [Symbol.iterator]() {
@@ -215,9 +232,11 @@ class LogQuery {
 
   /** Whether an entry stamped `timestamp` is in the query's range. */
   #matches(timestamp) {
-    const { start, end = Number.MAX_VALUE, exactStart, exclusiveStart } = this.#options
+    const start = this.#start
+    const end = this.#until
+    const exclusiveStart = this.#exclusiveStart
     if (this.#foundExactStart) return (!exclusiveStart || timestamp !== start) && timestamp < end
-    if (exactStart) {
+    if (this.#exactStart) {
       // The entry that names the start is taken whatever `end` says (as
       // rocksdb-js does); `end` bounds the ones after it.
       if (timestamp !== start) return false
@@ -283,13 +302,20 @@ class LogQuery {
     // A file that cannot be mapped has no entries to give (rocksdb-js's).
     if (map === undefined) return undefined
     const end = Math.min(limit, map.length)
-    for (const frame of framesOf(map, this.#offset, end)) {
-      this.#offset = frame.position + ENTRY_HEADER_SIZE + frame.length
-      if (this.#matches(frame.timestamp)) {
-        return { done: false, value: { timestamp: frame.timestamp, endTxn: (frame.flags & LAST_IN_TRANSACTION) !== 0, data: frame.data } }
+    // framesOf() by hand: this loop is what a query costs per entry.
+    const view = (this.#view = this.#view?.buffer === map.buffer ? this.#view : viewOf(map))
+    let at = this.#offset
+    for (let size; (size = frameAt(view, at, end)) > 0; ) {
+      const timestamp = view.getFloat64(at)
+      const next = at + size
+      if (this.#matches(timestamp)) {
+        this.#offset = next
+        return { done: false, value: { timestamp, endTxn: (map[at + 12] & LAST_IN_TRANSACTION) !== 0, data: map.subarray(at + ENTRY_HEADER_SIZE, next) } }
       }
+      at = next
     }
-    if (this.#offset >= limit) return undefined
+    this.#offset = at
+    if (at >= limit) return undefined
     const position = this.#offset
     const resync = resyncAfter(map, position + 1, end)
     // The iterator goes on after the break: from where frames resume, or

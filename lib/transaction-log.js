@@ -27,7 +27,7 @@ const {
   transactionLogPurged,
   transactionLogLastFlushed,
 } = require('./binding')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, nativeFailure } = require('./errors')
 const { LogQuery, CorruptFrameError, parseTransactionLog, sequencesOf, FILE_HEADER_SIZE } = require('./transaction-log-read')
 
 /** Bytes after which a log moves on to a new file (rocksdb-js's default). */
@@ -318,6 +318,41 @@ class LogBatch {
     log.entries.push(data)
   }
 
+  /** Whether entries wait to be written. */
+  get pending() {
+    return this.#pending.size > 0
+  }
+
+  /**
+   * The pending entries as a native commit appends them (`{ name,
+   * maxFileSize, entries }` for each log), taken out of the batch: the
+   * commit gives back where it wrote them, for `written()`.
+   */
+  take() {
+    const appends = [...this.#pending].map(([name, { maxSize, entries }]) => ({ name, maxFileSize: maxSize, entries }))
+    this.#pending.clear()
+    return appends
+  }
+
+  /** Where a native commit wrote the entries `take()` gave it. */
+  written(marks) {
+    for (const { name, sequence, offset } of marks) this.#written.push({ name, sequence, offset })
+  }
+
+  /**
+   * Appends the pending entries and commits, in one native call:
+   * `commit(appends)` (see `take()`) resolves with where it wrote them, the
+   * sequence number after the commit, and the commit's failure if it
+   * failed after the append (the entries then stay written, for a
+   * conflict's retry to commit: see `end()`).
+   */
+  async commitIn(commit) {
+    const result = await commit(this.take())
+    this.written(result.logs)
+    if (typeof result.errorCode === 'string') throw nativeFailure(result.errorCode, result.errorMessage)
+    this.end(result.sequence)
+  }
+
   /** Writes the pending entries on the pool, stamped `timestamp`. */
   async write(timestamp) {
     for (const [name, { maxSize, entries }] of this.#pending) {
@@ -344,6 +379,22 @@ class LogBatch {
    */
   end(committedAt = -1) {
     for (const { name, sequence, offset } of this.#written.splice(0)) transactionLogFinish(this.#dbPath, name, sequence, offset, committedAt)
+  }
+}
+
+/**
+ * A RocksDB sequence number read from the native handle `db` after a
+ * commit (see LogBatch#end): the commit's writes have it or an earlier
+ * one. When the handle closed right after the commit (which stands), none
+ * can be read: then no flush RocksDB makes by itself is taken to cover the
+ * transaction (nor what follows it in the log) until a `flush()` records
+ * past it, a longer replay, never a lost write.
+ */
+function sequenceAfter(db) {
+  try {
+    return db.latestSequenceNumber()
+  } catch {
+    return Number.MAX_VALUE
   }
 }
 
@@ -470,6 +521,7 @@ module.exports = {
   CorruptFrameError,
   LogBatch,
   boundLog,
+  sequenceAfter,
   parseTransactionLog,
   listLogs,
   purgeLogs,

@@ -11,7 +11,7 @@ const { Store, kOwner } = require('./database/store')
 const { kTransactionParts } = require('./database/internal')
 const { isVersioned, slotOf, WriteIntents } = require('./verification')
 
-const { LogBatch, boundLog } = require('./transaction-log')
+const { LogBatch, boundLog, sequenceAfter } = require('./transaction-log')
 const SKIP_DECODE = Object.freeze({ skipDecode: true })
 
 // The open transactions of the process, by database path and id, for
@@ -427,11 +427,17 @@ class Transaction extends DBI {
     if (this.#committedBefore()) return
     const [finish, writes] = this.#finish()
     try {
-      // The log first: it holds every transaction the database commits.
-      await this.#logs?.write(this.#timestamp)
-      if (finish === 'batch') await this.#db.writeBatch(writes)
-      else if (finish === 'native') await this.#native.commit()
-      this.#logs?.end(this.#committedAt())
+      if (finish !== undefined && this.#logs?.pending) {
+        // The entries and the commit in one task of the pool.
+        const [path, stamp] = [this.#owner.path, this.#timestamp]
+        await this.#logs.commitIn((logs) => (finish === 'batch' ? this.#db.writeBatchLogged(writes, path, stamp, logs) : this.#native.commitLogged(path, stamp, logs)))
+      } else {
+        // The log first: it holds every transaction the database commits.
+        await this.#logs?.write(this.#timestamp)
+        if (finish === 'batch') await this.#db.writeBatch(writes)
+        else if (finish === 'native') await this.#native.commit()
+        this.#logs?.end(sequenceAfter(this.#db))
+      }
     } catch (error) {
       return this.#failed(error)
     } finally {
@@ -447,29 +453,11 @@ class Transaction extends DBI {
       this.#logs?.writeSync(this.#timestamp)
       if (finish === 'batch') this.#db.writeBatchSync(writes)
       else if (finish === 'native') this.#native.commitSync()
-      this.#logs?.end(this.#committedAt())
+      this.#logs?.end(sequenceAfter(this.#db))
     } catch (error) {
       return this.#failed(error)
     } finally {
       this.#intents.release()
-    }
-  }
-
-  /**
-   * A RocksDB sequence number read after this transaction committed: its
-   * writes have that number or an earlier one (see LogBatch#end). Only
-   * read when it wrote log entries.
-   */
-  #committedAt() {
-    if (this.#logs === null || this.#logs === undefined) return -1
-    try {
-      return this.#db.latestSequenceNumber()
-    } catch {
-      // The handle closed right after the commit: the transaction is
-      // committed all the same. With no number, no flush RocksDB makes by
-      // itself is taken to cover it (nor what follows it in the log) until
-      // a flush() records past it: a longer replay, never a lost write.
-      return Number.MAX_VALUE
     }
   }
 

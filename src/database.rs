@@ -20,6 +20,7 @@ use crate::fast::SharedBuffers;
 use crate::iterator::{NativeIterator, Scan, ScanSpec, RANGE_VALUES};
 use crate::options::OpenOptions;
 use crate::task::Blocking;
+use crate::transaction_log::{commit_logged, LogAppend, LoggedCommit, OwnedAppends};
 use crate::transaction::NativeTransaction;
 
 /// The native handle of one column family of an open database. Bytes in,
@@ -228,6 +229,29 @@ impl NativeDatabase {
       family
         .engine
         .write_batch(family.cf(), &ops, &family.options.write)
+    })))
+  }
+
+  /// Appends one transaction's log entries and writes its packed batch,
+  /// both on one worker thread (see `transaction_log::commit_logged`).
+  #[napi(ts_return_type = "Promise<LoggedCommit>")]
+  pub fn write_batch_logged(
+    &self,
+    ops: &[u8],
+    db_path: String,
+    timestamp: f64,
+    logs: Vec<LogAppend>,
+  ) -> napi::Result<AsyncTask<Blocking<LoggedCommit>>, ErrorCode> {
+    let family = self.family()?;
+    let ops = ops.to_vec();
+    let appends = OwnedAppends::new(db_path, timestamp, logs);
+    Ok(AsyncTask::new(Blocking::new(move || {
+      commit_logged(&appends, || {
+        family
+          .engine
+          .write_batch(family.cf(), &ops, &family.options.write)?;
+        Ok(family.engine.latest_sequence_number())
+      })
     })))
   }
 

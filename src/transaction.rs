@@ -26,6 +26,7 @@ use crate::iterator::{
   OptimisticTxnIter, PessimisticTxnIter, RawIter, Scan, ScanSpec, MAX_BATCH_BYTES,
 };
 use crate::task::Blocking;
+use crate::transaction_log::{commit_logged, LogAppend, LoggedCommit, OwnedAppends};
 
 type OptimisticTxn = Transaction<'static, OptimisticTransactionDB<MultiThreaded>>;
 type PessimisticTxn = Transaction<'static, TransactionDB<MultiThreaded>>;
@@ -341,6 +342,26 @@ impl NativeTransaction {
   pub fn commit(&self) -> napi::Result<AsyncTask<Blocking<()>>, ErrorCode> {
     let open = self.take()?;
     Ok(AsyncTask::new(Blocking::new(move || open.commit())))
+  }
+
+  /// Appends one transaction's log entries and commits, both on one
+  /// worker thread (see `transaction_log::commit_logged`).
+  #[napi(ts_return_type = "Promise<LoggedCommit>")]
+  pub fn commit_logged(
+    &self,
+    db_path: String,
+    timestamp: f64,
+    logs: Vec<LogAppend>,
+  ) -> napi::Result<AsyncTask<Blocking<LoggedCommit>>, ErrorCode> {
+    let open = self.take()?;
+    let appends = OwnedAppends::new(db_path, timestamp, logs);
+    Ok(AsyncTask::new(Blocking::new(move || {
+      let engine = open.family.engine.clone();
+      commit_logged(&appends, move || {
+        open.commit()?;
+        Ok(engine.latest_sequence_number())
+      })
+    })))
   }
 
   /// Discards every buffered write. Idempotent.

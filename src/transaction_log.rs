@@ -981,6 +981,108 @@ pub fn transaction_log_counters(
   })
 }
 
+/// One log's entries of a transaction, to append with its commit.
+#[napi(object)]
+#[cfg_attr(test, allow(dead_code))]
+pub struct LogAppend {
+  pub name: String,
+  pub max_file_size: f64,
+  pub entries: Vec<Buffer>,
+}
+
+/// `LogAppend`s copied off the JavaScript heap, for a worker thread.
+#[cfg_attr(test, allow(dead_code))]
+pub struct OwnedAppends {
+  db_path: String,
+  timestamp: f64,
+  logs: Vec<(String, f64, Vec<Vec<u8>>)>,
+}
+
+#[cfg_attr(test, allow(dead_code))]
+impl OwnedAppends {
+  pub fn new(db_path: String, timestamp: f64, logs: Vec<LogAppend>) -> OwnedAppends {
+    let logs = logs
+      .into_iter()
+      .map(|log| {
+        let entries = log.entries.iter().map(|entry| entry.to_vec()).collect();
+        (log.name, log.max_file_size, entries)
+      })
+      .collect();
+    OwnedAppends {
+      db_path,
+      timestamp,
+      logs,
+    }
+  }
+
+  /// Appends each log's entries (see `LogStore::write`): where each starts.
+  /// When one fails, those appended before it are ended (as aborted) and
+  /// the failure returned: the transaction must not commit.
+  pub fn append(&self) -> DbResult<Vec<LogMark>> {
+    let mut marks: Vec<LogMark> = Vec::with_capacity(self.logs.len());
+    for (name, max_file_size, entries) in &self.logs {
+      let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+      let written = store(&self.db_path, name, Some(*max_file_size))
+        .and_then(|store| store.write(self.timestamp, &slices));
+      match written {
+        Ok((sequence, offset)) => marks.push(LogMark {
+          name: name.clone(),
+          sequence,
+          offset,
+        }),
+        Err(err) => {
+          for mark in &marks {
+            if let Ok(store) = store(&self.db_path, &mark.name, None) {
+              store.finish((mark.sequence, mark.offset), None);
+            }
+          }
+          return Err(err);
+        }
+      }
+    }
+    Ok(marks)
+  }
+}
+
+/// What a commit with log entries (`commitLogged`, `writeBatchLogged`) did:
+/// where each log's entries start (`logs`), RocksDB's sequence number read
+/// after the commit (`sequence`), and, when the commit failed after the
+/// entries were written, its error (`errorCode`, `errorMessage`): the
+/// entries stay written, for the retry of a conflict to commit.
+#[napi(object)]
+#[cfg_attr(test, allow(dead_code))]
+pub struct LoggedCommit {
+  pub logs: Vec<LogMark>,
+  pub sequence: f64,
+  pub error_code: Option<String>,
+  pub error_message: Option<String>,
+}
+
+/// Runs `commit` after appending `appends`, on the calling (worker) thread:
+/// a failure to append rejects (nothing written, nothing committed); a
+/// failure of the commit is told in the result, with the positions.
+#[cfg_attr(test, allow(dead_code))]
+pub fn commit_logged(
+  appends: &OwnedAppends,
+  commit: impl FnOnce() -> DbResult<u64>,
+) -> DbResult<LoggedCommit> {
+  let logs = appends.append()?;
+  Ok(match commit() {
+    Ok(sequence) => LoggedCommit {
+      logs,
+      sequence: sequence as f64,
+      error_code: None,
+      error_message: None,
+    },
+    Err(err) => LoggedCommit {
+      logs,
+      sequence: -1.0,
+      error_code: Some(err.code.as_str().to_string()),
+      error_message: Some(err.message),
+    },
+  })
+}
+
 /// A log of a database and a position in it.
 #[napi(object)]
 #[cfg_attr(test, allow(dead_code))]
