@@ -20,8 +20,8 @@ use crate::fast::SharedBuffers;
 use crate::iterator::{NativeIterator, Scan, ScanSpec, RANGE_VALUES};
 use crate::options::OpenOptions;
 use crate::task::Blocking;
-use crate::transaction_log::{commit_logged, LogAppend, LoggedCommit, OwnedAppends};
 use crate::transaction::NativeTransaction;
+use crate::transaction_log::{commit_logged, LogAppend, LoggedCommit, OwnedAppends};
 
 /// The native handle of one column family of an open database. Bytes in,
 /// bytes out.
