@@ -443,6 +443,35 @@ test("RocksDB's own flushes (a full memtable) move txn.state too; after SIGKILL,
   t.deepEqual(missing, [], 'every acknowledged write is back in both families')
 })
 
+test('retryOnBusy: false rejects the first conflict; one of a transaction that wrote log entries says they were abandoned in the log', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db')
+  const log = db.useLog('busy')
+  db.putSync('k', 0)
+  let attempts = 0
+  const error = await t.throwsAsync(
+    db.transaction(
+      async (txn) => {
+        attempts++
+        log.addEntry(Buffer.from('lost'), txn.id)
+        const value = txn.getSync('k')
+        db.putSync('k', 100)
+        txn.putSync('k', value + 1)
+      },
+      { retryOnBusy: false },
+    ),
+    { code: 'ERR_BUSY' },
+  )
+  t.is(attempts, 1, 'not retried')
+  t.regex(error.message, /^Transaction was abandoned after writing to the transaction log/)
+  t.is(db.getSync('k'), 100)
+  // The entries stay in the file (rocksdb-js's format has no way to take
+  // them back), and readers are not held back by them.
+  t.deepEqual(parseTransactionLog(fileOf(db, 'busy')).entries.map((entry) => entry.data.toString()), ['lost'])
+  await db.transaction(async (txn) => log.addEntry(Buffer.from('next'), txn.id))
+  t.deepEqual(texts(log.query({ start: 0 })), ['lost', 'next'])
+})
+
 test('startFromLastFlushed reads from where the last flush left off; purgeLogs keeps the files a replay needs', async (t) => {
   const s = scratch(t)
   const db = s.open('db', { transactionLogMaxSize: 100 })

@@ -674,6 +674,8 @@ export declare function parseTransactionLog(file: string): {
 export interface TransactionOptions {
   /** How many times a conflicting transaction is run again. @default 3 */
   maxRetries?: number
+  /** rocksdb-js's: `false` rejects the first conflict (`maxRetries` 0) unless `maxRetries` says otherwise. */
+  retryOnBusy?: boolean
   /**
    * Reads see the latest commits rather than the snapshot of the
    * transaction's first read; a conflict is then a change made after a

@@ -318,6 +318,11 @@ class LogBatch {
     log.entries.push(data)
   }
 
+  /** Whether entries were written (and wait for the commit to end). */
+  get logged() {
+    return this.#written.length > 0
+  }
+
   /** Whether entries wait to be written. */
   get pending() {
     return this.#pending.size > 0

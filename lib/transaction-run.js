@@ -27,7 +27,8 @@ function checkTransactionArgs(callback, options) {
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw invalidArgType('options', 'an object', options)
   }
-  const maxRetries = options?.maxRetries ?? 3
+  // rocksdb-js's `retryOnBusy: false`: a conflict rejects at once.
+  const maxRetries = options?.maxRetries ?? (options?.retryOnBusy === false ? 0 : 3)
   if (!Number.isInteger(maxRetries) || maxRetries < 0) {
     throw invalidArgValue('options.maxRetries', `must be a non-negative integer. Received ${maxRetries}`)
   }
@@ -35,6 +36,16 @@ function checkTransactionArgs(callback, options) {
 }
 
 const quiet = { emit() {} }
+
+/**
+ * A conflict no retry follows, of a transaction that wrote log entries:
+ * they stay in the log (its files only grow), so the error says so, in
+ * rocksdb-js's words, keeping the conflict's code.
+ */
+function abandonedAfterLogging(error) {
+  error.message = `Transaction was abandoned after writing to the transaction log: ${error.message}`
+  return error
+}
 
 /**
  * The transaction of the next attempt after `txn` failed: itself when its
@@ -73,7 +84,9 @@ async function runTransaction(begin, callback, options, events = quiet, started 
       return result
     } catch (error) {
       const retry = RETRYABLE.has(error?.code) && attempt < maxRetries
+      const abandoned = !retry && RETRYABLE.has(error?.code) && Transaction.hasLogged(txn)
       txn = next(txn, retry)
+      if (abandoned) throw abandonedAfterLogging(error)
       if (!retry) throw error
       // The transaction that won may still be running (holding its locks, in
       // pessimistic mode): give it turns of the event loop, a little more each
@@ -103,7 +116,9 @@ function runTransactionSync(begin, callback, options, events = quiet) {
       return result
     } catch (error) {
       const retry = RETRYABLE.has(error?.code) && attempt < maxRetries
+      const abandoned = !retry && RETRYABLE.has(error?.code) && Transaction.hasLogged(txn)
       txn = next(txn, retry)
+      if (abandoned) throw abandonedAfterLogging(error)
       if (!retry) throw error
     }
   }

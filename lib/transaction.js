@@ -250,6 +250,11 @@ class Transaction extends DBI {
     return openTransactions.get(transactionKey(dbPath, id))
   }
 
+  /** Whether `transaction` wrote entries to a transaction log that its commit has not ended. */
+  static hasLogged(transaction) {
+    return transaction.#logs?.logged === true
+  }
+
   /** Whether a conflict reset `transaction` and it was not used since: it can run again. */
   static isReset(transaction) {
     return transaction.#wasReset && transaction.#open
