@@ -276,6 +276,8 @@ test('purgeLogs: by age, never the newest file, destroy, entry counts; listLogs'
   t.deepEqual(db.purgeLogs(), [], 'nothing older than the retention (3 days)')
   const old = new Date(Date.now() - 60_000)
   for (const file of files) fs.utimesSync(path.join(log.path, file), old, old)
+  t.deepEqual(db.purgeLogs({ before: Date.now() }), [], 'no flush recorded yet: a replay would need every file')
+  db.flushSync()
   const purged = db.purgeLogs({ before: Date.now(), includeEntryCounts: true })
   t.deepEqual(purged, [
     { path: path.join(log.path, '1.txnlog'), entries: 1 },
@@ -289,6 +291,33 @@ test('purgeLogs: by age, never the newest file, destroy, entry counts; listLogs'
   const again = db.useLog('p')
   await db.transaction(async (txn) => again.addEntry(Buffer.from('new'), txn.id))
   t.deepEqual(texts(again.query({ start: 0 })), ['new'], 'a destroyed log starts anew')
+})
+
+test("a log's first use in a process purges its files past the retention, but for the newest and those a replay needs", async (t) => {
+  const s = scratch(t)
+  const dbPath = s.path('db')
+  const db = s.open('db', { transactionLogMaxSize: 100 })
+  const log = db.useLog('aged')
+  for (let i = 0; i < 3; i++) await db.transaction(async (txn) => log.addEntry(Buffer.alloc(60, i), txn.id))
+  const week = new Date(Date.now() - 7 * 86_400_000)
+  const files = () => fs.readdirSync(log.path).filter((file) => file.endsWith('.txnlog')).sort()
+  const age = () => files().forEach((file) => fs.utimesSync(path.join(log.path, file), week, week))
+  db.close()
+  const firstUse = () =>
+    require('node:child_process').execFileSync(process.execPath, ['-e', `
+      const { RocksDatabase } = require(${JSON.stringify(root)})
+      const db = RocksDatabase.open(${JSON.stringify(dbPath)})
+      db.useLog('aged')
+      db.close()`])
+  age()
+  firstUse()
+  t.deepEqual(files(), ['1.txnlog', '2.txnlog', '3.txnlog'], 'no flush recorded: a replay needs them all')
+  const again = s.open('db')
+  again.flushSync()
+  again.close()
+  age()
+  firstUse()
+  t.deepEqual(files(), ['3.txnlog'], 'flushed past the older ones; the newest stays')
 })
 
 test('bad arguments are TypeErrors; a closed database refuses; a file that is no log is a coded error', async (t) => {

@@ -911,8 +911,9 @@ export declare class RocksDatabase<V = any> extends DBI {
   listLogs(): string[]
   /**
    * Deletes transaction log files last written before `before` (default:
-   * `transactionLogRetention` ago), never a log's newest; `destroy` deletes
-   * logs whole; `name` limits it to one log. The deleted files.
+   * `transactionLogRetention` ago), never a log's newest nor those a replay
+   * from the last flush needs (all, while no flush was recorded); `destroy`
+   * deletes logs whole; `name` limits it to one log. The deleted files.
    */
   purgeLogs(options: PurgeLogsOptions & { includeEntryCounts: true }): { path: string; entries: number }[]
   purgeLogs(options?: PurgeLogsOptions): string[]

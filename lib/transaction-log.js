@@ -430,7 +430,9 @@ function listLogs(dbPath) {
 /**
  * Deletes the log files of the database at `dbPath` last written before
  * `options.before` (default: the retention ago), never a log's newest file
- * (it is written to), or with `destroy` every file and the logs themselves;
+ * (it is written to) nor one a replay from the last flush needs (every file
+ * while no flush was recorded), or with `destroy` every file and the logs
+ * themselves;
  * `options.name` limits it to one log. The deleted files' paths, or with
  * `includeEntryCounts` `{ path, entries }`.
  */
@@ -446,8 +448,9 @@ function purgeLogs(dbPath, options, retention) {
     const sequences = sequencesOf(dir)
     const newest = sequences.at(-1)
     // Files from the one the last flush reached on hold entries a replay
-    // may need: kept whatever their age.
-    const flushed = options.destroy ? 0 : transactionLogLastFlushed(dbPath, name).sequence || Infinity
+    // may need: kept whatever their age; all of them while no flush was
+    // recorded (a replay then starts at the first).
+    const flushed = options.destroy ? 0 : transactionLogLastFlushed(dbPath, name).sequence
     let files = 0
     let bytes = 0
     for (const sequence of sequences) {

@@ -38,9 +38,18 @@ class DatabaseLogs extends DatabaseCoordination {
         retention: this.options.transactionLogRetention ?? DEFAULT_RETENTION,
         maxAgeThreshold: this.options.transactionLogMaxAgeThreshold ?? DEFAULT_MAX_AGE_THRESHOLD,
       }
-      const created = !fs.existsSync(path.join(this.path, 'transaction_logs', name))
+      const dir = path.join(this.path, 'transaction_logs', name)
+      const created = !fs.existsSync(dir)
       log = new TransactionLog(this.path, name, settings, (id) => Transaction.find(this.path, id))
       this.#logs.set(name, new WeakRef(log))
+      // As rocksdb-js purges at a log's load: files past the retention go at
+      // its first use here, but for those purgeLogs() keeps (the newest, and
+      // those a replay from the last flush needs), so a process that never
+      // calls purgeLogs() does not keep its logs for ever.
+      if (!created && !purgedAtFirstUse.has(dir)) {
+        purgedAtFirstUse.add(dir)
+        purgeLogs(this.path, { name }, settings.retention)
+      }
       // rocksdb-js's event, heard by every handle of the database.
       if (created) this.notify('new-transaction-log', name)
     }
@@ -54,8 +63,9 @@ class DatabaseLogs extends DatabaseCoordination {
 
   /**
    * Deletes log files last written before `options.before` (ms; default:
-   * `transactionLogRetention` ago, 3 days), never a log's newest file;
-   * `destroy: true` deletes every file and the logs themselves; `name`
+   * `transactionLogRetention` ago, 3 days), never a log's newest file nor
+   * one a replay from the last flush needs (every file while no flush was
+   * recorded); `destroy: true` deletes every file and the logs themselves; `name`
    * limits it to one log. Returns the deleted files' paths, or with
    * `includeEntryCounts: true` `{ path, entries }` for each.
    */
@@ -96,6 +106,9 @@ class DatabaseLogs extends DatabaseCoordination {
     return summary
   }
 }
+
+/** The log directories purged at their first use in this thread. */
+const purgedAtFirstUse = new Set()
 
 /** The keys of the `txnlog.*` summary, as rocksdb-js names them. */
 const LOG_SUMMARY_KEYS = [
