@@ -343,18 +343,16 @@ impl LogStore {
             ),
           ));
         };
-        if valid < bytes.len() && !frames_resume(&bytes, valid + 1) {
-          // A write a crash cut short: its transaction never committed.
-          // (A break that well-formed frames follow is damage in the
-          // middle: the entries after it are kept, and readers report it.)
+        // A break that well-formed frames follow is damage in the middle:
+        // the entries after it are kept, and readers report it. Otherwise
+        // what follows the whole entries is a write a crash cut short: its
+        // transaction never committed, and it is cut.
+        let damaged = valid < bytes.len() && frames_resume(&bytes, valid + 1);
+        if valid < bytes.len() && !damaged {
           cut_file(&file, valid as u64)
             .map_err(|err| DbError::io(&err, "cut the torn tail of the transaction log", &path))?;
         }
-        let size = if valid < bytes.len() && frames_resume(&bytes, valid + 1) {
-          bytes.len()
-        } else {
-          valid
-        };
+        let size = if damaged { bytes.len() } else { valid };
         (Some(file), size as u64)
       }
       Err(err) if err.kind() == std::io::ErrorKind::NotFound => (None, 0),
@@ -774,16 +772,21 @@ pub fn transaction_log_map<'env>(
   db_path: String,
   name: String,
   sequence: u32,
-) -> napi::Result<Option<Unknown<'env>>> {
-  let map = store(&db_path, &name, None)
-    .and_then(|store| store.map(sequence))
-    .map_err(napi::Error::from)?;
-  let Some(map) = map else {
+) -> napi::Result<Option<Unknown<'env>>, ErrorCode> {
+  let Some(map) = store(&db_path, &name, None)?.map(sequence)? else {
     return Ok(None);
   };
   let (data, len) = (map.data(), map.len());
   let what = map.path().display().to_string();
-  external_array_buffer(env, map, data, len, &what).map(Some)
+  external_array_buffer(env, map, data, len, &what)
+    .map(Some)
+    .map_err(refused)
+}
+
+/// An external buffer the runtime refused, as an error with a code.
+#[cfg_attr(test, allow(dead_code))]
+fn refused(err: napi::Error) -> napi::Error<ErrorCode> {
+  napi::Error::new(ErrorCode::Io, err.reason.clone())
 }
 
 /// The committed watermark of a log as an 8-byte `ArrayBuffer` that moves
@@ -795,13 +798,10 @@ pub fn transaction_log_position_word<'env>(
   env: &'env Env,
   db_path: String,
   name: String,
-) -> napi::Result<Unknown<'env>> {
-  let word = store(&db_path, &name, None)
-    .map_err(napi::Error::from)?
-    .word
-    .clone();
+) -> napi::Result<Unknown<'env>, ErrorCode> {
+  let word = store(&db_path, &name, None)?.word.clone();
   let data = Arc::as_ptr(&word).cast::<u8>();
-  external_array_buffer(env, word, data, 8, "a transaction log position")
+  external_array_buffer(env, word, data, 8, "a transaction log position").map_err(refused)
 }
 
 /// Bytes of whole transactions in the log file `sequence`; 0 when there is
