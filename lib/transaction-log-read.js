@@ -266,6 +266,7 @@ class LogQuery {
       this.#sequence = later
       this.#offset = FILE_HEADER_SIZE
       this.#map = undefined
+      this.#view = undefined
       this.#limit = undefined
       fresh = false
     }
@@ -297,13 +298,16 @@ class LogQuery {
    */
   #scan(limit) {
     if (this.#offset >= limit) return undefined
-    if (this.#map === undefined || this.#map.length < limit) this.#map = mapOf(this.#log, this.#sequence, limit)
+    if (this.#map === undefined || this.#map.length < limit) {
+      this.#map = mapOf(this.#log, this.#sequence, limit)
+      this.#view = undefined
+    }
     const map = this.#map
     // A file that cannot be mapped has no entries to give (rocksdb-js's).
     if (map === undefined) return undefined
     const end = Math.min(limit, map.length)
     // framesOf() by hand: this loop is what a query costs per entry.
-    const view = (this.#view = this.#view?.buffer === map.buffer ? this.#view : viewOf(map))
+    const view = (this.#view ??= viewOf(map))
     let at = this.#offset
     for (let size; (size = frameAt(view, at, end)) > 0; ) {
       const timestamp = view.getFloat64(at)

@@ -46,7 +46,7 @@ class DatabaseLogs extends DatabaseCoordination {
       // its first use here, but for those purgeLogs() keeps (the newest, and
       // those a replay from the last flush needs), so a process that never
       // calls purgeLogs() does not keep its logs for ever.
-      if (!created && !purgedAtFirstUse.has(dir)) {
+      if (!created && !this.readOnly && !purgedAtFirstUse.has(dir)) {
         purgedAtFirstUse.add(dir)
         purgeLogs(this.path, { name }, settings.retention)
       }
