@@ -428,6 +428,19 @@ mod tests {
     dir
   }
 
+  /// A new log file in `dir`, open for reading and appending as a store
+  /// opens it.
+  fn log_file(dir: &Path) -> (PathBuf, File) {
+    let path = dir.join("1.txnlog");
+    let file = OpenOptions::new()
+      .create(true)
+      .read(true)
+      .append(true)
+      .open(&path)
+      .expect("create");
+    (path, file)
+  }
+
   fn bytes(map: &LogMap) -> &[u8] {
     // SAFETY: the map is alive for the borrow.
     unsafe { std::slice::from_raw_parts(map.data(), map.len()) }
@@ -436,13 +449,7 @@ mod tests {
   #[test]
   fn a_map_shows_appends_and_zeros_past_the_end() {
     let dir = scratch("grow");
-    let path = dir.join("1.txnlog");
-    let mut file = OpenOptions::new()
-      .create(true)
-      .read(true)
-      .append(true)
-      .open(&path)
-      .expect("create");
+    let (path, mut file) = log_file(&dir);
     file.write_all(b"WOOF").expect("write");
     let map = LogMap::of(&path, &file, 4, 1 << 20).expect("map");
     assert!(map.len() >= 1 << 20);
@@ -470,13 +477,7 @@ mod tests {
   #[test]
   fn a_cut_file_reads_as_zeros_in_its_maps_not_a_fault() {
     let dir = scratch("cut");
-    let path = dir.join("1.txnlog");
-    let mut file = OpenOptions::new()
-      .create(true)
-      .read(true)
-      .append(true)
-      .open(&path)
-      .expect("create");
+    let (path, mut file) = log_file(&dir);
     file.write_all(&vec![9u8; 3 * 4096 + 100]).expect("write");
     let map = LogMap::of(&path, &file, 3 * 4096 + 100, 8 * 4096).expect("map");
     LogMap::cut_all(key_of(&file).expect("key"), 50);
