@@ -251,3 +251,33 @@ test('a transaction whose entries cannot be logged does not commit, async or syn
     'the log holds the committed transactions, and nothing of the others',
   )
 })
+
+test('a query from a timestamp passes over the files that cannot hold it, and still finds entries stamped out of order', async (t) => {
+  const s = scratch(t)
+  const db = s.open('db', { transactionLogMaxSize: 100, transactionLogMaxAgeThreshold: 0 })
+  const log = db.useLog('stamps')
+  const { Transaction } = require('..')
+  const add = async (stamp) => {
+    const txn = new Transaction(db.store)
+    txn.setTimestamp(stamp)
+    log.addEntry(Buffer.alloc(60, stamp % 256), txn.id)
+    await txn.commit()
+  }
+  // One entry a file, stamped 100, 200, ... 2000; then one stamped 50.
+  for (let i = 1; i <= 20; i++) await add(i * 100)
+  await add(50)
+  await add(2100)
+  const stamps = (options) => [...log.query(options)].map((entry) => entry.timestamp)
+  t.deepEqual(stamps({ start: 1850 }), [1900, 2000, 2100])
+  t.deepEqual(stamps({ start: 40 }).length, 22)
+  t.deepEqual(stamps({ start: 50, exactStart: true }), [50, 2100], 'from the entry stamped 50, in the 21st file')
+  t.deepEqual(stamps({ start: 1200, exactStart: true }).slice(0, 3), [1200, 1300, 1400])
+  // Asked again, the files before the one that can hold it are not read.
+  log._logBuffers.clear()
+  const read = []
+  const real = log._getMemoryMapOfFile.bind(log)
+  log._getMemoryMapOfFile = (sequence) => (read.push(sequence), real(sequence))
+  t.deepEqual(stamps({ start: 1850 }), [1900, 2000, 2100])
+  delete log._getMemoryMapOfFile
+  t.true(read.every((sequence) => sequence >= 19), `only the last files were mapped: ${read}`)
+})

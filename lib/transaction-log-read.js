@@ -173,6 +173,35 @@ function mapOf(log, sequence, need) {
 }
 
 /**
+ * The lowest and highest timestamps of the entries of the log file
+ * `sequence` of `log`, `size` bytes that will not change (a file the log
+ * moved on from): `{ min, max }`, from the log's cache or read once.
+ * Unknown (`{ min: -Infinity, max: Infinity }`) when its frames do not run
+ * whole to its end.
+ */
+function timestampsOf(log, sequence, size) {
+  const cached = log._timestamps.get(sequence)
+  if (cached?.size === size) return cached
+  const range = { size, min: Infinity, max: -Infinity }
+  const map = mapOf(log, sequence, size)
+  let at = FILE_HEADER_SIZE
+  if (map !== undefined && map.length >= size) {
+    const view = viewOf(map)
+    for (let frame; (frame = frameAt(view, at, size)) > 0; at += frame) {
+      const timestamp = view.getFloat64(at)
+      if (timestamp < range.min) range.min = timestamp
+      if (timestamp > range.max) range.max = timestamp
+    }
+  }
+  if (at !== size) {
+    range.min = -Infinity
+    range.max = Infinity
+  }
+  log._timestamps.set(sequence, range)
+  return range
+}
+
+/**
  * The query of a log, an iterator that can be iterated again: each pass
  * goes on from where the last one stopped, up to what is committed then.
  * It reads the log's files through memory maps (the file being written
@@ -217,13 +246,30 @@ class LogQuery {
       this.#offset = Math.max(committed.offset, FILE_HEADER_SIZE)
       options.start = 0
     } else {
-      this.#sequence = sequencesOf(log.path)[0] ?? committed.sequence
+      this.#sequence = this.#firstFileFor(options, committed)
       this.#offset = FILE_HEADER_SIZE
     }
     this.#start = options.start
     this.#until = options.end ?? Number.MAX_VALUE
     this.#exactStart = Boolean(options.exactStart)
     this.#exclusiveStart = Boolean(options.exclusiveStart)
+  }
+
+  /**
+   * The first file that can hold an entry the query starts at (stamped
+   * `start`, or from `start` on): files the log moved on from whose
+   * timestamps cannot hold it are passed over, so a query from a recent
+   * timestamp does not read the whole log.
+   */
+  #firstFileFor({ start, exactStart }, committed) {
+    const sequences = sequencesOf(this.#log.path)
+    for (const sequence of sequences) {
+      if (sequence >= committed.sequence) return sequence
+      const size = this.#log.getLogFileSize(sequence)
+      const { min, max } = timestampsOf(this.#log, sequence, size)
+      if (exactStart ? min <= start && start <= max : max >= start) return sequence
+    }
+    return committed.sequence
   }
 
   [Symbol.iterator]() {

@@ -110,6 +110,13 @@ class TransactionLog {
     this._currentLogBuffer = undefined
     /** @internal The position word as a `Float64Array`, once read. */
     this._lastCommittedPosition = undefined
+    /**
+     * The lowest and highest timestamps of files the log moved on from, by
+     * sequence number: a query from a timestamp passes over the files that
+     * cannot hold it.
+     * @internal
+     */
+    this._timestamps = new Map()
     // The log exists from its first use (listLogs() names it), its first
     // file from its first entry.
     fs.mkdirSync(this.path, { recursive: true })
