@@ -59,6 +59,27 @@ function next(txn, retry) {
   return null
 }
 
+/** Tells `events` that `txn` committed. */
+function tellCommitted(events, txn) {
+  events.emit('committed', txn)
+  events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
+}
+
+/**
+ * Attempt `attempt` of `txn` failed with `error`: the transaction of the
+ * next attempt (see `next()`) when a conflict is retried, or throws the
+ * error (one a transaction that logged entries gave up on says so).
+ */
+function afterFailure(txn, error, attempt, maxRetries) {
+  const conflict = RETRYABLE.has(error?.code)
+  const retry = conflict && attempt < maxRetries
+  const abandoned = conflict && !retry && Transaction.hasLogged(txn)
+  const following = next(txn, retry)
+  if (abandoned) throw abandonedAfterLogging(error)
+  if (!retry) throw error
+  return following
+}
+
 /**
  * Runs `callback(txn, attempt)` (attempt counts from 1) in a transaction
  * and commits when it resolves, retrying conflicts. `events.emit(name,
@@ -79,15 +100,10 @@ async function runTransaction(begin, callback, options, events = quiet, started 
       const result = await (pending ?? callback(txn, attempt + 1))
       events.emit('beforecommit', txn)
       await Transaction.finishCallback(txn, sync)
-      events.emit('committed', txn)
-      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
+      tellCommitted(events, txn)
       return result
     } catch (error) {
-      const retry = RETRYABLE.has(error?.code) && attempt < maxRetries
-      const abandoned = !retry && RETRYABLE.has(error?.code) && Transaction.hasLogged(txn)
-      txn = next(txn, retry)
-      if (abandoned) throw abandonedAfterLogging(error)
-      if (!retry) throw error
+      txn = afterFailure(txn, error, attempt, maxRetries)
       // The transaction that won may still be running (holding its locks, in
       // pessimistic mode): give it turns of the event loop, a little more each
       // time, before trying again.
@@ -111,15 +127,10 @@ function runTransactionSync(begin, callback, options, events = quiet) {
       }
       events.emit('beforecommit', txn)
       Transaction.finishCallback(txn, true)
-      events.emit('committed', txn)
-      events.emit('aftercommit', { next: null, last: null, txnId: txn.id })
+      tellCommitted(events, txn)
       return result
     } catch (error) {
-      const retry = RETRYABLE.has(error?.code) && attempt < maxRetries
-      const abandoned = !retry && RETRYABLE.has(error?.code) && Transaction.hasLogged(txn)
-      txn = next(txn, retry)
-      if (abandoned) throw abandonedAfterLogging(error)
-      if (!retry) throw error
+      txn = afterFailure(txn, error, attempt, maxRetries)
     }
   }
 }
