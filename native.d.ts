@@ -769,6 +769,16 @@ export declare function syncFilesystem(path: string): Promise<unknown>
 /** The range parked by the last `rangeShared`, as an iterator over the rest. */
 export declare function takeRange(shared: ExternalObject<SharedBuffers>): NativeIterator
 
+/** `transactionLogAppendSync` on a worker thread. */
+export declare function transactionLogAppend(dbPath: string, timestamp: number, logs: Array<LogAppend>): Promise<Array<LogMark>>
+
+/**
+ * Appends one transaction's entries to its logs on the calling thread
+ * (see `OwnedAppends::append`): where each log's entries start, to pass to
+ * `transactionLogFinish` once the transaction committed or aborted.
+ */
+export declare function transactionLogAppendSync(dbPath: string, timestamp: number, logs: Array<LogAppend>): Array<LogMark>
+
 /** Where the committed entries of a log end. */
 export declare function transactionLogCommitted(dbPath: string, name: string): LogPosition
 
@@ -837,16 +847,6 @@ export declare function transactionLogPositionWord(dbPath: string, name: string)
 
 /** Counts a purge of a log that deleted `files` files of `bytes` bytes. */
 export declare function transactionLogPurged(dbPath: string, name: string, files: number, bytes: number): void
-
-/** `transactionLogWriteSync` on a worker thread. */
-export declare function transactionLogWrite(dbPath: string, name: string, maxFileSize: number, timestamp: number, entries: Array<Buffer>): Promise<LogPosition>
-
-/**
- * Appends one transaction's entries to a log on the calling thread;
- * returns where they start (`sequence`, `offset`), to pass to
- * `transactionLogFinish` once the transaction committed or aborted.
- */
-export declare function transactionLogWriteSync(dbPath: string, name: string, maxFileSize: number, timestamp: number, entries: Array<Buffer>): LogPosition
 
 /**
  * Takes the exclusive lock of the file at `path` (created when missing) if

@@ -21,8 +21,8 @@ const {
   transactionLogFileSize,
   transactionLogCounters,
   transactionLogForget,
-  transactionLogWrite,
-  transactionLogWriteSync,
+  transactionLogAppend,
+  transactionLogAppendSync,
   transactionLogFinish,
   transactionLogPurged,
   transactionLogLastFlushed,
@@ -367,20 +367,12 @@ class LogBatch {
 
   /** Writes the pending entries on the pool, stamped `timestamp`. */
   async write(timestamp) {
-    for (const [name, { maxSize, entries }] of this.#pending) {
-      const { sequence, offset } = await transactionLogWrite(this.#dbPath, name, maxSize, timestamp, entries)
-      this.#written.push({ name, sequence, offset })
-    }
-    this.#pending.clear()
+    if (this.pending) this.written(await transactionLogAppend(this.#dbPath, timestamp, this.take()))
   }
 
   /** `write()` on the calling thread. */
   writeSync(timestamp) {
-    for (const [name, { maxSize, entries }] of this.#pending) {
-      const { sequence, offset } = transactionLogWriteSync(this.#dbPath, name, maxSize, timestamp, entries)
-      this.#written.push({ name, sequence, offset })
-    }
-    this.#pending.clear()
+    if (this.pending) this.written(transactionLogAppendSync(this.#dbPath, timestamp, this.take()))
   }
 
   /**

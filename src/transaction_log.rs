@@ -886,41 +886,29 @@ pub fn transaction_log_open(
   Ok(())
 }
 
-/// Appends one transaction's entries to a log on the calling thread;
-/// returns where they start (`sequence`, `offset`), to pass to
+/// Appends one transaction's entries to its logs on the calling thread
+/// (see `OwnedAppends::append`): where each log's entries start, to pass to
 /// `transactionLogFinish` once the transaction committed or aborted.
 #[napi]
 #[cfg_attr(test, allow(dead_code))]
-pub fn transaction_log_write_sync(
+pub fn transaction_log_append_sync(
   db_path: String,
-  name: String,
-  max_file_size: f64,
   timestamp: f64,
-  entries: Vec<Buffer>,
-) -> napi::Result<LogPosition, ErrorCode> {
-  let store = store(&db_path, &name, Some(max_file_size))?;
-  let slices: Vec<&[u8]> = entries.iter().map(|entry| entry.as_ref()).collect();
-  let (sequence, offset) = store.write(timestamp, &slices)?;
-  Ok(LogPosition { sequence, offset })
+  logs: Vec<LogAppend>,
+) -> napi::Result<Vec<LogMark>, ErrorCode> {
+  Ok(OwnedAppends::new(db_path, timestamp, logs).append()?)
 }
 
-/// `transactionLogWriteSync` on a worker thread.
-#[napi(ts_return_type = "Promise<LogPosition>")]
+/// `transactionLogAppendSync` on a worker thread.
+#[napi(ts_return_type = "Promise<Array<LogMark>>")]
 #[cfg_attr(test, allow(dead_code))]
-pub fn transaction_log_write(
+pub fn transaction_log_append(
   db_path: String,
-  name: String,
-  max_file_size: f64,
   timestamp: f64,
-  entries: Vec<Buffer>,
-) -> napi::Result<AsyncTask<Blocking<LogPosition>>, ErrorCode> {
-  let store = store(&db_path, &name, Some(max_file_size))?;
-  let owned: Vec<Vec<u8>> = entries.iter().map(|entry| entry.to_vec()).collect();
-  Ok(AsyncTask::new(Blocking::new(move || {
-    let slices: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let (sequence, offset) = store.write(timestamp, &slices)?;
-    Ok(LogPosition { sequence, offset })
-  })))
+  logs: Vec<LogAppend>,
+) -> AsyncTask<Blocking<Vec<LogMark>>> {
+  let appends = OwnedAppends::new(db_path, timestamp, logs);
+  AsyncTask::new(Blocking::new(move || appends.append()))
 }
 
 /// The transaction written at (`sequence`, `offset`) ended: committed,
